@@ -1,0 +1,76 @@
+"""``create_app(settings)``: the Starlette app built from plain data — routes, middleware, exception handlers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+
+from mockscim.core import Core
+from mockscim.endpoints import control, discovery, oauth, scim
+from mockscim.errors import ScimError
+from mockscim.http import on_http_error, on_scim_error
+from mockscim.middleware.auth import AuthMiddleware
+from mockscim.middleware.guard import GuardMiddleware
+from mockscim.profile import load_profile
+from mockscim.settings import Settings
+from mockscim.store import Store
+from mockscim.store.memory import MemoryStore
+from mockscim.tokens import TokenRegistry
+
+FIXTURE_DIR = Path(__file__).parent / "data" / "fixtures"
+
+
+def load_fixture(path: str | None) -> Any:
+    """The fixture's JSON: ``path``, a shipped fixture name (``default``, ``empty``), or the default one."""
+    candidate = FIXTURE_DIR / f"{path or 'default'}.json"
+    target = candidate if candidate.is_file() else Path(str(path))
+    return json.loads(target.read_text(encoding="utf-8"))
+
+
+def open_store(settings: Settings) -> Store:
+    """The store ``--store`` names: ``memory`` or a TinyDB file."""
+    if settings.store == "memory":
+        return MemoryStore()
+    from mockscim.store.durable import DurableStore
+
+    return DurableStore(settings.store)
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Starlette:
+    """Build the whole server from ``settings`` (SPEC §14). Nothing registers itself at import time."""
+    settings = settings or Settings()
+    profile = load_profile(settings.profile)
+    tokens = TokenRegistry(static_token=settings.token, ttl=settings.token_ttl, grace=settings.token_grace)
+    fixture = load_fixture(settings.fixture)
+    store = store or open_store(settings)
+    core = Core(store=store, profile=profile, fixture=fixture, tokens=tokens,
+                secret_server_default=not settings.secret_server_down)
+    if not getattr(store, "loaded_from_disk", False):
+        core.load_state(fixture)
+    errors: list[BaseException] = []
+
+    routes = [
+        Route("/identity/api/oauth2/token/xpmplatform", oauth.token, methods=["POST"]),
+        Mount("/scim/v2", routes=[*discovery.routes(), *scim.routes(profile)]),
+        Mount("/_mockscim", routes=control.routes()),
+    ]
+    middleware = [
+        Middleware(GuardMiddleware, errors=errors),
+        Middleware(AuthMiddleware, core=core, tokens=tokens, admin_token=settings.admin_token),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={ScimError: on_scim_error, HTTPException: on_http_error},
+    )
+    app.state.settings = settings
+    app.state.core = core
+    app.state.tokens = tokens
+    app.state.errors = errors
+    return app

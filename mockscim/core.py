@@ -1,0 +1,290 @@
+"""The pure core: create, read, list, replace, patch and delete any resource kind against the store (SPEC §3-6)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from mockscim import filters
+from mockscim.errors import Immutable, InvalidValue, NotFound, PreconditionFailed
+from mockscim.patch import apply_operations, parse_operations
+from mockscim.profile import Profile
+from mockscim.query import Page, Projection, parse_page, sort_key
+from mockscim.resources import KINDS
+from mockscim.resources.base import Kind
+from mockscim.state import normalise_state
+from mockscim.store import Change, Delete, Put, Store
+from mockscim.tokens import TokenRegistry
+from mockscim.validate import clean_resource
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who calls: a service user (SPEC §2); both fields ``None`` for the static token with no service user."""
+
+    user_name: str | None = None
+    user_id: str | None = None
+
+
+ANONYMOUS = Principal()
+
+
+@dataclass(frozen=True)
+class ListParams:
+    """The query parameters of a list (GET on a collection, or ``POST /.search``)."""
+
+    filter: str | None = None
+    start_index: str | None = None
+    count: str | None = None
+    sort_by: str | None = None
+    sort_order: str | None = None
+
+
+@dataclass
+class Core:
+    """Everything a request can do to the data, with no HTTP in sight. Endpoints are thin wrappers around it."""
+
+    store: Store
+    profile: Profile
+    fixture: Mapping[str, Any]
+    secret_server_default: bool = True
+    secret_server_up: bool = True
+    revoked: set[tuple[str, str]] = field(default_factory=set)
+    tokens: TokenRegistry | None = None
+    kinds: dict[str, Kind] = field(default_factory=dict)
+    _version_lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_version: int = 0
+
+    def __post_init__(self) -> None:
+        self.kinds = {name: cls(self) for name, cls in KINDS.items()}
+        self.secret_server_up = self.secret_server_default
+
+    # -- state -----------------------------------------------------------------------------------------------------
+    def load_state(self, raw: Any) -> None:
+        """Replace the whole store with ``raw`` (SPEC §13); invalid → StateError, store unchanged."""
+        state = normalise_state(raw, self.profile, now=self.now())
+        with self.store.lock:
+            self.store.load(state)
+            self.revoked.clear()
+
+    def reset(self) -> None:
+        """Back to the start-up fixture, Secret Server availability and no revocations (SPEC §12)."""
+        self.load_state(self.fixture)
+        self.secret_server_up = self.secret_server_default
+
+    def export_state(self) -> dict[str, list[dict[str, Any]]]:
+        return self.store.export()
+
+    # -- principals (SPEC §2) ------------------------------------------------------------------------------------
+    def principal(self, user_name: str | None) -> Principal | None:
+        """The caller behind a token: ``None`` (static token) is the first service user; a user no longer in the
+        state has no principal (its OAuth tokens stop working)."""
+        if user_name is None:
+            first = next(self.store.all("serviceUsers"), None)
+            if first is None:
+                return ANONYMOUS
+            user_name = str(first["userName"])
+        elif not any(str(su["userName"]).lower() == user_name.lower() for su in self.store.all("serviceUsers")):
+            return None
+        users = self.store.lookup("Users", "userName", user_name)
+        if not users:
+            return None
+        return Principal(str(users[0]["userName"]), str(users[0]["id"]))
+
+    def on_service_user_removed(self, user_name: str) -> None:
+        if self.tokens is not None:
+            self.tokens.forget_user(user_name)
+
+    # -- helpers used by kinds -------------------------------------------------------------------------------------
+    def now(self) -> str:
+        """RFC 7643 §2.3.5 dateTime, UTC, millisecond precision."""
+        return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def new_version(self) -> str:
+        """A weak ETag (RFC 7232 §2.3) that changes on every write (SPEC §6)."""
+        with self._version_lock:
+            n = max(self._last_version + 1, time.time_ns() // 1000)
+            self._last_version = n
+        return f'W/"{n:x}"'
+
+    def kind(self, endpoint: str) -> Kind:
+        if endpoint not in self.profile.resource_types:
+            raise NotFound(endpoint)
+        return self.kinds[endpoint]
+
+    def get_or_404(self, endpoint: str, id: str) -> Mapping[str, Any]:
+        doc = self.store.get(endpoint, id)
+        if doc is None:
+            raise NotFound(id)
+        return doc
+
+    # -- operations ------------------------------------------------------------------------------------------------
+    def create(self, endpoint: str, body: Mapping[str, Any], caller: Principal) -> Mapping[str, Any]:
+        kind = self.kind(endpoint)
+        kind.before_create(caller)
+        doc = clean_resource(kind.rtype, body)
+        kind.prepare(doc, None)
+        with self.store.lock:
+            doc["id"] = kind.new_id()
+            extra = kind.validate(doc, None, caller)
+            self._stamp(kind, doc, None)
+            self.store.apply([Put(endpoint, doc), *extra])
+        return doc
+
+    def get(self, endpoint: str, id: str, caller: Principal) -> Mapping[str, Any]:
+        kind = self.kind(endpoint)
+        kind.before_read(caller)
+        doc = self.get_or_404(endpoint, id)
+        kind.require_owner(doc, caller)
+        return doc
+
+    def list(self, endpoint: str, params: ListParams, caller: Principal) -> tuple[int, list[Mapping[str, Any]], Page]:
+        kind = self.kind(endpoint)
+        kind.before_read(caller)
+        page = parse_page(params.start_index, params.count,
+                          default_count=self.profile.default_count, max_results=self.profile.max_results)
+        node = self._parse_filter(endpoint, params.filter)
+        with self.store.lock:
+            kind.guard_filter(node, caller)
+            visible = kind.visibility(caller)
+            if node is None and visible is None and not params.sort_by:
+                # Fast path: an unfiltered list of everything is a slice, not a scan.
+                total = self.store.count(endpoint)
+                docs = list(itertools.islice(self.store.all(endpoint), page.start - 1, page.start - 1 + page.count))
+                return total, docs, page
+            candidates = self._candidates(kind, node)
+            match = None if node is None else filters.compile_filter(
+                node, core_schema=kind.rtype.schema.id, case_exact=kind.case_exact)
+            found = [d for d in candidates if (match is None or match(d)) and (visible is None or visible(d))]
+        if params.sort_by and self.profile.sorting:
+            found.sort(key=sort_key(kind.rtype, params.sort_by),
+                       reverse=(params.sort_order or "").lower() == "descending")
+        return len(found), found[page.start - 1: page.start - 1 + page.count], page
+
+    def replace(self, endpoint: str, id: str, body: Mapping[str, Any], caller: Principal,
+                if_match: str | None = None) -> Mapping[str, Any]:
+        kind = self.kind(endpoint)
+        with self.store.lock:
+            old = self.get_or_404(endpoint, id)
+            kind.require_owner(old, caller)
+            if "id" in body and body["id"] != id and self.profile.foreign_id == "reject":
+                raise Immutable("id")
+            new = clean_resource(kind.rtype, body)
+            self._keep_immutables(kind, new, old)
+            kind.carry_over(new, old)
+            kind.prepare(new, old)
+            new["id"] = id
+            extra = kind.validate(new, old, caller)
+            self._check_if_match(old, if_match)
+            self._stamp(kind, new, old)
+            self.store.apply([Put(endpoint, new), *extra])
+        return new
+
+    def patch(self, endpoint: str, id: str, body: Mapping[str, Any], caller: Principal,
+              if_match: str | None = None) -> Mapping[str, Any]:
+        kind = self.kind(endpoint)
+        with self.store.lock:
+            old = self.get_or_404(endpoint, id)
+            kind.require_owner(old, caller)
+            ops = parse_operations(body)
+            ops, moves = kind.intercept_patch(ops, old, caller)
+            new = apply_operations(kind.rtype, old, ops, resource_id=id,
+                                   strict_read_only=self.profile.foreign_id == "reject")
+            kind.prepare(new, old)
+            extra = [*kind.validate(new, old, caller), *moves]
+            self._check_if_match(old, if_match)
+            self._stamp(kind, new, old)
+            self.store.apply([Put(endpoint, new), *extra])
+        return new
+
+    def delete(self, endpoint: str, id: str, caller: Principal, if_match: str | None = None) -> None:
+        kind = self.kind(endpoint)
+        with self.store.lock:
+            old = self.get_or_404(endpoint, id)
+            kind.require_owner(old, caller)
+            self._check_if_match(old, if_match)
+            changes: list[Change] = [Delete(endpoint, id), *kind.on_delete(old)]
+            self.store.apply(changes)
+
+    # -- internals -------------------------------------------------------------------------------------------------
+    def _parse_filter(self, endpoint: str, raw: str | None) -> filters.Node | None:
+        if raw is None:
+            return None
+        node = filters.parse_filter(raw)
+        allow = self.profile.filter_allow_list
+        if allow is not None:
+            # SPEC §5: Delinea's allow-list, with its three distinct errors.
+            filters.enforce_allow_list(node, raw, allow.get(endpoint, ()),
+                                       core_schema=self.kinds[endpoint].rtype.schema.id)
+        return node
+
+    def _candidates(self, kind: Kind, node: filters.Node | None) -> Sequence[Mapping[str, Any]]:
+        """Plan a filter: an ``eq`` on ``id`` or an indexed attribute is answered from the index (SPEC §5)."""
+        if node is not None:
+            for path, value in filters.eq_terms(node):
+                if path.urn and path.urn.lower() != kind.rtype.schema.id.lower():
+                    continue
+                dotted = kind.canonical_path(path.dotted())
+                if dotted == "id":
+                    doc = self.store.get(kind.endpoint, str(value))
+                    return [doc] if doc is not None else []
+                if dotted is not None and self.store.indexed(kind.endpoint, dotted):
+                    return self.store.lookup(kind.endpoint, dotted, value)
+        return list(self.store.all(kind.endpoint))
+
+    def _keep_immutables(self, kind: Kind, new: dict[str, Any], old: Mapping[str, Any]) -> None:
+        """PUT: an absent immutable keeps its value; a different one is refused (SPEC §6, RFC 7643 §7)."""
+        for scope_key, schema in ((None, kind.rtype.schema), *((e.id, e) for e in kind.rtype.extensions)):
+            new_scope = new if scope_key is None else new.get(scope_key)
+            old_scope = old if scope_key is None else old.get(scope_key)
+            if not isinstance(old_scope, Mapping):
+                continue
+            for attr in schema.attributes:
+                if attr.mutability != "immutable" or attr.name not in old_scope:
+                    continue
+                if new_scope is None:
+                    new_scope = new.setdefault(str(scope_key), {})
+                if attr.name not in new_scope:
+                    new_scope[attr.name] = old_scope[attr.name]
+                elif not _same(new_scope[attr.name], old_scope[attr.name]):
+                    raise Immutable(attr.name)
+
+    def _check_if_match(self, old: Mapping[str, Any], if_match: str | None) -> None:
+        """RFC 9110 §13.1.1: ``If-Match`` with no current version → 412 (checked last, SPEC §4 precedence)."""
+        if if_match is None:
+            return
+        tags = {t.strip() for t in if_match.split(",")}
+        if "*" in tags:
+            return
+        current = old.get("meta", {}).get("version")
+        if current not in tags and (current or "").removeprefix("W/") not in tags:
+            raise PreconditionFailed()
+
+    def _stamp(self, kind: Kind, doc: dict[str, Any], old: Mapping[str, Any] | None) -> None:
+        now = self.now()
+        created = old.get("meta", {}).get("created", now) if old else now
+        doc["schemas"] = kind.schemas(doc)
+        doc["meta"] = {"resourceType": kind.rtype.name, "created": created, "lastModified": now,
+                       "version": self.new_version()}
+
+
+def _same(a: Any, b: Any) -> bool:
+    return bool(a == b)
+
+
+def check_projection(kind: Kind, attributes: str | None, excluded: str | None) -> Projection:
+    """The projection a request asks for (RFC 7644 §3.4.2.5)."""
+    return Projection.parse(kind.rtype, attributes, excluded)
+
+
+def invalid_body() -> InvalidValue:
+    """Malformed JSON or a body that is not an object (SPEC §7)."""
+    return InvalidValue(scim_type="invalidSyntax")
+
+
+Renderer = Callable[[Mapping[str, Any], str], dict[str, Any]]

@@ -1,0 +1,1 @@
+"""HTTP endpoints: thin wrappers that read the request, call the core and return a response."""

@@ -1,0 +1,101 @@
+"""Discovery (RFC 7644 §4): ServiceProviderConfig, ResourceTypes and Schemas, built from the profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from mockscim.core import Core
+from mockscim.errors import NotFound, NotImplementedFeature
+from mockscim.http import ScimResponse, base_url
+from mockscim.query import LIST_RESPONSE
+
+
+def _core(request: Request) -> Core:
+    core: Core = request.app.state.core
+    return core
+
+
+def _listing(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"schemas": [LIST_RESPONSE], "totalResults": len(items), "startIndex": 1, "itemsPerPage": len(items),
+            "Resources": items}
+
+
+async def service_provider_config(request: Request) -> Response:
+    """RFC 7643 §5, with what this profile supports (SPEC §11)."""
+    profile = _core(request).profile
+    base = base_url(request)
+    return ScimResponse({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "documentationUri": "https://docs.delinea.com/online-help/integrations/scim/scim-cloud.htm",
+        "patch": {"supported": True},
+        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": True, "maxResults": profile.max_results},
+        "changePassword": {"supported": False},
+        "sort": {"supported": profile.sorting},
+        "etag": {"supported": True},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "Client credentials at /identity/api/oauth2/token/xpmplatform, or the static token.",
+            "specUri": "https://www.rfc-editor.org/info/rfc6750",
+            "primary": True,
+        }],
+        "meta": {"resourceType": "ServiceProviderConfig", "location": f"{base}/scim/v2/ServiceProviderConfig"},
+    })
+
+
+async def resource_types(request: Request) -> Response:
+    core = _core(request)
+    base = base_url(request) + "/scim/v2"
+    items = [rt.to_scim(base) for rt in core.profile.resource_types.values()]
+    name = request.path_params.get("name")
+    if name is None:
+        return ScimResponse(_listing(items))
+    found = next((i for i in items if i["id"] == name), None)
+    if found is None:
+        raise NotFound(name)
+    return ScimResponse(found)
+
+
+async def schemas(request: Request) -> Response:
+    core = _core(request)
+    base = base_url(request) + "/scim/v2"
+    seen: dict[str, dict[str, Any]] = {}
+    for rt in core.profile.resource_types.values():
+        for schema in (rt.schema, *rt.extensions):
+            seen.setdefault(schema.id, schema.to_scim(base))
+    for item in seen.values():
+        if item["id"] in {rt.schema.id for rt in core.profile.resource_types.values()}:
+            # RFC 7643 §3.1: id, externalId and meta are common to every resource; list them with the core schema.
+            from mockscim.schema import COMMON
+
+            names = {a["name"] for a in item["attributes"]}
+            item["attributes"] = [a.to_scim() for a in COMMON if a.name not in names] + item["attributes"]
+    urn = request.path_params.get("urn")
+    if urn is None:
+        return ScimResponse(_listing(list(seen.values())))
+    found = next((i for k, i in seen.items() if k.lower() == urn.lower()), None)
+    if found is None:
+        raise NotFound(urn)
+    return ScimResponse(found)
+
+
+async def bulk(request: Request) -> Response:
+    """Delinea does not support Bulk (RFC 7644 §3.7): 501."""
+    raise NotImplementedFeature()
+
+
+def routes() -> list[BaseRoute]:
+    every = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    return [
+        Route("/ServiceProviderConfig", service_provider_config, methods=["GET"]),
+        Route("/ResourceTypes", resource_types, methods=["GET"]),
+        Route("/ResourceTypes/{name}", resource_types, methods=["GET"]),
+        Route("/Schemas", schemas, methods=["GET"]),
+        Route("/Schemas/{urn}", schemas, methods=["GET"]),
+        Route("/Bulk", bulk, methods=every),
+    ]

@@ -1,0 +1,157 @@
+"""SCIM resource endpoints (RFC 7644 §3.3-3.6): read the request, call the core, render the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from mockscim.context import state_of
+from mockscim.core import ANONYMOUS, Core, ListParams, Principal
+from mockscim.errors import InvalidValue
+from mockscim.http import ScimResponse, base_url, etag_headers, read_json
+from mockscim.profile import Profile
+from mockscim.query import Projection, list_response
+from mockscim.resources.base import Kind
+
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+def _core(request: Request) -> Core:
+    core: Core = request.app.state.core
+    return core
+
+
+def _caller(request: Request) -> Principal:
+    return state_of(request.scope).principal or ANONYMOUS
+
+
+def _endpoint(request: Request) -> str:
+    return request.url.path.removeprefix("/scim/v2/").split("/", 1)[0]
+
+
+def _render(kind: Kind, doc: Mapping[str, Any], request: Request, projection: Projection) -> dict[str, Any]:
+    out = kind.render(doc, base_url(request))
+    return projection.apply(kind.rtype, out) if projection else out
+
+
+def _projection(kind: Kind, source: Mapping[str, Any]) -> Projection:
+    attributes, excluded = source.get("attributes"), source.get("excludedAttributes")
+    # POST /.search carries them as lists (RFC 7644 §3.4.3); a query string as comma-separated text.
+    if isinstance(attributes, list):
+        attributes = ",".join(map(str, attributes))
+    if isinstance(excluded, list):
+        excluded = ",".join(map(str, excluded))
+    return Projection.parse(kind.rtype, attributes, excluded)
+
+
+def _one(kind: Kind, doc: Mapping[str, Any], request: Request, status: int = 200) -> Response:
+    body = _render(kind, doc, request, _projection(kind, request.query_params))
+    headers = etag_headers(doc)
+    if status == 201:
+        headers["Location"] = body["meta"]["location"] if "meta" in body else kind.render(doc, base_url(request))[
+            "meta"]["location"]
+    return ScimResponse(body, status_code=status, headers=headers)
+
+
+async def collection(request: Request) -> Response:
+    """``GET /{Resources}`` lists, ``POST /{Resources}`` creates (RFC 7644 §3.3, §3.4.2)."""
+    core, caller = _core(request), _caller(request)
+    kind = core.kind(_endpoint(request))
+    if request.method == "POST":
+        kind.before_create(caller)  # SPEC §4 precedence: 503 before the body is read
+        body = await read_json(request, request.app.state.settings.max_body)
+        doc = core.create(kind.endpoint, body, caller)
+        await core.store.sync()
+        return _one(kind, doc, request, 201)
+    q = request.query_params
+    params = ListParams(q.get("filter"), q.get("startIndex"), q.get("count"), q.get("sortBy"), q.get("sortOrder"))
+    return _list(core, kind, params, _projection(kind, q), request, caller)
+
+
+def _list(core: Core, kind: Kind, params: ListParams, projection: Projection, request: Request,
+          caller: Principal) -> Response:
+    total, docs, page = core.list(kind.endpoint, params, caller)
+    resources = [_render(kind, d, request, projection) for d in docs]
+    return ScimResponse(list_response(resources, total, page))
+
+
+async def search(request: Request) -> Response:
+    """``POST /{Resources}/.search`` and ``POST /.search`` (RFC 7644 §3.4.3), served by the ``rfc`` profile."""
+    core, caller = _core(request), _caller(request)
+    body = await read_json(request, request.app.state.settings.max_body)
+    schemas = body.get("schemas")
+    if not isinstance(schemas, list) or SEARCH_REQUEST not in schemas:
+        raise InvalidValue(scim_type="invalidSyntax")
+    endpoint = _endpoint(request)
+    kinds = [core.kind(endpoint)] if endpoint != ".search" else [core.kind(e) for e in core.profile.endpoints]
+
+    def text(key: str) -> str | None:
+        value = body.get(key)
+        return None if value is None else str(value)
+
+    params = ListParams(text("filter"), text("startIndex"), text("count"), text("sortBy"), text("sortOrder"))
+    if len(kinds) == 1:
+        return _list(core, kinds[0], params, _projection(kinds[0], body), request, caller)
+    everything: list[dict[str, Any]] = []
+    page = None
+    for kind in kinds:
+        _, docs, page = core.list(kind.endpoint, ListParams(params.filter, "1", str(core.profile.max_results)), caller)
+        everything.extend(_render(kind, d, request, _projection(kind, body)) for d in docs)
+    from mockscim.query import parse_page
+
+    page = parse_page(params.start_index, params.count,
+                      default_count=core.profile.default_count, max_results=core.profile.max_results)
+    return ScimResponse(list_response(everything[page.start - 1: page.start - 1 + page.count], len(everything), page))
+
+
+async def item(request: Request) -> Response:
+    """``GET``/``PUT``/``PATCH``/``DELETE`` one resource (RFC 7644 §3.4.1, §3.5, §3.6)."""
+    core, caller = _core(request), _caller(request)
+    kind = core.kind(_endpoint(request))
+    rid = request.path_params["id"]
+    method = request.method
+    if method in ("GET", "HEAD"):
+        doc = core.get(kind.endpoint, rid, caller)
+        version = doc.get("meta", {}).get("version")
+        inm = request.headers.get("if-none-match")
+        if inm and version and (inm.strip() == "*" or version in {t.strip() for t in inm.split(",")}):
+            # SPEC §6 [C]: If-None-Match with the current version → 304 (RFC 9110 §13.1.2).
+            return Response(status_code=304, headers=etag_headers(doc))
+        return _one(kind, doc, request)
+    if_match = request.headers.get("if-match")
+    if method == "DELETE":
+        core.delete(kind.endpoint, rid, caller, if_match)
+        await core.store.sync()
+        return Response(status_code=204)
+    # SPEC §4 precedence: 413/415/malformed JSON (4) come before a missing resource (5).
+    body = await read_json(request, request.app.state.settings.max_body)
+    if method == "PUT":
+        doc = core.replace(kind.endpoint, rid, body, caller, if_match)
+        status = core.profile.put_status
+    else:
+        doc = core.patch(kind.endpoint, rid, body, caller, if_match)
+        status = core.profile.patch_status
+    await core.store.sync()
+    if status == 204:
+        return Response(status_code=204, headers=etag_headers(doc))
+    return _one(kind, doc, request, status)
+
+
+def routes(profile: Profile) -> list[BaseRoute]:
+    """The resource routes the profile serves; methods it does not serve answer 405 with ``Allow`` (SPEC §4)."""
+    out: list[BaseRoute] = []
+    for endpoint in profile.endpoints:
+        allowed = profile.methods.get(endpoint, ())
+        coll = [m for m in ("GET", "POST") if m in allowed]
+        one = [m for m in ("GET", "PUT", "PATCH", "DELETE") if m in allowed]
+        if profile.search:
+            out.append(Route(f"/{endpoint}/.search", search, methods=["POST"]))
+        out.append(Route(f"/{endpoint}", collection, methods=coll))
+        out.append(Route(f"/{endpoint}/{{id}}", item, methods=one))
+    if profile.search:
+        out.append(Route("/.search", search, methods=["POST"]))
+    return out

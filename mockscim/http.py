@@ -1,0 +1,94 @@
+"""The HTTP edge shared by endpoints and middleware: SCIM responses, bounded JSON bodies, error rendering."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Scope
+
+from mockscim.context import state_of
+from mockscim.errors import (
+    InternalError,
+    InvalidValue,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ScimError,
+    UnsupportedMediaType,
+)
+
+SCIM_MEDIA = "application/scim+json"
+_JSON_TYPES = {"application/scim+json", "application/json"}
+
+
+class ScimResponse(JSONResponse):
+    """RFC 7644 §3.1: SCIM responses are ``application/scim+json``."""
+
+    media_type = SCIM_MEDIA
+
+
+def scim_error_response(err: ScimError, scope: Scope | None = None) -> Response:
+    """The one way a SCIM error reaches the wire; the journal learns its scimType and detail."""
+    if scope is not None:
+        state = state_of(scope)
+        state.scim_type, state.detail = err.scim_type, err.detail
+    return ScimResponse(err.body(), status_code=err.status, headers=err.headers)
+
+
+async def read_json(request: Request, max_body: int) -> dict[str, Any]:
+    """The request body as a JSON object: 413 over ``max_body``, 415 for another media type, 400 when malformed."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_body:
+        raise PayloadTooLarge()
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > max_body:
+            raise PayloadTooLarge()
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if chunks and media not in _JSON_TYPES:
+        raise UnsupportedMediaType()
+    try:
+        body = json.loads(chunks)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidValue(scim_type="invalidSyntax") from None
+    if not isinstance(body, dict):
+        # SPEC §7: a body that is not a JSON object is malformed too.
+        raise InvalidValue(scim_type="invalidSyntax")
+    return body
+
+
+def base_url(request: Request) -> str:
+    """The server's root URL as the client reached it (no trailing slash)."""
+    return str(request.base_url).rstrip("/")
+
+
+def etag_headers(doc: Mapping[str, Any]) -> dict[str, str]:
+    """RFC 7644 §3.14: the resource version as ``ETag``."""
+    version = doc.get("meta", {}).get("version")
+    return {"ETag": version} if version else {}
+
+
+async def on_scim_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ScimError)
+    return scim_error_response(exc, request.scope)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    """Routing errors: a SCIM error under ``/scim/v2`` (SPEC §1), a JSON message elsewhere."""
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    if path.startswith("/scim/v2"):
+        if exc.status_code == 405:
+            allow = tuple((exc.headers or {}).get("Allow", "").split(", "))
+            return scim_error_response(MethodNotAllowed(allow=allow), request.scope)
+        if exc.status_code == 404:
+            return scim_error_response(NotFound(path.removeprefix("/scim/v2").lstrip("/")), request.scope)
+        return scim_error_response(InternalError(), request.scope)
+    message = {404: "Not found.", 405: "Method not allowed."}.get(exc.status_code, str(exc.detail))
+    return JSONResponse({"message": message}, status_code=exc.status_code, headers=exc.headers)

@@ -1,0 +1,395 @@
+"""RFC 7644 §3.5.2 PATCH: PatchOp bodies parsed into operations and applied atomically to a stored resource."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mockscim.errors import Immutable, InvalidAttribute, InvalidValue, RequiredAttribute
+from mockscim.filters import PatchPath, compile_filter, parse_path
+from mockscim.schema import Attribute, ResourceType, Schema
+from mockscim.validate import coerce, coerce_single
+
+__all__ = ["PATCH_OP", "Operation", "apply_operations", "parse_operations"]
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+_OPS = frozenset({"add", "remove", "replace"})
+_UNTOUCHED = frozenset({"id", "schemas", "meta"})
+_Predicate = Callable[[Mapping[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One PatchOp operation: ``op`` lower-cased, ``path`` parsed (None when path-less), ``value`` as given."""
+
+    op: str
+    path: PatchPath | None
+    value: Any
+    raw_path: str | None
+
+
+def _get(obj: Mapping[str, Any], key: str) -> Any:
+    """``obj[key]`` with the key matched case-insensitively (RFC 7643 §2.1: names are case-insensitive), or None."""
+    if key in obj:
+        return obj[key]
+    low = key.lower()
+    return next((v for k, v in obj.items() if isinstance(k, str) and k.lower() == low), None)
+
+
+def _has(obj: Mapping[str, Any], key: str) -> bool:
+    low = key.lower()
+    return any(isinstance(k, str) and k.lower() == low for k in obj)
+
+
+def _syntax() -> InvalidValue:
+    return InvalidValue(scim_type="invalidSyntax")
+
+
+def _invalid_path() -> InvalidValue:
+    return InvalidValue(scim_type="invalidPath")
+
+
+def parse_operations(body: Mapping[str, Any]) -> list[Operation]:
+    """Validate a PatchOp body's structure (RFC 7644 §3.5.2) and return its operations; defects → InvalidValue."""
+    if not isinstance(body, Mapping):
+        raise _syntax()
+    schemas = _get(body, "schemas")
+    # SPEC §6: the tolerance of unknown URNs applies to resources, not PatchOp bodies: the PatchOp URN must be there.
+    if not isinstance(schemas, list) or not any(isinstance(s, str) and s.lower() == PATCH_OP.lower() for s in schemas):
+        raise _syntax()
+    raw_ops = _get(body, "Operations")
+    if not isinstance(raw_ops, list) or not raw_ops:
+        raise _syntax()
+    out: list[Operation] = []
+    for raw in raw_ops:
+        if not isinstance(raw, Mapping):
+            raise _syntax()
+        op = _get(raw, "op")
+        # Entra ID sends "Add"/"Replace"/"Remove"; Microsoft asks for a case-insensitive match (delinea-scim.md §4.1).
+        if not isinstance(op, str) or op.lower() not in _OPS:
+            raise _syntax()
+        op = op.lower()
+        raw_path = _get(raw, "path")
+        if raw_path is not None and not isinstance(raw_path, str):
+            raise _invalid_path()
+        text = raw_path.strip() if raw_path is not None else ""
+        if op != "remove" and not _has(raw, "value"):
+            raise _syntax()  # RFC 7644 §3.5.2.1 / §3.5.2.3: "value" is required for add and replace
+        value = _get(raw, "value")
+        if not text:
+            if op == "remove":
+                raise InvalidValue(scim_type="noTarget")  # RFC 7644 §3.5.2.2: remove without path
+            if value is not None and not isinstance(value, Mapping):
+                raise InvalidValue()  # RFC 7644 §3.5.2.1: a path-less value is the set of attributes to change
+        out.append(Operation(op, parse_path(text) if text else None, value, raw_path))
+    return out
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A resolved path: the attribute, where it lives, and the value filter / sub-attribute it narrows to."""
+
+    urn: str | None  # extension URN holding the attribute; None for a top-level (core or common) attribute
+    attr: Attribute
+    sub: Attribute | None
+    match: _Predicate | None
+    label: str
+
+
+def _empty(value: Any) -> bool:
+    """RFC 7643 §2.5: null, an empty array and an empty complex value all mean unassigned."""
+    return value is None or (isinstance(value, list | dict) and not value)
+
+
+def _prune(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: p for k, v in value.items() if not _empty(p := _prune(v))}
+    if isinstance(value, list):
+        return [p for v in value if not _empty(p := _prune(v))]
+    return value
+
+
+def _fold(attr: Attribute | None, value: Any) -> Any:
+    """A value as compared under ``attr``'s caseExact (RFC 7643 §2.2)."""
+    if isinstance(value, str) and (attr is None or not attr.case_exact):
+        return value.lower()
+    return value
+
+
+def _same(attr: Attribute, before: Any, after: Any) -> bool:
+    """Whether ``after`` is the same value as ``before``; a reference (``{value,…}``) is the same when ``value`` is."""
+    if attr.type == "complex" and not attr.multi_valued and attr.sub("value") is not None:
+        if isinstance(before, Mapping) and isinstance(after, Mapping):
+            return bool(before.get("value") == after.get("value"))
+    return bool(_fold(attr, before) == _fold(attr, after))
+
+
+def _listed(attr: Attribute, item: Any, element: Any) -> bool:
+    """Whether ``element`` is the one named by ``item`` in a remove-with-value (by ``value`` when the item has one)."""
+    if not isinstance(item, Mapping) or not isinstance(element, Mapping):
+        return bool(_fold(attr, item) == _fold(attr, element))
+    keys = ["value"] if "value" in item else list(item)
+    return all(_fold(attr.sub(k), item[k]) == _fold(attr.sub(k), element.get(k)) for k in keys)
+
+
+def _duplicate(attr: Attribute, new: Any, old: Any) -> bool:
+    """RFC 7644 §3.5.2.1: adding a value already present changes nothing; references are identified by ``value``."""
+    value = attr.sub("value")
+    if value is not None and value.case_exact and isinstance(new, Mapping) and isinstance(old, Mapping):
+        if "value" in new and "value" in old:
+            return bool(new["value"] == old["value"])
+    return bool(new == old)
+
+
+def _reset_primary(attr: Attribute, items: list[Any], chosen: Sequence[int]) -> None:
+    """RFC 7643 §2.4: a value newly set ``primary`` true makes every other value's ``primary`` false."""
+    if any(isinstance(items[i], dict) and items[i].get("primary") is True for i in chosen):
+        for j, element in enumerate(items):
+            if j not in chosen and isinstance(element, dict) and element.get("primary") is True:
+                element["primary"] = False
+    if sum(1 for e in items if isinstance(e, dict) and e.get("primary") is True) > 1:
+        raise InvalidAttribute(attr.name)  # RFC 7643 §2.4: "true" MUST appear no more than once
+
+
+class _Patcher:
+    """Applies operations to a working copy of one stored document."""
+
+    def __init__(self, rtype: ResourceType, doc: Mapping[str, Any], resource_id: str, strict: bool) -> None:
+        self.rtype, self.original, self.resource_id, self.strict = rtype, doc, resource_id, strict
+        self.doc: dict[str, Any] = copy.deepcopy(dict(doc))
+        self.core = rtype.schema.id.lower()
+        self.immutables: list[tuple[str | None, Attribute]] = [
+            (None, a) for a in rtype.schema.attributes if a.mutability == "immutable"
+        ]
+        for ext in rtype.extensions:
+            self.immutables += [(ext.id, a) for a in ext.attributes if a.mutability == "immutable"]
+
+    # -- paths -------------------------------------------------------------------------------------------------
+
+    def resolve(self, path: PatchPath) -> _Target | Schema:
+        """A parsed path → its target, or the extension schema when the path is an extension URN alone."""
+        attr_path, lookup, urn = path.attr, self.rtype.attr, None
+        if attr_path.urn is not None:
+            whole = f"{attr_path.urn}:{attr_path.name}"
+            ext = self.rtype.ext(whole) if attr_path.sub is None and path.filter is None else None
+            if ext is not None:
+                return ext
+            if attr_path.urn.lower() != self.core:  # core URN-qualified = top level (RFC 7644 §3.10)
+                ext = self.rtype.ext(attr_path.urn)
+                if ext is None:
+                    raise _invalid_path()
+                lookup, urn = ext.attr, ext.id
+        attr = lookup(attr_path.name)
+        if attr is None or (attr_path.sub is not None and path.filter is not None):
+            raise _invalid_path()
+        sub_name = attr_path.sub or path.sub
+        sub = attr.sub(sub_name) if sub_name is not None else None
+        if (sub_name is not None and sub is None) or (path.filter is not None and not attr.multi_valued):
+            raise _invalid_path()
+        match: _Predicate | None = None
+        if path.filter is not None:
+
+            def exact(name: str) -> bool:
+                found = attr.sub(name) if attr.type == "complex" else (attr if name == "value" else None)
+                return found is not None and found.case_exact
+
+            match = compile_filter(path.filter, case_exact=exact)
+        label = attr.name if sub is None else f"{attr.name}.{sub.name}"
+        return _Target(urn, attr, sub, match, label)
+
+    def holder(self, urn: str | None, *, create: bool) -> dict[str, Any] | None:
+        """The dict an attribute lives in: the document, or its extension's object (RFC 7643 §3.3)."""
+        if urn is None:
+            return self.doc
+        box = self.doc.get(urn)
+        if not isinstance(box, dict):
+            if not create:
+                return None
+            box = self.doc[urn] = {}
+        return box
+
+    # -- operations --------------------------------------------------------------------------------------------
+
+    def run(self, op: Operation) -> None:
+        if op.path is None:
+            self.pathless(op.op, op.value)
+            return
+        target = self.resolve(op.path)
+        if isinstance(target, Schema):
+            self.extension(op.op, target, op.value)
+        else:
+            self.apply(op.op, target, op.value)
+
+    def pathless(self, op: str, value: Any) -> None:
+        """RFC 7644 §3.5.2.1 / §3.5.2.3 without path: each key (plain, dotted or URN-qualified) is its own target."""
+        if not isinstance(value, Mapping):
+            return
+        for key, sub_value in value.items():
+            if not isinstance(key, str) or key.lower() == "schemas":
+                continue
+            ext = self.rtype.ext(key)
+            if ext is not None:
+                self.extension(op, ext, sub_value)
+            elif key.lower() == self.core:
+                self.pathless(op, sub_value)
+            else:
+                self.keyed(op, key, sub_value)
+
+    def keyed(self, op: str, key: str, value: Any) -> None:
+        """One key of a path-less value; SPEC §6: a key the schema does not know is ignored, as in POST/PUT."""
+        try:
+            target = self.resolve(parse_path(key))
+        except InvalidValue:
+            return
+        if isinstance(target, Schema):
+            self.extension(op, target, value)
+        else:
+            self.apply(op, target, value)
+
+    def extension(self, op: str, ext: Schema, value: Any) -> None:
+        """A path naming an extension URN alone: its value is an object of that extension's attributes."""
+        if op == "remove":
+            self.doc.pop(ext.id, None)
+            return
+        if value is None:
+            return
+        if not isinstance(value, Mapping):
+            raise InvalidAttribute(ext.name)
+        for key, sub_value in value.items():
+            if isinstance(key, str):
+                self.keyed(op, f"{ext.id}:{key}", sub_value)
+
+    def apply(self, op: str, t: _Target, value: Any) -> None:
+        if t.attr.mutability == "readOnly" or (t.sub is not None and t.sub.mutability == "readOnly"):
+            # SPEC §3/§6: read-only values are ignored, except a foreign id (Okta re-sends the same id on rename).
+            if self.strict and t.urn is None and t.attr.name == "id" and (op == "remove" or value != self.resource_id):
+                raise Immutable("id")
+            return
+        if value is None and op != "remove":
+            if op == "add":
+                return
+            op = "remove"  # RFC 7643 §2.5: replacing with null unassigns
+        holder = self.holder(t.urn, create=op != "remove")
+        if holder is None:
+            return
+        name = t.attr.name
+        if t.match is not None or (t.attr.multi_valued and t.sub is not None):
+            self.elements(op, t, holder, value)
+        elif t.sub is not None:
+            # "name.givenName": one sub-attribute of a single-valued complex attribute.
+            current = holder.get(name)
+            if op == "remove":
+                if isinstance(current, dict):
+                    current.pop(t.sub.name, None)
+                return
+            new = coerce(t.sub, value, t.label)
+            holder[name] = {**current, t.sub.name: new} if isinstance(current, dict) else {t.sub.name: new}
+        elif op == "remove":
+            if value is not None and t.attr.multi_valued:
+                # Entra ID: {"op":"Remove","path":"members","value":[{"value":"<id>"}]} removes only those members.
+                listed = coerce(t.attr, value if isinstance(value, list) else [value], t.label)
+                holder[name] = [e for e in holder.get(name) or [] if not any(_listed(t.attr, x, e) for x in listed)]
+            else:
+                holder.pop(name, None)  # RFC 7644 §3.5.2.2: the attribute becomes unassigned
+        else:
+            new = coerce(t.attr, value, t.label)
+            current = holder.get(name)
+            if t.attr.multi_valued and op == "add":
+                # RFC 7644 §3.5.2.1: add to a multi-valued attribute appends; values already present are skipped.
+                items = list(current) if isinstance(current, list) else []
+                added: list[int] = []
+                for item in new:
+                    if not any(_duplicate(t.attr, item, old) for old in items):
+                        items.append(item)
+                        added.append(len(items) - 1)
+                _reset_primary(t.attr, items, added)
+                holder[name] = items
+            elif t.attr.type == "complex" and not t.attr.multi_valued and isinstance(current, dict):
+                # RFC 7644 §3.5.2.1 / §3.5.2.3: sub-attributes not in the value are left unchanged.
+                holder[name] = {**current, **new}
+            else:
+                holder[name] = new  # single value set; §3.5.2.3: a multi-valued attribute's values all replaced
+
+    def elements(self, op: str, t: _Target, holder: dict[str, Any], value: Any) -> None:
+        """A value-filtered path ``multi[filter]`` / ``multi[filter].sub`` (no filter: every element's ``sub``)."""
+        current = holder.get(t.attr.name)
+        items: list[Any] = list(current) if isinstance(current, list) else []
+        hits = [
+            i for i, e in enumerate(items)
+            if t.match is None or t.match(e if isinstance(e, Mapping) else {"value": e})
+        ]
+        if op == "remove":
+            # RFC 7644 §3.5.2.2: matching values (or their sub-attribute) removed; no match changes nothing.
+            if t.sub is None:
+                holder[t.attr.name] = [e for i, e in enumerate(items) if i not in hits]
+            else:
+                for i in hits:
+                    if isinstance(items[i], dict):
+                        items[i].pop(t.sub.name, None)
+            return
+        if not hits:
+            raise InvalidValue(scim_type="noTarget")  # RFC 7644 §3.5.2.3 (and SPEC §6 for add): filter matched nothing
+        for i in hits:
+            if t.sub is not None:
+                # RFC 7644 §3.5.2.3: "addresses[type eq "work"].streetAddress" sets it on every matching value.
+                items[i] = {**items[i], t.sub.name: coerce(t.sub, value, t.label)}
+            elif t.attr.type == "complex":
+                # RFC 7644 §3.5.2.3: matching values replaced; sub-attributes not given are left unchanged.
+                items[i] = {**items[i], **coerce_single(t.attr, value, t.label)}
+            else:
+                items[i] = coerce_single(t.attr, value, t.label)
+        _reset_primary(t.attr, items, hits)
+        holder[t.attr.name] = items
+
+    # -- invariants --------------------------------------------------------------------------------------------
+
+    def prune(self) -> None:
+        """Drop unassigned values (RFC 7643 §2.5) everywhere but ``id``, ``schemas`` and ``meta``."""
+        for key in list(self.doc):
+            if key not in _UNTOUCHED:
+                value = _prune(self.doc[key])
+                if _empty(value):
+                    del self.doc[key]
+                else:
+                    self.doc[key] = value
+
+    def check_immutables(self) -> None:
+        """RFC 7644 §3.5.2: an immutable value MAY be added when unset but never changed; the same value is a no-op."""
+        for urn, attr in self.immutables:
+            before = self.original.get(attr.name) if urn is None else (self.original.get(urn) or {}).get(attr.name)
+            if _empty(before):
+                continue
+            box = self.holder(urn, create=False)
+            if box is None or box.get(attr.name) is None or not _same(attr, before, box[attr.name]):
+                raise Immutable(attr.name)
+            box[attr.name] = copy.deepcopy(before)  # the same value (caseExact-folded) keeps the stored spelling
+
+    def check_required(self) -> None:
+        """RFC 7644 §3.5.2.2: a required attribute removed or unassigned → an error with scimType mutability."""
+        for attr in self.rtype.schema.attributes:
+            if attr.required and not _empty(self.original.get(attr.name)) and _empty(self.doc.get(attr.name)):
+                raise RequiredAttribute(attr.name, scim_type="mutability")
+
+
+def apply_operations(
+    rtype: ResourceType,
+    doc: Mapping[str, Any],
+    ops: Sequence[Operation],
+    *,
+    resource_id: str,
+    strict_read_only: bool = True,
+) -> dict[str, Any]:
+    """Apply ``ops`` in order to a copy of ``doc`` and return the new stored document; ``doc`` is never changed.
+
+    RFC 7644 §3.5.2: the operations are atomic, so any failing operation raises and leaves nothing applied.
+    """
+    patcher = _Patcher(rtype, doc, resource_id, strict_read_only)
+    for op in ops:
+        patcher.run(op)
+        patcher.prune()
+        patcher.check_immutables()
+    patcher.check_required()
+    return patcher.doc

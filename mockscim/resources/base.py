@@ -1,0 +1,143 @@
+"""The base of every resource kind: the hooks the core calls, with the defaults most kinds keep."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from mockscim.errors import InvalidAttribute, NotUnique, RequiredAttribute
+from mockscim.schema import ResourceType
+from mockscim.store import Change
+from mockscim.validate import schemas_of
+
+if TYPE_CHECKING:
+    from mockscim.core import Core, Principal
+    from mockscim.filters import Node
+    from mockscim.patch import Operation
+
+Doc = dict[str, Any]
+
+
+class Kind:
+    """One resource kind (``Users``, ``Containers``…). Subclasses override the hooks they need."""
+
+    endpoint: ClassVar[str]
+    integer_ids: ClassVar[bool] = False
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        types = core.profile.resource_types
+        self.rtype: ResourceType = types.get(self.endpoint) or core.profile.all_types[self.endpoint]
+        self._case_exact = _case_exact_table(self.rtype)
+        self._paths = {p.lower(): p for p in self._case_exact}
+
+    @property
+    def store(self) -> Any:
+        return self.core.store
+
+    # -- identity and schema ---------------------------------------------------------------------------------------
+    def new_id(self) -> str:
+        """Users and Groups get UUIDs; Secret Server objects integer strings (SPEC §3)."""
+        return self.store.next_id(self.endpoint) if self.integer_ids else str(uuid.uuid4())
+
+    def schemas(self, doc: Mapping[str, Any]) -> list[str]:
+        return schemas_of(self.rtype, doc)
+
+    def case_exact(self, dotted_lower: str) -> bool:
+        """RFC 7643 §2.2 caseExact of an attribute path (``emails.value``)."""
+        return self._case_exact.get(self._paths.get(dotted_lower, dotted_lower), False)
+
+    def canonical_path(self, dotted: str) -> str | None:
+        """The schema's spelling of a dotted path (``username`` → ``userName``), or ``None`` if unknown."""
+        return self._paths.get(dotted.lower())
+
+    # -- hooks -----------------------------------------------------------------------------------------------------
+    def before_read(self, caller: Principal) -> None:
+        """Checks that come before anything else on a read (Secret Server availability, SPEC §8)."""
+
+    def before_create(self, caller: Principal) -> None:
+        """Checks that come before anything else on a create (Secret Server availability for containers)."""
+
+    def prepare(self, doc: Doc, old: Mapping[str, Any] | None) -> None:
+        """Normalise a new or replaced document (defaults, password hashing)."""
+
+    def carry_over(self, new: Doc, old: Mapping[str, Any]) -> None:
+        """PUT: keep what a replacement cannot set (read-only and write-only values)."""
+
+    def validate(self, doc: Doc, old: Mapping[str, Any] | None, caller: Principal) -> list[Change]:
+        """Required attributes, references, uniqueness (SPEC §4 precedence 7-9); returns extra changes."""
+        self.require(doc)
+        return []
+
+    def require_owner(self, doc: Mapping[str, Any], caller: Principal) -> None:
+        """403 when the caller lacks Owner on the addressed resource (SPEC §4); nothing for Users and Groups."""
+
+    def visibility(self, caller: Principal) -> Callable[[Mapping[str, Any]], bool] | None:
+        """A predicate hiding what the caller may not list, or ``None`` when everything is visible."""
+        return None
+
+    def guard_filter(self, node: Node | None, caller: Principal) -> None:
+        """403 for a filter naming a container or secret the caller does not own (SPEC §4)."""
+
+    def intercept_patch(self, ops: Sequence[Operation], old: Mapping[str, Any],
+                        caller: Principal) -> tuple[list[Operation], list[Change]]:
+        """Take out operations on derived attributes (a container's ``privilegedData``) and turn them into changes."""
+        return list(ops), []
+
+    def on_delete(self, doc: Mapping[str, Any]) -> list[Change]:
+        """Cascades of a delete (SPEC §4)."""
+        return []
+
+    def render(self, doc: Mapping[str, Any], base: str) -> Doc:
+        """The resource as the API shows it: derived attributes, ``$ref``s and ``meta.location`` filled in."""
+        out = {k: v for k, v in doc.items() if k not in ("passwordHash", "password", "fields")}
+        out["meta"] = {**doc["meta"], "location": f"{base}/scim/v2/{self.endpoint}/{doc['id']}"}
+        return out
+
+    # -- shared checks ---------------------------------------------------------------------------------------------
+    def require(self, doc: Mapping[str, Any]) -> None:
+        """RFC 7643 §7 ``required``: every required top-level attribute is present."""
+        for attr in self.rtype.schema.attributes:
+            if attr.required and doc.get(attr.name) in (None, "", [], {}):
+                raise RequiredAttribute(attr.name)
+
+    def unique(self, doc: Mapping[str, Any], attr: str, label: str | None = None) -> None:
+        """409 when another document of this kind has the same indexed value (SPEC §3)."""
+        value = doc.get(attr)
+        if value is None:
+            return
+        for other in self.store.lookup(self.endpoint, attr, value):
+            if other["id"] != doc["id"]:
+                raise NotUnique(label or attr)
+
+    def reference(self, doc: Mapping[str, Any], attr: str, target: str) -> Mapping[str, Any] | None:
+        """The resource ``doc[attr].value`` names in ``target``; a dangling reference is invalid (SPEC §3)."""
+        ref = doc.get(attr)
+        if ref is None:
+            return None
+        value = ref.get("value") if isinstance(ref, Mapping) else None
+        found = self.store.get(target, value) if isinstance(value, str) else None
+        if found is None:
+            raise InvalidAttribute(attr)
+        return found  # type: ignore[no-any-return]
+
+    def ref(self, endpoint: str, id: str, base: str, display: str | None) -> Doc:
+        """A rendered reference ``{value, display, $ref}``."""
+        out: Doc = {"value": id}
+        if display is not None:
+            out["display"] = display
+        out["$ref"] = f"{base}/scim/v2/{endpoint}/{id}"
+        return out
+
+
+def _case_exact_table(rtype: ResourceType) -> dict[str, bool]:
+    """Every dotted attribute path of ``rtype`` → caseExact, for filter compilation and planning."""
+    from mockscim.schema import COMMON
+
+    table: dict[str, bool] = {}
+    for attr in (*COMMON, *rtype.schema.attributes):
+        table[attr.name] = attr.case_exact
+        for sub in attr.sub_attributes:
+            table[f"{attr.name}.{sub.name}"] = sub.case_exact
+    return table

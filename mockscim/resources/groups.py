@@ -1,0 +1,55 @@
+"""Groups (SPEC §3): displayName unique per profile, members are existing Users (no nested groups)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from mockscim.errors import InvalidAttribute
+from mockscim.resources.base import Doc, Kind
+from mockscim.store import Change, Delete
+
+if TYPE_CHECKING:
+    from mockscim.core import Principal
+
+
+class Groups(Kind):
+    endpoint = "Groups"
+
+    def validate(self, doc: Doc, old: Mapping[str, Any] | None, caller: Principal) -> list[Change]:
+        self.require(doc)
+        members: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for member in doc.get("members", []):
+            value = member.get("value")
+            user = self.store.get("Users", value) if isinstance(value, str) else None
+            if user is None:
+                # SPEC §3: a member that does not exist (or is not a User) names the top-level attribute.
+                raise InvalidAttribute("members")
+            if value in seen:
+                continue
+            seen.add(value)
+            members.append({"value": value, "display": member.get("display") or user.get("userName"), "type": "User"})
+        if members:
+            doc["members"] = members
+        else:
+            doc.pop("members", None)
+        if "Groups.displayName" in self.core.profile.unique:
+            self.unique(doc, "displayName")
+        return []
+
+    def on_delete(self, doc: Mapping[str, Any]) -> list[Change]:
+        """SPEC §4: deleting a group deletes the permissions that name it."""
+        return [
+            Delete(kind, p["id"])
+            for kind in ("ContainerPermissions", "PrivilegedDataPermissions")
+            for p in self.store.lookup(kind, "group.value", doc["id"])
+        ]
+
+    def render(self, doc: Mapping[str, Any], base: str) -> Doc:
+        out = super().render(doc, base)
+        if "members" in out:
+            out["members"] = [
+                {**m, "$ref": f"{base}/scim/v2/Users/{m['value']}"} for m in out["members"]
+            ]
+        return out

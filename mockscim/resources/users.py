@@ -1,0 +1,104 @@
+"""Users (SPEC §3): unique userName, federated users, write-only password, groups derived from memberships."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from mockscim.errors import NotAuthorized
+from mockscim.resources.base import Doc, Kind
+from mockscim.schema import LINKED_OBJECT
+from mockscim.store import Change, Delete, Put
+
+if TYPE_CHECKING:
+    from mockscim.core import Principal
+
+
+def hash_password(password: str) -> str:
+    """A salted SHA-256 hash (``sha256$salt$digest``): a mock needs no slow KDF, only never to keep clear text."""
+    salt = secrets.token_hex(8)
+    return f"sha256${salt}${hashlib.sha256((salt + password).encode()).hexdigest()}"
+
+
+def check_password(stored: str | None, password: str) -> bool:
+    """Whether ``password`` matches a ``passwordHash``."""
+    if not stored or stored.count("$") != 2:
+        return False
+    _, salt, digest = stored.split("$")
+    return hmac.compare_digest(digest, hashlib.sha256((salt + password).encode()).hexdigest())
+
+
+def _emails(value: Any) -> frozenset[tuple[Any, Any, Any]]:
+    # SPEC §3: emails compare as a set of (lower-cased value, type, primary).
+    return frozenset(
+        (str(e.get("value", "")).lower(), e.get("type"), bool(e.get("primary")))
+        for e in (value or []) if isinstance(e, Mapping)
+    )
+
+
+def _name(value: Any) -> dict[str, Any]:
+    return {k: v for k, v in (value or {}).items() if v not in (None, "")}
+
+
+class Users(Kind):
+    endpoint = "Users"
+
+    def prepare(self, doc: Doc, old: Mapping[str, Any] | None) -> None:
+        # Okta sends a placeholder password on every create (delinea-scim.md §4.2): store a salted hash, never the text.
+        password = doc.pop("password", None)
+        if isinstance(password, str):
+            doc["passwordHash"] = hash_password(password)
+
+    def carry_over(self, new: Doc, old: Mapping[str, Any]) -> None:
+        if "password" not in new and "passwordHash" in old:
+            new["passwordHash"] = old["passwordHash"]
+
+    def validate(self, doc: Doc, old: Mapping[str, Any] | None, caller: Principal) -> list[Change]:
+        self.require(doc)
+        if old is not None and self.core.profile.federated_rule:
+            self._federated(doc, old)
+        self.unique(doc, "userName")
+        return []
+
+    def _federated(self, new: Mapping[str, Any], old: Mapping[str, Any]) -> None:
+        """SPEC §3 [D]: displayName, emails and name of a federated user cannot change."""
+        linked = old.get(LINKED_OBJECT)
+        if not (isinstance(linked, Mapping) and linked.get("source")):
+            return
+        if (new.get("displayName") != old.get("displayName")
+                or _emails(new.get("emails")) != _emails(old.get("emails"))
+                or _name(new.get("name")) != _name(old.get("name"))):
+            raise NotAuthorized()
+
+    def on_delete(self, doc: Mapping[str, Any]) -> list[Change]:
+        """SPEC §4 [D]: a deleted user leaves every group; permissions naming it go; so does its service user."""
+        uid = doc["id"]
+        changes: list[Change] = []
+        for group in self.store.lookup("Groups", "members.value", uid):
+            members = [m for m in group.get("members", []) if m.get("value") != uid]
+            updated = {**group, "members": members} if members else {k: v for k, v in group.items() if k != "members"}
+            changes.append(Put("Groups", updated))
+        for kind in ("ContainerPermissions", "PrivilegedDataPermissions"):
+            changes.extend(Delete(kind, p["id"]) for p in self.store.lookup(kind, "user.value", uid))
+        for container in self.store.all("Containers"):
+            if (container.get("owner") or {}).get("value") == uid:
+                changes.append(Put("Containers", {k: v for k, v in container.items() if k != "owner"}))
+        user_name = str(doc.get("userName", ""))
+        for su in self.store.all("serviceUsers"):
+            if str(su["userName"]).lower() == user_name.lower():
+                changes.append(Delete("serviceUsers", su["userName"]))
+                self.core.on_service_user_removed(su["userName"])
+        return changes
+
+    def render(self, doc: Mapping[str, Any], base: str) -> Doc:
+        out = super().render(doc, base)
+        groups = self.store.lookup("Groups", "members.value", doc["id"])
+        if groups:
+            # RFC 7643 §4.1.2: groups is read-only, derived from Group membership.
+            out["groups"] = [
+                {**self.ref("Groups", g["id"], base, g.get("displayName")), "type": "direct"} for g in groups
+            ]
+        return out

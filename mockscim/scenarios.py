@@ -1,0 +1,421 @@
+"""Scenarios (SPEC §10): load and validate files, classify requests, and decide which rule fires for each request."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mockscim.scenario_rules import (
+    OPERATIONS,
+    RESOURCES,
+    Effect,
+    Match,
+    Rule,
+    Scenario,
+    ScenarioError,
+    build_scenario,
+    glob_problem,
+    parse_duration,
+)
+
+__all__ = [
+    "OPERATIONS",
+    "RESOURCES",
+    "SHIPPED_DIR",
+    "ActiveScenario",
+    "Decision",
+    "Effect",
+    "Match",
+    "RequestInfo",
+    "Rule",
+    "Scenario",
+    "ScenarioError",
+    "check_files",
+    "classify",
+    "glob_problem",
+    "in_scope",
+    "load_scenario",
+    "parse_duration",
+    "resolve",
+    "shipped",
+]
+
+SHIPPED_DIR: Path = Path(__file__).parent / "data" / "scenarios"
+"""The scenarios shipped as package data (SPEC §13), one ``<name>.yaml`` each."""
+
+DEFAULT_SEED = 0  # a scenario without `seed` is still deterministic (SPEC §10 "Randomness is seeded")
+
+_SUFFIXES = (".yaml", ".yml", ".json")
+_SCIM = "/scim/v2"
+_TOKEN_PATHS = frozenset(
+    {"/identity/api/oauth2/token/xpmplatform", "/oauth2/token", "/platform/identity/api/oauth2/token/xpmplatform"}
+)
+_FACADE_PREFIXES = (
+    "/api/v1",
+    "/api/v2",
+    "/platform/api",
+    "/health",
+    "/vaultbroker",
+    "/platform/health",
+    "/platform/vaultbroker",
+)
+_SCIM_RESOURCES = frozenset(r for r in RESOURCES if r not in ("Token", "SecretServer"))
+_BY_METHOD = {"GET": "read", "HEAD": "read", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
+
+
+# --------------------------------------------------------------------------------------------------------- loading
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses duplicate mapping keys (PyYAML keeps the last one silently)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            key = loader.construct_object(key_node)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _read(path: Path, source: str) -> Any:
+    if path.suffix.lower() not in _SUFFIXES:
+        raise ScenarioError(f"{source}: not a scenario file: expected a .yaml, .yml or .json file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{source}: no such file") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{source}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ScenarioError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text, object_pairs_hook=_no_duplicates)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError(f"{source}: invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        except ValueError as exc:
+            raise ScenarioError(f"{source}: invalid JSON: {exc}") from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise ScenarioError(f"{source}: invalid YAML: {exc.problem or exc.context}{where}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{source}: invalid YAML: {exc}") from None
+
+
+def load_scenario(source: str | os.PathLike[str] | Mapping[str, Any], *, origin: str | None = None) -> Scenario:
+    """Load and validate a scenario from a file path (YAML or JSON by suffix) or an inline mapping (SPEC §10).
+
+    ``origin`` names the source in errors and in :attr:`Scenario.source` (default: the path, or ``"inline"``).
+    """
+    if isinstance(source, Mapping):
+        return build_scenario(source, origin or "inline")
+    path = Path(source)
+    name = origin or os.fspath(source)
+    return build_scenario(_read(path, name), name)
+
+
+def _shipped_path(name: str) -> Path | None:
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    path = SHIPPED_DIR / f"{name}.yaml"
+    return path if path.is_file() else None
+
+
+def shipped() -> list[Scenario]:
+    """Every shipped scenario, sorted by name."""
+    scenarios = [load_scenario(path) for path in SHIPPED_DIR.glob("*.yaml")]
+    return sorted(scenarios, key=lambda s: s.name)
+
+
+def resolve(name_or_path: str) -> Scenario:
+    """A shipped scenario by name, else a scenario file by path; neither → :class:`ScenarioError` naming it."""
+    path = _shipped_path(name_or_path)
+    if path is not None:
+        return load_scenario(path)
+    if Path(name_or_path).exists():
+        return load_scenario(name_or_path)
+    names = ", ".join(sorted(p.stem for p in SHIPPED_DIR.glob("*.yaml")))
+    raise ScenarioError(f"unknown scenario {name_or_path!r}: neither a shipped scenario ({names}) nor a file")
+
+
+def check_files(paths: Sequence[str]) -> list[str]:
+    """``mockscim scenario check FILE...``: one error line per invalid file, ``[]`` when all are valid."""
+    problems: list[str] = []
+    for path in paths:
+        try:
+            load_scenario(path)
+        except ScenarioError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+# ------------------------------------------------------------------------------------------------------- matching
+
+
+def _segments(path: str) -> list[str]:
+    return [part for part in path.split("?", 1)[0].split("/") if part]
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def in_scope(path: str) -> bool:
+    """Whether scenario rules apply to ``path``: SCIM, both token endpoints and the facade, never ``/_mockscim``."""
+    path = path.split("?", 1)[0]
+    if _under(path, "/_mockscim"):
+        return False
+    return _under(path, _SCIM) or path.rstrip("/") in _TOKEN_PATHS or any(_under(path, p) for p in _FACADE_PREFIXES)
+
+
+def classify(method: str, path: str) -> tuple[str | None, str | None]:
+    """The ``(resource, operation)`` a request addresses, per SPEC §10 "Matching"; ``(None, None)`` when none."""
+    method = method.upper()
+    path = path.split("?", 1)[0]
+    if _under(path, "/_mockscim"):
+        return (None, None)  # SPEC §10: rules never apply to the control plane
+    if path.rstrip("/") in _TOKEN_PATHS:
+        return ("Token", "token")
+    if _under(path, _SCIM):
+        parts = _segments(path)[2:]
+        if not parts:
+            return (None, None)
+        if parts == [".search"]:
+            return (None, "list" if method == "POST" else None)  # root search: no single resource
+        resource = parts[0]
+        if resource not in _SCIM_RESOURCES:
+            return (None, None)
+        if resource == "ServiceProviderConfig" and method in ("GET", "HEAD"):
+            return (resource, "read")  # a single resource, not a collection
+        if len(parts) == 1:  # the collection
+            if method == "POST":
+                return (resource, "create")
+            return (resource, "list" if method in ("GET", "HEAD") else _BY_METHOD.get(method))
+        if parts[1] == ".search" and len(parts) == 2:
+            return (resource, "list" if method == "POST" else None)
+        return (resource, _BY_METHOD.get(method))  # by id; POST on an id creates nothing
+    if any(_under(path, p) for p in _FACADE_PREFIXES):
+        if method in ("GET", "HEAD"):
+            # A request naming a numeric id (a secret, a folder, a secret's field) reads one thing; else a list.
+            parts = _segments(path)
+            return ("SecretServer", "read" if any(p.isdigit() for p in parts[1:]) else "list")
+        if method == "POST":
+            return ("SecretServer", "create")
+        return ("SecretServer", _BY_METHOD.get(method))
+    return (None, None)
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What the rules can see of a request; ``resource`` and ``operation`` come from :func:`classify`."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-cased names
+    principal: str | None = None
+    filter: str | None = None
+    body: Mapping[str, Any] | None = None
+    resource: str | None = field(init=False, default=None)
+    operation: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        resource, operation = classify(self.method, self.path)
+        object.__setattr__(self, "resource", resource)
+        object.__setattr__(self, "operation", operation)
+        if any(name != name.lower() for name in self.headers):
+            object.__setattr__(self, "headers", {name.lower(): value for name, value in self.headers.items()})
+
+
+def _json_text(value: Any) -> str:
+    """How a body matcher sees a value: strings as they are, anything else as its JSON text (SPEC §10)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _body_value(body: Mapping[str, Any], name: str) -> tuple[bool, Any]:
+    if name in body:
+        return (True, body[name])
+    folded = name.casefold()  # RFC 7643 §2.1: attribute names are case-insensitive
+    for key, value in body.items():
+        if isinstance(key, str) and key.casefold() == folded:
+            return (True, value)
+    return (False, None)
+
+
+def matches(match: Match, request: RequestInfo) -> bool:
+    """Whether every matcher given in ``match`` matches ``request`` (SPEC §10 "Matching")."""
+    if match.method is not None and request.method.upper() != match.method:
+        return False
+    if match.resource is not None and request.resource != match.resource:
+        return False
+    if match.operation is not None and request.operation != match.operation:
+        return False
+    if match.path is not None and not fnmatchcase(request.path.split("?", 1)[0], match.path):
+        return False
+    for name, pattern in match.header.items():  # names case-insensitive, values case-sensitive
+        value = request.headers.get(name)
+        if value is None or not fnmatchcase(value, pattern):
+            return False
+    if match.principal is not None and (
+        request.principal is None or request.principal.casefold() != match.principal.casefold()
+    ):
+        return False  # a userName: case-insensitive, as SCIM compares it (RFC 7643 §4.1.1)
+    if match.filter is not None and (request.filter is None or not fnmatchcase(request.filter, match.filter)):
+        return False
+    if match.body:
+        if request.body is None:
+            return False
+        for name, pattern in match.body.items():
+            found, value = _body_value(request.body, name)
+            if not found or not fnmatchcase(_json_text(value), pattern):
+                return False
+    return True
+
+
+# ------------------------------------------------------------------------------------------------------- deciding
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The rule that fired for a request and what it does."""
+
+    rule: Rule
+    effect: Effect
+    scenario: str = ""  # the scenario's name, for the tag
+
+    @property
+    def tag(self) -> str:
+        """``"<scenario name>#<index>"``, the journal's ``rule`` (SPEC §12)."""
+        return f"{self.scenario}#{self.rule.index}"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso_utc(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _Budget:
+    """One rule's counters: candidates let through under ``after``, and firings."""
+
+    __slots__ = ("fired", "passed")
+
+    def __init__(self) -> None:
+        self.passed = 0
+        self.fired = 0
+
+
+class ActiveScenario:
+    """An activated scenario: its clock, budgets and random generator, started afresh at activation (SPEC §10)."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.scenario = scenario
+        self.needs_body = any(rule.match.body for rule in scenario.rules)
+        self._clock = clock
+        self._started = clock()
+        self.activated_at = wall()
+        self._random = random.Random(DEFAULT_SEED if scenario.seed is None else scenario.seed)
+        self._budgets = [_Budget() for _ in scenario.rules]
+        self._lock = threading.Lock()
+
+    def elapsed(self) -> float:
+        """Seconds since activation, on the injected clock."""
+        return self._clock() - self._started
+
+    def decide(self, request: RequestInfo) -> Decision | None:
+        """The rule that fires for ``request``, or None when the request passes through (SPEC §10 "Budgets").
+
+        Reading of SPEC §10 "The first `after` candidates pass through, and are counted": such a candidate is a
+        request that the rule lets through *as a whole* — it is counted against ``after`` and handled normally,
+        and no later rule is tried for it (unlike a lost draw, which the SPEC says "lets the next rule try").
+        So ``after: 2`` on a rule means exactly "the first 2 matching requests go through untouched".
+        No draw is made for them; the draw comes only once ``after`` is used up.
+        """
+        if not in_scope(request.path):
+            return None  # SPEC §10: rules apply to SCIM, both token endpoints and the facade only
+        with self._lock:  # budgets and draws are exact and ordered under concurrent requests
+            elapsed = self.elapsed()
+            for rule, budget in zip(self.scenario.rules, self._budgets, strict=True):
+                if rule.times is not None and budget.fired >= rule.times:
+                    continue  # no `times` left: no longer a candidate
+                if rule.window is not None and not rule.window[0] <= elapsed < rule.window[1]:
+                    continue
+                if not matches(rule.match, request):
+                    continue
+                if budget.passed < rule.after:
+                    budget.passed += 1
+                    return None
+                if rule.probability is not None and not self._random.random() < rule.probability:
+                    continue  # a lost draw uses no budget and lets the next rule try
+                budget.fired += 1
+                return Decision(rule=rule, effect=rule.then, scenario=self.scenario.name)
+        return None
+
+    def status(self) -> dict[str, Any]:
+        """The ``active`` object of ``GET /_mockscim/scenario`` (SPEC §12)."""
+        with self._lock:
+            counts = [(b.fired, b.passed) for b in self._budgets]
+        rules: list[dict[str, Any]] = []
+        for rule, (fired, _passed) in zip(self.scenario.rules, counts, strict=True):
+            remaining = None if rule.times is None else max(rule.times - fired, 0)
+            rules.append({"index": rule.index, "fired": fired, "remaining": remaining, **copy.deepcopy(dict(rule.raw))})
+        return {
+            "name": self.scenario.name,
+            "description": self.scenario.description,
+            "seed": self.scenario.seed,
+            "activatedAt": _iso_utc(self.activated_at),
+            "rules": rules,
+        }
+
+    def unfired_expectations(self) -> list[Rule]:
+        """Rules marked ``expect: true`` that never fired (the pytest plugin fails the test for them, SPEC §14)."""
+        with self._lock:
+            pairs = zip(self.scenario.rules, self._budgets, strict=True)
+            return [rule for rule, budget in pairs if rule.expect and not budget.fired]

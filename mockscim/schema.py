@@ -1,0 +1,445 @@
+"""Attribute definitions of every served schema (RFC 7643 §7 characteristics) and the lookups built on them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+LINKED_OBJECT = "urn:ietf:params:scim:schemas:pam:1.0:LinkedObject"
+CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+CONTAINER = "urn:ietf:params:scim:schemas:pam:1.0:Container"
+CONTAINER_PERMISSION = "urn:ietf:params:scim:schemas:pam:1.0:ContainerPermission"
+PRIVILEGED_DATA = "urn:ietf:params:scim:schemas:pam:1.0:PrivilegedData"
+PRIVILEGED_DATA_PERMISSION = "urn:ietf:params:scim:schemas:pam:1.0:PrivilegedDataPermission"
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One attribute definition with every RFC 7643 §7 characteristic."""
+
+    name: str
+    type: str = "string"
+    multi_valued: bool = False
+    required: bool = False
+    mutability: str = "readWrite"
+    returned: str = "default"
+    uniqueness: str = "none"
+    case_exact: bool = False
+    description: str = ""
+    sub_attributes: tuple[Attribute, ...] = ()
+    canonical_values: tuple[str, ...] = ()
+    reference_types: tuple[str, ...] = ()
+    _subs: Mapping[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_subs", {a.name.lower(): a for a in self.sub_attributes})
+
+    def sub(self, name: str) -> Attribute | None:
+        """The sub-attribute called ``name`` (case-insensitive, RFC 7643 §2.1)."""
+        return self._subs.get(name.lower())
+
+    def to_scim(self) -> dict[str, Any]:
+        """This attribute as RFC 7643 §7 renders it in ``/Schemas``."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "multiValued": self.multi_valued,
+            "description": self.description or self.name,
+            "required": self.required,
+            "caseExact": self.case_exact,
+            "mutability": self.mutability,
+            "returned": self.returned,
+            "uniqueness": self.uniqueness,
+        }
+        if self.canonical_values:
+            out["canonicalValues"] = list(self.canonical_values)
+        if self.reference_types:
+            out["referenceTypes"] = list(self.reference_types)
+        if self.sub_attributes:
+            out["subAttributes"] = [a.to_scim() for a in self.sub_attributes]
+        return out
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A schema: its URN, name and top-level attributes."""
+
+    id: str
+    name: str
+    description: str
+    attributes: tuple[Attribute, ...]
+    _attrs: Mapping[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_attrs", {a.name.lower(): a for a in self.attributes})
+
+    def attr(self, name: str) -> Attribute | None:
+        """The top-level attribute called ``name`` (case-insensitive)."""
+        return self._attrs.get(name.lower())
+
+    def to_scim(self, base_url: str = "") -> dict[str, Any]:
+        """This schema as a ``/Schemas`` resource (RFC 7643 §7)."""
+        return {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "attributes": [a.to_scim() for a in self.attributes],
+            "meta": {"resourceType": "Schema", "location": f"{base_url}/Schemas/{self.id}"},
+        }
+
+
+def _multi(
+    name: str,
+    *,
+    value_type: str = "string",
+    refs: tuple[str, ...] = (),
+    mutability: str = "readWrite",
+    types: tuple[str, ...] = ("work", "home", "other"),
+    description: str = "",
+) -> Attribute:
+    """A multi-valued complex attribute with the RFC 7643 §2.4 sub-attributes value, display, type, primary."""
+    return Attribute(
+        name,
+        "complex",
+        multi_valued=True,
+        mutability=mutability,
+        description=description,
+        sub_attributes=(
+            Attribute("value", value_type, mutability=mutability, reference_types=refs),
+            Attribute("display", mutability=mutability),
+            Attribute("type", mutability=mutability, canonical_values=types),
+            Attribute("primary", "boolean", mutability=mutability),
+        ),
+    )
+
+
+def _ref(
+    name: str,
+    refs: tuple[str, ...],
+    *,
+    mutability: str = "readWrite",
+    required: bool = False,
+    extra: tuple[Attribute, ...] = (),
+    description: str = "",
+) -> Attribute:
+    """A single-valued reference to another resource: ``{value, display, $ref}`` (ids are case-exact, SPEC §3)."""
+    return Attribute(
+        name,
+        "complex",
+        mutability=mutability,
+        required=required,
+        description=description,
+        sub_attributes=(
+            Attribute("value", mutability=mutability, case_exact=True),
+            Attribute("display", mutability="readOnly"),
+            *extra,
+            Attribute("$ref", "reference", mutability="readOnly", case_exact=True, reference_types=refs),
+        ),
+    )
+
+
+def _user_schema() -> Schema:
+    name = Attribute(
+        "name",
+        "complex",
+        description="The components of the user's real name.",
+        sub_attributes=tuple(
+            Attribute(n)
+            for n in ("formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix")
+        ),
+    )
+    addresses = Attribute(
+        "addresses",
+        "complex",
+        multi_valued=True,
+        sub_attributes=(
+            *(Attribute(n) for n in ("formatted", "streetAddress", "locality", "region", "postalCode", "country")),
+            Attribute("type", canonical_values=("work", "home", "other")),
+            Attribute("primary", "boolean"),
+        ),
+    )
+    groups = Attribute(
+        "groups",
+        "complex",
+        multi_valued=True,
+        mutability="readOnly",
+        sub_attributes=(
+            Attribute("value", mutability="readOnly", case_exact=True),
+            Attribute("$ref", "reference", mutability="readOnly", case_exact=True, reference_types=("Group",)),
+            Attribute("display", mutability="readOnly"),
+            Attribute("type", mutability="readOnly", canonical_values=("direct", "indirect")),
+        ),
+    )
+    attrs = (
+        Attribute(
+            "userName",
+            required=True,
+            uniqueness="server",
+            mutability="immutable",
+            description="Unique identifier for the User, used to authenticate.",
+        ),
+        name,
+        *(Attribute(n) for n in ("displayName", "nickName")),
+        Attribute("profileUrl", "reference", reference_types=("external",)),
+        *(Attribute(n) for n in ("title", "userType", "preferredLanguage", "locale", "timezone")),
+        Attribute("active", "boolean"),
+        Attribute("password", mutability="writeOnly", returned="never"),
+        _multi("emails"),
+        _multi("phoneNumbers", types=("work", "home", "mobile", "fax", "pager", "other")),
+        _multi("ims", types=("aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo")),
+        _multi("photos", value_type="reference", refs=("external",), types=("photo", "thumbnail")),
+        addresses,
+        groups,
+        _multi("entitlements", types=()),
+        _multi("roles", types=()),
+        _multi("x509Certificates", value_type="binary", types=()),
+    )
+    return Schema(CORE_USER, "User", "User Account", attrs)
+
+
+def _group_schema() -> Schema:
+    members = Attribute(
+        "members",
+        "complex",
+        multi_valued=True,
+        sub_attributes=(
+            Attribute("value", mutability="immutable", case_exact=True),
+            Attribute("display", mutability="immutable"),
+            Attribute("$ref", "reference", mutability="immutable", case_exact=True, reference_types=("User",)),
+            Attribute("type", mutability="immutable", canonical_values=("User",)),
+        ),
+    )
+    return Schema(
+        CORE_GROUP,
+        "Group",
+        "Group",
+        (
+            Attribute("displayName", required=True, uniqueness="server"),
+            members,
+        ),
+    )
+
+
+def _enterprise_schema() -> Schema:
+    manager = Attribute(
+        "manager",
+        "complex",
+        sub_attributes=(
+            Attribute("value", case_exact=True),
+            Attribute("$ref", "reference", reference_types=("User",)),
+            Attribute("displayName", mutability="readOnly"),
+        ),
+    )
+    return Schema(
+        ENTERPRISE_USER,
+        "EnterpriseUser",
+        "Enterprise User",
+        (
+            *(Attribute(n) for n in ("employeeNumber", "costCenter", "organization", "division", "department")),
+            manager,
+        ),
+    )
+
+
+def _linked_object_schema() -> Schema:
+    # draft-grizzle-scim-pam-ext: the identity a federated user comes from; Delinea treats `source` as "federated".
+    return Schema(
+        LINKED_OBJECT,
+        "LinkedObject",
+        "Link to the directory a federated user comes from",
+        (
+            Attribute("source", mutability="immutable", description="The directory, e.g. ActiveDirectory."),
+            Attribute("nativeIdentifier", mutability="immutable", case_exact=True),
+        ),
+    )
+
+
+def _pam_schemas() -> tuple[Schema, ...]:
+    container = Schema(
+        CONTAINER,
+        "Container",
+        "A Secret Server folder",
+        (
+            Attribute("name", required=True, uniqueness="server"),
+            Attribute("displayName"),
+            Attribute("description"),
+            Attribute("type"),
+            _ref("parent", ("Container",), mutability="immutable"),
+            _ref("owner", ("User",), mutability="readOnly"),
+            Attribute(
+                "privilegedData",
+                "complex",
+                multi_valued=True,
+                sub_attributes=(
+                    Attribute("value", case_exact=True),
+                    Attribute("display", mutability="readOnly"),
+                    Attribute(
+                        "$ref", "reference", mutability="readOnly", case_exact=True, reference_types=("PrivilegedData",)
+                    ),
+                ),
+            ),
+        ),
+    )
+    rights = ("Owner", "Edit", "Add Secret", "View")
+    container_permission = Schema(
+        CONTAINER_PERMISSION,
+        "ContainerPermission",
+        "A Secret Server folder permission",
+        (
+            _ref(
+                "container",
+                ("Container",),
+                mutability="immutable",
+                required=True,
+                extra=(Attribute("name", mutability="readOnly"),),
+            ),
+            _ref("user", ("User",), mutability="immutable"),
+            _ref("group", ("Group",), mutability="immutable"),
+            Attribute("rights", multi_valued=True, required=True, canonical_values=rights),
+        ),
+    )
+    privileged_data = Schema(
+        PRIVILEGED_DATA,
+        "PrivilegedData",
+        "A Secret Server secret (fields never exposed)",
+        (
+            Attribute("name", mutability="readOnly"),
+            Attribute("type", mutability="readOnly", description="The secret template name."),
+            Attribute("description", mutability="readOnly"),
+            _ref("container", ("Container",), mutability="readOnly"),
+            Attribute("active", "boolean", mutability="readOnly"),
+        ),
+    )
+    pd_permission = Schema(
+        PRIVILEGED_DATA_PERMISSION,
+        "PrivilegedDataPermission",
+        "A Secret Server secret permission",
+        (
+            _ref("privilegedData", ("PrivilegedData",), mutability="readOnly"),
+            _ref("user", ("User",), mutability="readOnly"),
+            _ref("group", ("Group",), mutability="readOnly"),
+            Attribute(
+                "rights", multi_valued=True, mutability="readOnly", canonical_values=("Owner", "Edit", "View", "List")
+            ),
+        ),
+    )
+    return container, container_permission, privileged_data, pd_permission
+
+
+COMMON = (
+    Attribute("id", mutability="readOnly", returned="always", uniqueness="server", case_exact=True),
+    Attribute("externalId", case_exact=True),
+    Attribute(
+        "meta",
+        "complex",
+        mutability="readOnly",
+        sub_attributes=tuple(
+            Attribute(n, t, mutability="readOnly", case_exact=ce)
+            for n, t, ce in (
+                ("resourceType", "string", True),
+                ("created", "dateTime", False),
+                ("lastModified", "dateTime", False),
+                ("location", "reference", True),
+                ("version", "string", True),
+            )
+        ),
+    ),
+)
+"""RFC 7643 §3.1: attributes every resource has."""
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """A resource type (RFC 7643 §6) and the endpoint name used everywhere else (``Users``, ``Containers``)."""
+
+    name: str
+    endpoint: str
+    schema: Schema
+    extensions: tuple[Schema, ...] = ()
+    description: str = ""
+
+    def ext(self, urn: str) -> Schema | None:
+        """The extension schema with URN ``urn`` (case-insensitive)."""
+        low = urn.lower()
+        return next((s for s in self.extensions if s.id.lower() == low), None)
+
+    def attr(self, name: str) -> Attribute | None:
+        """A top-level core attribute, or a common one (id, externalId, meta)."""
+        found = self.schema.attr(name)
+        if found is None:
+            low = name.lower()
+            found = next((a for a in COMMON if a.name.lower() == low), None)
+        return found
+
+    def to_scim(self, base_url: str = "") -> dict[str, Any]:
+        """This resource type as RFC 7643 §6 renders it."""
+        return {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": self.name,
+            "name": self.name,
+            "endpoint": f"/{self.endpoint}",
+            "description": self.description or self.name,
+            "schema": self.schema.id,
+            "schemaExtensions": [{"schema": s.id, "required": False} for s in self.extensions],
+            "meta": {"resourceType": "ResourceType", "location": f"{base_url}/ResourceTypes/{self.name}"},
+        }
+
+
+def _override(schema: Schema, name: str, **changes: Any) -> Schema:
+    """``schema`` with the top-level attribute ``name`` changed (profiles tune mutability and uniqueness)."""
+    attrs = tuple(replace(a, **changes) if a.name == name else a for a in schema.attributes)
+    return Schema(schema.id, schema.name, schema.description, attrs)
+
+
+def build_resource_types(
+    *,
+    endpoints: Iterable[str],
+    immutable: Iterable[str],
+    unique: Iterable[str],
+    linked_object: bool,
+    rights: Mapping[str, Iterable[str]] | None = None,
+) -> dict[str, ResourceType]:
+    """The served resource types, keyed by endpoint name, with the profile's immutables and uniques applied.
+
+    ``immutable`` / ``unique`` hold ``Endpoint.attribute`` names (``Users.userName``, ``Groups.displayName``).
+    """
+    immutables, uniques = set(immutable), set(unique)
+    user, group = _user_schema(), _group_schema()
+    container, container_permission, privileged_data, pd_permission = _pam_schemas()
+    if rights:
+        # SPEC §11: the rights vocabularies are the profile's.
+        container_permission = _override(
+            container_permission, "rights", canonical_values=tuple(rights.get("ContainerPermissions", ()))
+        )
+        pd_permission = _override(
+            pd_permission, "rights", canonical_values=tuple(rights.get("PrivilegedDataPermissions", ()))
+        )
+    user = _override(user, "userName", mutability="immutable" if "Users.userName" in immutables else "readWrite")
+    group = _override(group, "displayName", uniqueness="server" if "Groups.displayName" in uniques else "none")
+    user_ext = (_enterprise_schema(), _linked_object_schema()) if linked_object else (_enterprise_schema(),)
+    every = {
+        "Users": ResourceType("User", "Users", user, user_ext, "User Account"),
+        "Groups": ResourceType("Group", "Groups", group, (), "Group"),
+        "Containers": ResourceType("Container", "Containers", container, (), "Secret Server folders"),
+        "ContainerPermissions": ResourceType(
+            "ContainerPermission", "ContainerPermissions", container_permission, (), "Secret Server folder permissions"
+        ),
+        "PrivilegedData": ResourceType(
+            "PrivilegedData", "PrivilegedData", privileged_data, (), "Secret Server secrets"
+        ),
+        "PrivilegedDataPermissions": ResourceType(
+            "PrivilegedDataPermission",
+            "PrivilegedDataPermissions",
+            pd_permission,
+            (),
+            "Secret Server secret permissions",
+        ),
+    }
+    return {name: every[name] for name in endpoints}
+
+
+ALL_ENDPOINTS = ("Users", "Groups", "Containers", "ContainerPermissions", "PrivilegedData", "PrivilegedDataPermissions")

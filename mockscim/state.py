@@ -1,0 +1,194 @@
+"""The state format (SPEC §13): validate a whole state file and bring it to stored form, or name the bad entry."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from mockscim.errors import ScimError
+from mockscim.schema import Attribute, ResourceType
+from mockscim.store import KINDS
+from mockscim.validate import coerce, schemas_of
+
+if TYPE_CHECKING:
+    from mockscim.profile import Profile
+
+_EXTRA_KEYS: Mapping[str, frozenset[str]] = {
+    "Users": frozenset({"password", "passwordHash"}),
+    "PrivilegedData": frozenset({"fields"}),
+}
+_INTEGER_IDS = {"Containers", "ContainerPermissions", "PrivilegedData", "PrivilegedDataPermissions"}
+
+
+class StateError(ValueError):
+    """A state that does not load; the message names the entry (``Users[3] (id "u1"): …``)."""
+
+
+def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[dict[str, Any]]]:
+    """Validate ``raw`` as a whole and return it in stored form; nothing is half-loaded (SPEC §13)."""
+    from mockscim.resources.users import hash_password
+
+    if not isinstance(raw, Mapping):
+        raise StateError("a state is a JSON object with the lists serviceUsers, Users, Groups, Containers, "
+                         "ContainerPermissions, PrivilegedData, PrivilegedDataPermissions")
+    unknown = sorted(set(raw) - set(KINDS))
+    if unknown:
+        raise StateError(f"unknown key {unknown[0]!r} (expected {', '.join(KINDS)})")
+    out: dict[str, list[dict[str, Any]]] = {}
+    for kind in KINDS:
+        entries = raw.get(kind, [])
+        if not isinstance(entries, list):
+            raise StateError(f"{kind}: must be a list")
+        out[kind] = []
+        ids: set[str] = set()
+        for i, entry in enumerate(entries):
+            label = f"{kind}[{i}]" + (f" (id {entry['id']!r})" if isinstance(entry, Mapping) and "id" in entry else "")
+            if not isinstance(entry, Mapping):
+                raise StateError(f"{label}: must be an object")
+            if kind == "serviceUsers":
+                doc = _service_user(entry, label)
+            else:
+                doc = _entry(profile.all_types[kind], entry, label, kind, now, i)
+                if kind == "Users" and "password" in doc:
+                    doc["passwordHash"] = hash_password(str(doc.pop("password")))
+            key = str(doc["userName"] if kind == "serviceUsers" else doc["id"]).lower()
+            if key in ids:
+                raise StateError(f"{label}: duplicate {'userName' if kind == 'serviceUsers' else 'id'}")
+            ids.add(key)
+            out[kind].append(doc)
+    _check_references(out, profile)
+    return out
+
+
+def _service_user(entry: Mapping[str, Any], label: str) -> dict[str, Any]:
+    extra = sorted(set(entry) - {"userName", "clientSecret"})
+    if extra:
+        raise StateError(f"{label}: unknown key {extra[0]!r}")
+    for key in ("userName", "clientSecret"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise StateError(f"{label}: {key!r} must be a non-empty string")
+    return dict(entry)
+
+
+def _entry(rtype: ResourceType, entry: Mapping[str, Any], label: str, kind: str, now: str, i: int) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for key, value in entry.items():
+        if key == "schemas":
+            continue
+        if key in ("id", "meta"):
+            if key == "id" and not isinstance(value, str | int):
+                raise StateError(f"{label}: 'id' must be a string")
+            doc[key] = str(value) if key == "id" else value
+            continue
+        if key in _EXTRA_KEYS.get(kind, ()):
+            doc[key] = value
+            continue
+        ext = rtype.ext(key) if key.startswith("urn:") else None
+        if ext is not None:
+            if not isinstance(value, Mapping):
+                raise StateError(f"{label}: {key!r} must be an object")
+            doc[ext.id] = {_known(ext.attr(k), k, label).name: _coerce(ext.attr(k), v, label) for k, v in value.items()}
+            continue
+        attr = _known(rtype.attr(key), key, label)
+        if kind == "Containers" and attr.name == "privilegedData":
+            continue  # derived from the secrets' container (SPEC §3)
+        if attr.name == "groups":
+            continue  # derived from group membership
+        coerced = _coerce(attr, value, label)
+        if coerced is not None:
+            doc[attr.name] = coerced
+    if "id" not in doc:
+        doc["id"] = str(i + 1) if kind in _INTEGER_IDS else str(uuid.uuid4())
+    elif kind in _INTEGER_IDS and not doc["id"].isdigit():
+        raise StateError(f"{label}: Secret Server ids are integers rendered as strings")
+    for attr in rtype.schema.attributes:
+        if attr.required and attr.name not in doc and kind in ("Users", "Groups", "Containers"):
+            raise StateError(f"{label}: {attr.name!r} is required")
+    given = doc.get("meta")
+    meta: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+    doc["meta"] = {"resourceType": rtype.name, "created": meta.get("created", now),
+                   "lastModified": meta.get("lastModified", now), "version": meta.get("version", 'W/"1"')}
+    doc["schemas"] = schemas_of(rtype, doc)
+    if kind == "Containers" and "displayName" not in doc:
+        doc["displayName"] = doc["name"]
+    return doc
+
+
+def _known(attr: Attribute | None, key: str, label: str) -> Attribute:
+    if attr is None:
+        raise StateError(f"{label}: unknown key {key!r}")
+    return attr
+
+
+def _coerce(attr: Attribute | None, value: Any, label: str) -> Any:
+    assert attr is not None
+    try:
+        return coerce(attr, value, attr.name)
+    except ScimError as exc:
+        raise StateError(f"{label}: {exc.detail}") from None
+
+
+def _check_references(state: dict[str, list[dict[str, Any]]], profile: Profile) -> None:
+    """Every reference resolves; unique values are unique (case-insensitively where SPEC §3 says so)."""
+    ids = {kind: {d["id"] for d in docs} for kind, docs in state.items() if kind != "serviceUsers"}
+    names = {d["userName"].lower() for d in state["Users"]}
+
+    def need(label: str, doc: Mapping[str, Any], attr: str, target: str) -> None:
+        ref = doc.get(attr)
+        if ref is not None and (not isinstance(ref, Mapping) or ref.get("value") not in ids[target]):
+            raise StateError(f"{label}: {attr!r} names no existing {target} entry")
+
+    def unique(kind: str, key: Any, what: str) -> None:
+        seen: set[Any] = set()
+        for i, doc in enumerate(state[kind]):
+            value = key(doc)
+            if value is None:
+                continue
+            if value in seen:
+                raise StateError(f"{kind}[{i}] (id {doc['id']!r}): duplicate {what}")
+            seen.add(value)
+
+    for i, su in enumerate(state["serviceUsers"]):
+        if su["userName"].lower() not in names:
+            raise StateError(f"serviceUsers[{i}]: no User has userName {su['userName']!r}")
+    unique("Users", lambda d: d["userName"].lower(), "userName")
+    if "Groups.displayName" in profile.unique:
+        unique("Groups", lambda d: d["displayName"].lower(), "displayName")
+    unique("Containers", lambda d: ((d.get("parent") or {}).get("value"), d["name"].lower()), "name in its parent")
+    for i, g in enumerate(state["Groups"]):
+        for m in g.get("members", []):
+            if m.get("value") not in ids["Users"]:
+                raise StateError(f"Groups[{i}] (id {g['id']!r}): 'members' names no existing Users entry")
+    for i, c in enumerate(state["Containers"]):
+        label = f"Containers[{i}] (id {c['id']!r})"
+        need(label, c, "parent", "Containers")
+        need(label, c, "owner", "Users")
+    _no_cycles(state["Containers"])
+    for kind, target, attr in (("ContainerPermissions", "Containers", "container"),
+                               ("PrivilegedDataPermissions", "PrivilegedData", "privilegedData")):
+        for i, p in enumerate(state[kind]):
+            label = f"{kind}[{i}] (id {p['id']!r})"
+            need(label, p, attr, target)
+            need(label, p, "user", "Users")
+            need(label, p, "group", "Groups")
+            if attr not in p or ("user" in p) == ("group" in p) or not p.get("rights"):
+                raise StateError(f"{label}: needs {attr!r}, exactly one of 'user'/'group', and 'rights'")
+        unique(kind, lambda p, a=attr: (p[a]["value"], "u" if "user" in p else "g",
+                                        (p.get("user") or p.get("group") or {}).get("value")), "permission")
+    for i, s in enumerate(state["PrivilegedData"]):
+        need(f"PrivilegedData[{i}] (id {s['id']!r})", s, "container", "Containers")
+        fields = s.get("fields", {})
+        if not isinstance(fields, Mapping) or not all(isinstance(v, str) for v in fields.values()):
+            raise StateError(f"PrivilegedData[{i}] (id {s['id']!r}): 'fields' must map names to strings")
+
+
+def _no_cycles(containers: list[dict[str, Any]]) -> None:
+    parent = {c["id"]: (c.get("parent") or {}).get("value") for c in containers}
+    for start in parent:
+        seen, node = set(), start
+        while node is not None:
+            if node in seen:
+                raise StateError(f"Containers (id {start!r}): 'parent' forms a cycle")
+            seen.add(node)
+            node = parent.get(node)

@@ -1,0 +1,77 @@
+"""The Store protocol: ordered documents per kind, unique-attribute indexes, atomic change sets."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+KINDS = (
+    "serviceUsers", "Users", "Groups", "Containers", "ContainerPermissions", "PrivilegedData",
+    "PrivilegedDataPermissions",
+)
+"""Every kind of document, in state-file order (SPEC §13). ``serviceUsers`` are keyed by ``userName``."""
+
+INDEXES: Mapping[str, Mapping[str, bool]] = {
+    # kind → {dotted attribute → case-insensitive?}. SPEC §3: userName, Group displayName and PAM names compare
+    # case-insensitively; ids, externalId and reference values are case-exact.
+    "Users": {"userName": True, "externalId": False, "emails.value": True},
+    "Groups": {"displayName": True, "externalId": False, "members.value": False},
+    "Containers": {"name": True, "parent.value": False},
+    "ContainerPermissions": {"container.value": False, "user.value": False, "group.value": False},
+    "PrivilegedData": {"name": True, "container.value": False},
+    "PrivilegedDataPermissions": {"privilegedData.value": False, "user.value": False, "group.value": False},
+}
+
+
+@dataclass(frozen=True)
+class Put:
+    """Insert or replace ``doc`` (its ``id``, or ``userName`` for service users) in ``kind``."""
+
+    kind: str
+    doc: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Remove the document ``id`` from ``kind``."""
+
+    kind: str
+    id: str
+
+
+Change = Put | Delete
+
+
+def key_of(kind: str, doc: Mapping[str, Any]) -> str:
+    """The key a document is stored under."""
+    return str(doc["userName"] if kind == "serviceUsers" else doc["id"])
+
+
+class Store(Protocol):
+    """What the core needs from storage. Readers hold ``lock`` around a read-check-write sequence."""
+
+    lock: threading.RLock
+
+    def get(self, kind: str, id: str) -> Mapping[str, Any] | None: ...
+
+    def all(self, kind: str) -> Iterator[Mapping[str, Any]]: ...
+
+    def count(self, kind: str) -> int: ...
+
+    def lookup(self, kind: str, attr: str, value: Any) -> list[Mapping[str, Any]]: ...
+
+    def indexed(self, kind: str, attr: str) -> bool: ...
+
+    def apply(self, changes: Sequence[Change]) -> None: ...
+
+    def next_id(self, kind: str) -> str: ...
+
+    def load(self, state: Mapping[str, Sequence[Mapping[str, Any]]]) -> None: ...
+
+    def export(self) -> dict[str, list[dict[str, Any]]]: ...
+
+    async def sync(self) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,143 @@
+"""The in-memory store: insertion-ordered dicts per kind plus value indexes, safe under concurrent requests."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from mockscim.store import INDEXES, KINDS, Change, Put, key_of
+
+
+def index_keys(doc: Mapping[str, Any], dotted: str, fold: bool) -> list[str]:
+    """The index keys of ``doc`` for ``dotted`` (``emails.value`` yields one key per e-mail)."""
+    head, _, sub = dotted.partition(".")
+    value = doc.get(head)
+    values = value if isinstance(value, list) else [value]
+    out: list[str] = []
+    for v in values:
+        if sub:
+            v = v.get(sub) if isinstance(v, Mapping) else None
+        if isinstance(v, str | int | float) and not isinstance(v, bool):
+            key = str(v)
+            out.append(key.lower() if fold else key)
+    return out
+
+
+class MemoryStore:
+    """Documents in insertion-ordered dicts (the order lists are served in, SPEC §13) with per-attribute indexes.
+
+    Every index maps a normalised value to the ordered set of ids carrying it, so uniqueness checks and ``eq``
+    filters on indexed attributes never scan a kind.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._clear()
+
+    def _clear(self) -> None:
+        self._docs: dict[str, dict[str, Mapping[str, Any]]] = {k: {} for k in KINDS}
+        self._seq: dict[str, dict[str, int]] = {k: {} for k in KINDS}
+        self._counter = 0
+        self._index: dict[str, dict[str, dict[str, dict[str, None]]]] = {
+            kind: {attr: {} for attr in attrs} for kind, attrs in INDEXES.items()
+        }
+        self._next: dict[str, int] = {k: 1 for k in KINDS}
+
+    # -- reads ---------------------------------------------------------------------------------------------------
+    def get(self, kind: str, id: str) -> Mapping[str, Any] | None:
+        return self._docs[kind].get(id)
+
+    def all(self, kind: str) -> Iterator[Mapping[str, Any]]:
+        return iter(list(self._docs[kind].values()))
+
+    def count(self, kind: str) -> int:
+        return len(self._docs[kind])
+
+    def indexed(self, kind: str, attr: str) -> bool:
+        return attr in INDEXES.get(kind, {})
+
+    def lookup(self, kind: str, attr: str, value: Any) -> list[Mapping[str, Any]]:
+        """Documents of ``kind`` whose ``attr`` equals ``value`` (folded where the index is case-insensitive)."""
+        fold = INDEXES[kind][attr]
+        key = str(value).lower() if fold else str(value)
+        ids = self._index[kind][attr].get(key)
+        if not ids:
+            return []
+        docs = self._docs[kind]
+        if len(ids) == 1:
+            return [docs[i] for i in ids]
+        seq = self._seq[kind]
+        return [docs[i] for i in sorted(ids, key=seq.__getitem__)]
+
+    def next_id(self, kind: str) -> str:
+        """The next integer id of ``kind`` (Secret Server ids, SPEC §3), never reused while the store lives."""
+        with self.lock:
+            n = self._next[kind]
+            docs = self._docs[kind]
+            while str(n) in docs:
+                n += 1
+            self._next[kind] = n + 1
+            return str(n)
+
+    # -- writes --------------------------------------------------------------------------------------------------
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Apply a change set atomically (callers validated it under ``lock``)."""
+        with self.lock:
+            for change in changes:
+                if isinstance(change, Put):
+                    self._put(change.kind, change.doc)
+                else:
+                    self._delete(change.kind, change.id)
+
+    def _put(self, kind: str, doc: Mapping[str, Any]) -> None:
+        key = key_of(kind, doc)
+        old = self._docs[kind].get(key)
+        if old is not None:
+            self._unindex(kind, key, old)
+        else:
+            self._counter += 1
+            self._seq[kind][key] = self._counter
+            if key.isdigit() and int(key) >= self._next[kind]:
+                self._next[kind] = int(key) + 1
+        self._docs[kind][key] = doc
+        for attr, fold in INDEXES.get(kind, {}).items():
+            bucket = self._index[kind][attr]
+            for k in index_keys(doc, attr, fold):
+                bucket.setdefault(k, {})[key] = None
+
+    def _delete(self, kind: str, key: str) -> None:
+        old = self._docs[kind].pop(key, None)
+        if old is not None:
+            self._unindex(kind, key, old)
+            del self._seq[kind][key]
+
+    def _unindex(self, kind: str, key: str, doc: Mapping[str, Any]) -> None:
+        for attr, fold in INDEXES.get(kind, {}).items():
+            bucket = self._index[kind][attr]
+            for k in index_keys(doc, attr, fold):
+                ids = bucket.get(k)
+                if ids is not None:
+                    ids.pop(key, None)
+                    if not ids:
+                        del bucket[k]
+
+    def load(self, state: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        """Replace everything with ``state`` (already validated, SPEC §13)."""
+        with self.lock:
+            self._clear()
+            for kind in KINDS:
+                for doc in state.get(kind, ()):
+                    self._put(kind, doc)
+
+    def export(self) -> dict[str, list[dict[str, Any]]]:
+        """A deep copy of everything, in state-file order."""
+        with self.lock:
+            return {kind: [copy.deepcopy(dict(d)) for d in self._docs[kind].values()] for kind in KINDS}
+
+    async def sync(self) -> None:
+        """Nothing to wait for: memory is the whole store."""
+
+    def close(self) -> None:
+        """Nothing to release."""
