@@ -106,11 +106,32 @@ def serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                             lifespan="off", access_log=False)
     try:
-        # uvicorn installs SIGINT/SIGTERM handlers and finishes in-flight requests before returning.
-        uvicorn.Server(config).run()
+        _quiet_signals_server(config).run()
     finally:
-        app.state.core.store.close()
+        app.state.core.store.close()  # SPEC §14: a clean shutdown flushes the store
     return 0
+
+
+def _quiet_signals_server(config: Any) -> Any:
+    """uvicorn's server, but SIGINT/SIGTERM end ``run()`` normally instead of being re-raised after the graceful
+    shutdown, so the store is closed and the exit status is 0."""
+    import contextlib
+    import signal
+    from collections.abc import Iterator
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server(config)
 
 
 def seed(args: argparse.Namespace) -> int:

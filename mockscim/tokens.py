@@ -31,11 +31,11 @@ class Issued:
 class TokenRegistry:
     """Issues and checks tokens. Refresh tokens never expire while the server runs, and are single-use (SPEC §2)."""
 
-    def __init__(self, *, static_token: str, ttl: int, grace: int, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, *, static_token: str, ttl: int, grace: int, clock: Callable[[], float] | None = None):
         self.static_token = static_token
         self.ttl = ttl
         self.grace = grace
-        self._clock = clock
+        self._clock = clock or (lambda: time.monotonic())
         self._lock = threading.Lock()
         self._access: dict[str, Grant] = {}
         self._refresh: dict[str, tuple[str, str]] = {}

@@ -1,0 +1,110 @@
+"""Bad input through HTTP (SPEC §7): malformed JSON, non-object bodies, media types, size limits, 500s, routing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from mockscim import errors
+from tests.conftest import AUTH, SCIM, live_server
+from tests.test_users import err
+
+MALFORMED = err(400, errors.InvalidValue.template, "invalidSyntax")
+
+
+@pytest.mark.parametrize("raw", [b"{", b"[1, 2]", b'"text"', b"null", b"\xff\xfe", b""],
+                         ids=["truncated", "array", "string", "null", "not-utf8", "empty"])
+def test_malformed_or_non_object_body(client: TestClient, raw: bytes) -> None:
+    """Malformed JSON or a body that is not an object → 400 invalidSyntax, nothing created."""
+    before = client.get("/scim/v2/Users", headers=AUTH).json()["totalResults"]
+    r = client.post("/scim/v2/Users", content=raw, headers=SCIM)
+    assert r.status_code == 400 and r.json() == MALFORMED
+    assert client.get("/scim/v2/Users", headers=AUTH).json()["totalResults"] == before
+
+
+@pytest.mark.parametrize("ctype", ["text/plain", "application/xml", "application/x-www-form-urlencoded"])
+def test_wrong_content_type_is_415(client: TestClient, ctype: str) -> None:
+    """A body with a media type other than application/scim+json or application/json → 415 SCIM error."""
+    r = client.post("/scim/v2/Users", content=b'{"userName": "x@y"}', headers={**AUTH, "Content-Type": ctype})
+    assert r.status_code == 415
+    assert r.json() == err(415, errors.UnsupportedMediaType.template)
+
+
+def test_application_json_with_charset_is_fine(client: TestClient) -> None:
+    """application/json; charset=utf-8 is accepted."""
+    r = client.post("/scim/v2/Users", content=b'{"userName": "cs@y"}',
+                    headers={**AUTH, "Content-Type": "application/json; charset=utf-8"})
+    assert r.status_code == 201
+
+
+def test_body_over_max_body_is_413(make_client: Any) -> None:
+    """A body over --max-body bytes → 413, declared or streamed."""
+    c = make_client(max_body=100)
+    r = c.post("/scim/v2/Users", json={"userName": "x" * 200}, headers=SCIM)
+    assert r.status_code == 413 and r.json() == err(413, errors.PayloadTooLarge.template)
+    r = c.post("/scim/v2/Users", json={"userName": "ok@y"}, headers=SCIM)
+    assert r.status_code == 201
+
+
+def test_unexpected_exception_is_500_without_traceback(client: TestClient, monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """Any unexpected exception → 500 `Internal Server Error.`; the traceback goes to the log only."""
+    core = client.app.state.core  # type: ignore[attr-defined]
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("kaboom-secret-detail")
+
+    monkeypatch.setattr(core, "get", boom)
+    r = client.get("/scim/v2/Users/x", headers=AUTH)
+    assert r.status_code == 500 and r.json() == err(500, "Internal Server Error.")
+    assert "kaboom" not in r.text and "Traceback" not in r.text
+    assert "kaboom-secret-detail" in caplog.text
+    assert isinstance(client.app.state.errors[-1], RuntimeError)  # type: ignore[attr-defined]
+
+
+def test_unknown_scim_path_is_404_naming_it(client: TestClient) -> None:
+    """An unknown path under /scim/v2 → 404 `Resource 'Widgets/1' not found.`."""
+    r = client.get("/scim/v2/Widgets/1", headers=AUTH)
+    assert r.status_code == 404 and r.json() == err(404, "Resource 'Widgets/1' not found.")
+
+
+def test_unsupported_method_is_405_with_allow(client: TestClient) -> None:
+    """A method a route does not serve → 405 SCIM error with Allow (RFC 9110 §15.5.6)."""
+    r = client.put("/scim/v2/Users", json={}, headers=SCIM)
+    assert r.status_code == 405
+    assert r.json() == err(405, errors.MethodNotAllowed.template)
+    assert set(r.headers["allow"].split(", ")) >= {"GET", "POST"}
+
+
+def test_bulk_is_501(client: TestClient) -> None:
+    """Delinea does not support Bulk: /scim/v2/Bulk → 501 (SPEC §1)."""
+    r = client.post("/scim/v2/Bulk", json={"Operations": []}, headers=SCIM)
+    assert r.status_code == 501 and r.json() == err(501, errors.NotImplementedFeature.template)
+
+
+def test_every_catalogue_entry_renders_with_string_status() -> None:
+    """Every catalogue class renders an RFC 7644 §3.12 body with status as a string."""
+    for key, cls in errors.CATALOGUE.items():
+        body = cls("x").body()
+        assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"], key
+        assert body["status"] == str(cls.status) and isinstance(body["detail"], str)
+
+
+def test_concurrent_duplicate_creates_on_a_real_socket() -> None:
+    """Parallel creates of the same userName over real connections → exactly one 201, the rest 409."""
+    import concurrent.futures
+
+    with live_server() as url:
+        def create(_: int) -> int:
+            return httpx.post(f"{url}/scim/v2/Users", json={"userName": "race@example.com"}, headers=SCIM,
+                              timeout=10).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            codes = list(pool.map(create, range(32)))
+        assert sorted(codes) == [201] + [409] * 31
+        listed = httpx.get(f"{url}/scim/v2/Users", params={"filter": 'userName eq "race@example.com"'},
+                           headers=AUTH, timeout=10).json()
+        assert listed["totalResults"] == 1
