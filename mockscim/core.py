@@ -274,6 +274,9 @@ class Core:
 
 
 def _same(a: Any, b: Any) -> bool:
+    # A reference ({value, display, $ref}) is the same when its value is: display and $ref are derived (SPEC §3).
+    if isinstance(a, Mapping) and isinstance(b, Mapping) and "value" in a and "value" in b:
+        return bool(a["value"] == b["value"])
     return bool(a == b)
 
 

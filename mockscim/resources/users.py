@@ -12,6 +12,7 @@ from mockscim.errors import NotAuthorized
 from mockscim.resources.base import Doc, Kind
 from mockscim.schema import LINKED_OBJECT
 from mockscim.store import Change, Delete, Put
+from mockscim.validate import schemas_of
 
 if TYPE_CHECKING:
     from mockscim.core import Principal
@@ -55,6 +56,12 @@ class Users(Kind):
     def carry_over(self, new: Doc, old: Mapping[str, Any]) -> None:
         if "password" not in new and "passwordHash" in old:
             new["passwordHash"] = old["passwordHash"]
+        # SPEC §11: extension data the profile does not serve (LinkedObject under rfc) is kept across a PUT.
+        new.update({k: old[k] for k in self._unserved(old)})
+
+    def _unserved(self, doc: Mapping[str, Any]) -> list[str]:
+        """The extension URN keys of a stored user that this profile's User resource type does not declare."""
+        return [k for k in doc if k.startswith("urn:") and self.rtype.ext(k) is None]
 
     def validate(self, doc: Doc, old: Mapping[str, Any] | None, caller: Principal) -> list[Change]:
         self.require(doc)
@@ -95,6 +102,13 @@ class Users(Kind):
 
     def render(self, doc: Mapping[str, Any], base: str) -> Doc:
         out = super().render(doc, base)
+        unserved = self._unserved(doc)
+        if unserved:
+            # SPEC §11: LinkedObject data under rfc is loaded and kept, not served; RFC 7643 §3: a resource carries
+            # only the extensions its resource type declares (§6 schemaExtensions), and lists those in "schemas".
+            for key in unserved:
+                del out[key]
+            out["schemas"] = schemas_of(self.rtype, out)
         groups = self.store.lookup("Groups", "members.value", doc["id"])
         if groups:
             # RFC 7643 §4.1.2: groups is read-only, derived from Group membership.

@@ -1,0 +1,49 @@
+"""PrivilegedData (SPEC §3, §4, §8): Secret Server secrets, read-only over SCIM, fields never exposed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from mockscim.errors import MethodNotAllowed, OwnerRequired, ServiceUnavailable
+from mockscim.resources.base import Doc
+from mockscim.resources.pam import PamKind
+from mockscim.store import Change, Delete
+
+if TYPE_CHECKING:
+    from mockscim.core import Principal
+    from mockscim.filters import Node
+
+
+class PrivilegedData(PamKind):
+    endpoint = "PrivilegedData"
+
+    def before_read(self, caller: Principal) -> None:
+        # SPEC §8 [D]: every GET needs Secret Server; 503 before 404 and 403, also for unknown or non-owned ids.
+        if not self.core.secret_server_up:
+            raise ServiceUnavailable()
+
+    def before_create(self, caller: Principal) -> None:
+        # SPEC §4 [D]: the Platform prevents creating privileged data, whatever methods a profile routes.
+        raise MethodNotAllowed(allow=("GET",))
+
+    def require_owner(self, doc: Mapping[str, Any], caller: Principal) -> None:
+        if not self.owns_secret(doc, caller):
+            raise OwnerRequired()  # SPEC §4 [D]: 403 for secrets the caller does not own
+
+    def visibility(self, caller: Principal) -> Callable[[Mapping[str, Any]], bool]:
+        return self.ownership(caller).owns_secret
+
+    def guard_filter(self, node: Node | None, caller: Principal) -> None:
+        # SPEC §4: container.value eq <a container the caller does not own> → 403.
+        self.guard_reference(node, "container.value", "Containers", lambda c: self.owns_container(c, caller))
+
+    def on_delete(self, doc: Mapping[str, Any]) -> list[Change]:
+        """Only for a profile that allows DELETE (cloud answers 405): the secret's permissions go with it."""
+        return [Delete("PrivilegedDataPermissions", p["id"])
+                for p in self.store.lookup("PrivilegedDataPermissions", "privilegedData.value", doc["id"])]
+
+    def render(self, doc: Mapping[str, Any], base: str) -> Doc:
+        out = super().render(doc, base)  # drops `fields`: only the facade and the state export show them (SPEC §13)
+        self.render_ref(out, "container", "Containers", base)
+        return out
