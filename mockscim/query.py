@@ -60,6 +60,7 @@ def sort_key(rtype: ResourceType, sort_by: str) -> Any:
     except InvalidValue:
         raise InvalidValue(scim_type="invalidPath") from None
     attr = path.attr
+    exact = _case_exact(rtype, attr.urn, attr.name, attr.sub)
 
     def key(doc: Mapping[str, Any]) -> tuple[int, Any]:
         scope: Any = doc
@@ -74,9 +75,25 @@ def sort_key(rtype: ResourceType, sort_by: str) -> Any:
             value = _get_ci(value, attr.sub or "value") if isinstance(value, Mapping) else None
         if value is None:
             return (1, "")
-        return (0, value.lower() if isinstance(value, str) else value)
+        # RFC 7644 §3.4.2.3: case-insensitive order for caseExact false strings, case-sensitive for caseExact ones.
+        return (0, value.lower() if isinstance(value, str) and not exact else value)
 
     return key
+
+
+def _case_exact(rtype: ResourceType, urn: str | None, name: str, sub: str | None) -> bool:
+    """RFC 7643 §2.2 caseExact of the attribute ``sortBy`` names (a complex one sorts by ``value``, §3.4.2.3)."""
+    if urn and urn.lower() != rtype.schema.id.lower():
+        ext = rtype.ext(urn)
+        top = ext.attr(name) if ext else None
+    else:
+        top = rtype.attr(name)
+    if top is None:
+        return False
+    if top.type == "complex":
+        child = top.sub(sub or "value")
+        return child is not None and child.case_exact
+    return top.case_exact
 
 
 def _get_ci(scope: Any, name: str) -> Any:

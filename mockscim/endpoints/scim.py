@@ -14,7 +14,7 @@ from mockscim.core import ANONYMOUS, Core, ListParams, Principal
 from mockscim.errors import InvalidValue
 from mockscim.http import ScimResponse, base_url, etag_headers, read_json
 from mockscim.profile import Profile
-from mockscim.query import Projection, list_response
+from mockscim.query import Projection, list_response, parse_page, sort_key
 from mockscim.resources.base import Kind
 
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -96,16 +96,34 @@ async def search(request: Request) -> Response:
     params = ListParams(text("filter"), text("startIndex"), text("count"), text("sortBy"), text("sortOrder"))
     if len(kinds) == 1:
         return _list(core, kinds[0], params, _projection(kinds[0], body), request, caller)
-    everything: list[dict[str, Any]] = []
-    page = None
-    for kind in kinds:
-        _, docs, page = core.list(kind.endpoint, ListParams(params.filter, "1", str(core.profile.max_results)), caller)
-        everything.extend(_render(kind, d, request, _projection(kind, body)) for d in docs)
-    from mockscim.query import parse_page
-
+    # RFC 7644 §3.4.3: a root search is one result set over every type: filtered per type, then sorted (§3.4.2.3)
+    # and paged (§3.4.2.4) as a whole, so sortBy orders Users and Groups together and totalResults counts them all.
     page = parse_page(params.start_index, params.count,
                       default_count=core.profile.default_count, max_results=core.profile.max_results)
-    return ScimResponse(list_response(everything[page.start - 1: page.start - 1 + page.count], len(everything), page))
+    found: list[tuple[Kind, Mapping[str, Any]]] = [
+        (kind, doc) for kind in kinds for doc in _everything(core, kind, params.filter, caller)]
+    if params.sort_by and core.profile.sorting:
+        keys = {kind.endpoint: sort_key(kind.rtype, params.sort_by) for kind in kinds}
+
+        def key(pair: tuple[Kind, Mapping[str, Any]]) -> tuple[Any, ...]:
+            missing, value = keys[pair[0].endpoint](pair[1])
+            return missing, type(value).__name__, value  # one attribute may have another type in another schema
+
+        found.sort(key=key, reverse=(params.sort_order or "").lower() == "descending")
+    window = found[page.start - 1: page.start - 1 + page.count]
+    resources = [_render(kind, doc, request, _projection(kind, body)) for kind, doc in window]
+    return ScimResponse(list_response(resources, len(found), page))
+
+
+def _everything(core: Core, kind: Kind, flt: str | None, caller: Principal) -> list[Mapping[str, Any]]:
+    """Every resource of ``kind`` matching ``flt``, fetched page by page (a page is capped at maxResults)."""
+    out: list[Mapping[str, Any]] = []
+    while True:
+        total, docs, _ = core.list(kind.endpoint, ListParams(flt, str(len(out) + 1), str(core.profile.max_results)),
+                                   caller)
+        out.extend(docs)
+        if not docs or len(out) >= total:
+            return out
 
 
 async def item(request: Request) -> Response:
