@@ -1,0 +1,219 @@
+"""Delinea's own ``python-tss-sdk`` 2.0.1 against a live mockscim (SPEC §9 acceptance; delinea-scim.md §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from delinea.secrets.server import (  # type: ignore[import-untyped]
+    AccessTokenAuthorizer,
+    PasswordGrantAuthorizer,
+    SecretServer,
+    SecretServerClientError,
+    SecretServerError,
+    SecretServerServiceError,
+    ServerFolder,
+    ServerSecret,
+)
+
+from mockscim.settings import Settings
+from tests.conftest import AUTH, SCIM, live_server
+
+SERVICE = ("scim-service@mockscim.test", "mockscim-secret")
+BJENSEN = ("bjensen@example.com", "Jensen-2024!")
+BJENSEN_ID = "2819c223-7f76-453a-919d-413861904646"
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    """One live server for the read-only tests (the SDK speaks real HTTP through ``requests``)."""
+    with live_server(Settings(token_grace=300)) as base:
+        yield base
+
+
+@pytest.fixture
+def fresh() -> Iterator[str]:
+    """A live server of its own, for tests that change state."""
+    with live_server(Settings(token_grace=300)) as base:
+        yield base
+
+
+def sdk(base: str, user: tuple[str, str] = SERVICE) -> SecretServer:
+    return SecretServer(base, PasswordGrantAuthorizer(base, *user))
+
+
+def test_password_grant_reads_username_and_password(url: str) -> None:
+    server = sdk(url)
+    secret = ServerSecret(**server.get_secret(12))
+    assert server.authorizer._server_type == "secret_server"  # detected via /api/v1/healthcheck (§3.2)
+    assert secret.fields["username"].value == "root"
+    assert secret.fields["password"].value == "s3cr3t-Root!"
+    assert secret.name == "db-root" and secret.folder_id == 3
+    assert secret.last_heart_beat_check.year >= 2000  # parsed by strptime: no timezone suffix
+
+
+def test_folder(url: str) -> None:
+    folder = ServerFolder(**sdk(url).get_folder(2))
+    assert folder.folder_name == "Databases"
+    assert folder.folder_path == "\\Infrastructure\\Databases"
+    assert folder.parent_folder_id == 1
+
+
+def test_folder_with_children_and_by_path(url: str) -> None:
+    server = sdk(url)
+    tree = server.get_folder(1, query_params={}, get_all_children=True)
+    assert [c["id"] for c in tree["childFolders"]] == [2]
+    by_path = server.get_folder_by_path("/Infrastructure/Databases")
+    assert by_path["id"] == 2 and [c["id"] for c in by_path["childFolders"]] == [3]
+
+
+def test_secret_ids_by_folder(url: str) -> None:
+    server = sdk(url)
+    assert server.get_secret_ids_by_folderid(2) == [13]
+    assert server.get_secret_ids_by_folderid(3) == [12]
+    assert server.get_secret_ids_by_folderid(1) == []  # search-total "0" is sent back as take=0
+
+
+def test_child_folder_ids(url: str) -> None:
+    server = sdk(url)
+    assert server.get_child_folder_ids_by_folderid(1) == [2]
+    assert server.get_child_folder_ids_by_folderid(2) == [3]
+    assert server.get_child_folder_ids_by_folderid(3) == []
+
+
+def test_secret_by_path(url: str) -> None:
+    secret = ServerSecret(**sdk(url).get_secret_by_path("Infrastructure/Databases/Production/db-root"))
+    assert secret.id == 12 and secret.fields["password"].value == "s3cr3t-Root!"
+
+
+def test_search_and_lookup_raw_json(url: str) -> None:
+    server = sdk(url)
+    assert '"records"' in server.search_secrets({"filter.searchText": "sa"})
+    assert '"Databases"' in server.lookup_folders({"filter.parentFolderId": 1})
+
+
+@pytest.mark.parametrize("secret_id", [14, 999])
+def test_non_owned_or_missing_secret_raises_client_error(url: str, secret_id: int) -> None:
+    with pytest.raises(SecretServerClientError) as caught:
+        sdk(url).get_secret(secret_id)
+    assert caught.value.message == "Access Denied"
+
+
+def test_non_owned_folder_and_path_raise_client_error(url: str) -> None:
+    server = sdk(url)
+    with pytest.raises(SecretServerClientError):
+        server.get_folder(4)
+    with pytest.raises(SecretServerClientError):
+        server.get_secret_by_path("\\Finance\\payroll-api")
+
+
+def test_other_user_reads_what_it_owns(url: str) -> None:
+    server = sdk(url, BJENSEN)
+    assert ServerSecret(**server.get_secret(14)).fields["password"].value == "Pay-r0ll$ecret"
+    assert 14 in server.get_secret_ids_by_folderid(4)
+    with pytest.raises(SecretServerClientError):
+        server.get_secret(12)
+
+
+def test_bad_password_raises_client_error(url: str) -> None:
+    with pytest.raises(SecretServerClientError) as caught:
+        sdk(url, (SERVICE[0], "wrong")).get_secret(12)
+    assert caught.value.message == "invalid_grant"
+
+
+def test_static_token_with_access_token_authorizer(url: str) -> None:
+    server = SecretServer(url, AccessTokenAuthorizer("mockscim-token", url))
+    assert ServerSecret(**server.get_secret(13)).fields["username"].value == "sa"
+
+
+def test_secret_server_down_raises_service_error(fresh: str) -> None:
+    server = sdk(fresh)
+    server.get_secret(12)  # authenticated while up
+    httpx.put(f"{fresh}/_mockscim/secret-server", json={"available": False}).raise_for_status()
+    with pytest.raises(SecretServerServiceError):
+        server.get_secret(12)
+    with pytest.raises(SecretServerServiceError):
+        server.get_secret(14)  # SPEC §8: the 503 comes before the access check
+    with pytest.raises(SecretServerServiceError):
+        server.get_secret_ids_by_folderid(2)
+    httpx.put(f"{fresh}/_mockscim/secret-server", json={"available": True}).raise_for_status()
+    assert server.get_secret(12)["id"] == 12
+
+
+def test_secret_server_down_before_the_first_call(fresh: str) -> None:
+    # /api/v1/healthcheck is unhealthy, /health still healthy: a new authorizer detects Platform mode, gets a Platform
+    # token, and meets the 503 at the vault's /api/v1 (SPEC §8: the Platform side keeps working).
+    httpx.put(f"{fresh}/_mockscim/secret-server", json={"available": False}).raise_for_status()
+    with pytest.raises(SecretServerServiceError):
+        sdk(fresh).get_secret(12)
+    with pytest.raises(SecretServerError):
+        sdk(fresh, BJENSEN).get_secret(14)  # a User has no client credentials on the Platform side
+
+
+def test_platform_mode(url: str) -> None:
+    platform = f"{url}/platform"
+    server = SecretServer(platform, PasswordGrantAuthorizer(platform, *SERVICE))
+    secret = ServerSecret(**server.get_secret(12))
+    assert server.authorizer._server_type == "platform"  # /platform/api/v1/healthcheck is a 404 (SPEC §1)
+    assert server.base_url == url  # the vault's connection.url is the root URL
+    assert secret.fields["password"].value == "s3cr3t-Root!"
+    assert server.get_secret_ids_by_folderid(2) == [13]
+    with pytest.raises(SecretServerClientError):
+        server.get_secret(14)
+
+
+def test_platform_mode_bad_client_raises(url: str) -> None:
+    platform = f"{url}/platform"
+    server = SecretServer(platform, PasswordGrantAuthorizer(platform, SERVICE[0], "wrong"))
+    with pytest.raises(SecretServerClientError):
+        server.get_secret(12)
+
+
+def test_scim_provisioned_folder_and_permission_are_visible(fresh: str) -> None:
+    """An IdP creates a folder, moves a secret in and grants bjensen View, all over SCIM; the SDK sees it."""
+    created = httpx.post(f"{fresh}/scim/v2/Containers", headers=SCIM, json={
+        "schemas": ["urn:ietf:params:scim:schemas:pam:1.0:Container"], "name": "Provisioned", "parent": {"value": "5"},
+    })
+    assert created.status_code == 201, created.text
+    folder_id = created.json()["id"]
+    moved = httpx.patch(f"{fresh}/scim/v2/Containers/{folder_id}", headers=SCIM, json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "privilegedData", "value": [{"value": "15"}]}],
+    })
+    assert moved.status_code in (200, 204), moved.text
+    server = sdk(fresh, BJENSEN)
+    with pytest.raises(SecretServerClientError):
+        server.get_folder(int(folder_id))
+    granted = httpx.post(f"{fresh}/scim/v2/ContainerPermissions", headers=SCIM, json={
+        "schemas": ["urn:ietf:params:scim:schemas:pam:1.0:ContainerPermission"],
+        "container": {"value": folder_id}, "user": {"value": BJENSEN_ID}, "rights": ["View"],
+    })
+    assert granted.status_code == 201, granted.text
+    folder = server.get_folder(int(folder_id))
+    assert folder["folderPath"] == "\\Applications\\Provisioned"
+    assert server.get_secret_ids_by_folderid(int(folder_id)) == [15]
+    secret = ServerSecret(**server.get_secret_by_path("\\Applications\\Provisioned\\deploy-bot"))
+    assert secret.fields["username"].value == "deploy"
+    # The service user that created the folder owns it; removing the permission over SCIM takes bjensen's access.
+    assert ServerSecret(**sdk(fresh).get_secret(15)).folder_id == int(folder_id)
+    gone = httpx.delete(f"{fresh}/scim/v2/ContainerPermissions/{granted.json()['id']}", headers=AUTH)
+    assert gone.status_code == 204
+    with pytest.raises(SecretServerClientError):
+        server.get_secret(15)
+
+
+def test_scim_provisioned_user_reads_through_the_sdk(fresh: str) -> None:
+    user = httpx.post(f"{fresh}/scim/v2/Users", headers=SCIM, json={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "new.hire@example.com",
+        "password": "Hire-2026!",
+    })
+    assert user.status_code == 201, user.text
+    granted = httpx.post(f"{fresh}/scim/v2/ContainerPermissions", headers=SCIM, json={
+        "schemas": ["urn:ietf:params:scim:schemas:pam:1.0:ContainerPermission"],
+        "container": {"value": "2"}, "user": {"value": user.json()["id"]}, "rights": ["View"],
+    })
+    assert granted.status_code == 201, granted.text
+    server = sdk(fresh, ("new.hire@example.com", "Hire-2026!"))
+    assert server.get_secret_ids_by_folderid(3) == [12]  # inherited from folder 2
+    assert ServerSecret(**server.get_secret(12)).fields["username"].value == "root"
