@@ -82,29 +82,56 @@ def profile_from_dict(raw: Any, origin: str) -> Profile:
     missing = sorted(_KEYS - set(raw) - {"description"})
     if unknown or missing:
         raise ProfileError(f"{origin}: unknown keys {unknown}, missing keys {missing}")
-    endpoints = tuple(raw["endpoints"])
+
+    def fail(key: str, expected: str) -> ProfileError:
+        return ProfileError(f"{origin}: {key}: expected {expected}, got {raw[key]!r}")
+
+    def flag(key: str) -> bool:
+        if not isinstance(raw[key], bool):
+            raise fail(key, "true or false")
+        return bool(raw[key])
+
+    def strings(key: str, value: Any = None) -> tuple[str, ...]:
+        value = raw[key] if value is None else value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(key, "a list of strings")
+        return tuple(value)
+
+    def table(key: str) -> dict[str, tuple[str, ...]]:
+        if not isinstance(raw[key], dict):
+            raise fail(key, "an object of endpoint → list of strings")
+        return {k: strings(key, v) for k, v in raw[key].items()}
+
+    def number(key: str, allowed: tuple[int, ...] = ()) -> int:
+        value = raw[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (allowed and value not in allowed):
+            raise fail(key, " or ".join(map(str, allowed)) if allowed else "a non-negative integer")
+        return value
+
+    endpoints = strings("endpoints")
     if not set(endpoints) <= set(ALL_ENDPOINTS):
         raise ProfileError(f"{origin}: endpoints: unknown {sorted(set(endpoints) - set(ALL_ENDPOINTS))}")
-    allow = raw["filterAllowList"]
-    try:
-        return Profile(
-            name=str(raw["name"]),
-            description=str(raw.get("description", "")),
-            endpoints=endpoints,
-            linked_object=bool(raw["linkedObject"]),
-            federated_rule=bool(raw["federatedRule"]),
-            filter_allow_list=None if allow is None else {k: tuple(v) for k, v in allow.items()},
-            sorting=bool(raw["sorting"]),
-            search=bool(raw["search"]),
-            immutable=frozenset(raw["immutable"]),
-            unique=frozenset(raw["unique"]),
-            foreign_id=str(raw["foreignId"]),
-            patch_status=int(raw["patchStatus"]),
-            put_status=int(raw["putStatus"]),
-            default_count=int(raw["defaultCount"]),
-            max_results=int(raw["maxResults"]),
-            methods={k: tuple(v) for k, v in raw["methods"].items()},
-            rights={k: tuple(v) for k, v in raw["rights"].items()},
-        )
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise ProfileError(f"{origin}: {exc}") from None
+    if raw["foreignId"] not in ("reject", "ignore"):
+        raise fail("foreignId", "'reject' or 'ignore'")
+    if not isinstance(raw["name"], str) or not raw["name"]:
+        raise fail("name", "a non-empty string")
+    return Profile(
+        name=raw["name"],
+        description=str(raw.get("description", "")),
+        endpoints=endpoints,
+        linked_object=flag("linkedObject"),
+        federated_rule=flag("federatedRule"),
+        filter_allow_list=None if raw["filterAllowList"] is None else table("filterAllowList"),
+        sorting=flag("sorting"),
+        search=flag("search"),
+        immutable=frozenset(strings("immutable")),
+        unique=frozenset(strings("unique")),
+        foreign_id=raw["foreignId"],
+        # RFC 7644 §3.5.1/§3.5.2: PUT answers 200; PATCH 200 with the resource or 204.
+        patch_status=number("patchStatus", (200, 204)),
+        put_status=number("putStatus", (200,)),
+        default_count=number("defaultCount"),
+        max_results=number("maxResults"),
+        methods=table("methods"),
+        rights=table("rights"),
+    )
