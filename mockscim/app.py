@@ -12,12 +12,16 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from mockscim.core import Core
-from mockscim.endpoints import control, discovery, oauth, scim
+from mockscim.endpoints import control, discovery, oauth, scim, secretserver
 from mockscim.errors import ScimError
 from mockscim.http import on_http_error, on_scim_error
+from mockscim.journal import Journal
 from mockscim.middleware.auth import AuthMiddleware
+from mockscim.middleware.faults import FaultsMiddleware, ScenarioSlot
 from mockscim.middleware.guard import GuardMiddleware
+from mockscim.middleware.journal import JournalMiddleware
 from mockscim.profile import load_profile
+from mockscim.scenarios import resolve
 from mockscim.settings import Settings
 from mockscim.store import Store
 from mockscim.store.memory import MemoryStore
@@ -59,9 +63,16 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         Route("/identity/api/oauth2/token/xpmplatform", oauth.token, methods=["POST"]),
         Mount("/scim/v2", routes=[*discovery.routes(), *scim.routes(profile)]),
         Mount("/_mockscim", routes=control.routes()),
+        *secretserver.routes(),  # SPEC §1, §9: the Secret Server facade and Platform mode
     ]
+    # SPEC §10, §12: the active scenario (started now, when --scenario names one) and the request journal.
+    scenario = ScenarioSlot(resolve(settings.scenario) if settings.scenario else None)
+    journal = Journal(settings.journal_size, settings.journal_file)
+    # Outer → inner: Journal (request id, timing), Guard (500s), Faults (before Auth: `token: expire` meets 401).
     middleware = [
+        Middleware(JournalMiddleware, journal=journal),
         Middleware(GuardMiddleware, errors=errors),
+        Middleware(FaultsMiddleware, slot=scenario, core=core, tokens=tokens, max_body=settings.max_body),
         Middleware(AuthMiddleware, core=core, tokens=tokens, admin_token=settings.admin_token),
     ]
     app = Starlette(
@@ -73,4 +84,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.core = core
     app.state.tokens = tokens
     app.state.errors = errors
+    app.state.scenario = scenario
+    app.state.journal = journal
     return app

@@ -1,16 +1,21 @@
-"""The control plane under ``/_mockscim`` (SPEC §12): health, reset, state, Secret Server switch."""
+"""The control plane under ``/_mockscim`` (SPEC §12): health, reset, state, Secret Server, scenario, journal, page."""
 
 from __future__ import annotations
 
+import html
 import json
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mockscim import __version__
 from mockscim.core import Core
+from mockscim.journal import Journal, Query
+from mockscim.middleware.faults import ScenarioSlot
+from mockscim.scenarios import SHIPPED_DIR, Scenario, ScenarioError, load_scenario, shipped
 from mockscim.state import StateError
 
 
@@ -83,8 +88,121 @@ async def secret_server(request: Request) -> Response:
     return JSONResponse({"available": core.secret_server_up})
 
 
+def _slot(request: Request) -> ScenarioSlot:
+    slot: ScenarioSlot = request.app.state.scenario
+    return slot
+
+
+def _journal(request: Request) -> Journal:
+    journal: Journal = request.app.state.journal
+    return journal
+
+
+def choose_scenario(body: Any) -> Scenario:
+    """What ``POST /_mockscim/scenario`` names (SPEC §12): a shipped ``name``, a file ``path``, or an inline object."""
+    if isinstance(body, dict) and "rules" in body:
+        return load_scenario(body)  # errors name "inline", the rule index and the key
+    if isinstance(body, dict) and set(body) == {"name"} and isinstance(body["name"], str):
+        name = body["name"]
+        path = SHIPPED_DIR / f"{name}.yaml"
+        if not name or "/" in name or "\\" in name or name.startswith(".") or not path.is_file():
+            known = ", ".join(sorted(p.stem for p in SHIPPED_DIR.glob("*.yaml")))
+            raise ScenarioError(f"unknown scenario {name!r} (shipped: {known})")
+        return load_scenario(path)
+    if isinstance(body, dict) and set(body) == {"path"} and isinstance(body["path"], str):
+        if not Path(body["path"]).is_file():
+            raise ScenarioError(f"no such scenario file {body['path']!r}")
+        return load_scenario(body["path"])
+    raise ScenarioError('expected {"name": "<shipped scenario>"}, {"path": "<file>"} or a scenario object with "rules"')
+
+
+async def scenario(request: Request) -> Response:
+    """GET the active scenario with each rule's budget, POST to activate (afresh), DELETE to deactivate."""
+    slot = _slot(request)
+    if request.method == "DELETE":
+        slot.deactivate()  # idempotent (SPEC §12)
+        return Response(status_code=204)
+    if request.method == "POST":
+        try:
+            chosen = choose_scenario(await read_body(request))
+        except (ValueError, ScenarioError) as exc:
+            return error(str(exc))  # the active scenario stays
+        slot.activate(chosen)
+    active = slot.active
+    return JSONResponse({"active": active.status() if active is not None else None})
+
+
+async def scenarios(request: Request) -> Response:
+    """The shipped scenarios, by name."""
+    return JSONResponse({"scenarios": [{"name": s.name, "description": s.description} for s in shipped()]})
+
+
+async def journal(request: Request) -> Response:
+    """``GET ?status=&method=&path=&since=&limit=`` → ``{"total", "entries"}`` (newest last); DELETE clears."""
+    if request.method == "DELETE":
+        _journal(request).clear()
+        return Response(status_code=204)
+    try:
+        total, entries = _journal(request).query(Query.parse(request.query_params))
+    except ValueError as exc:
+        return error(str(exc))
+    return JSONResponse({"total": total, "entries": entries})
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">
+<title>mockscim</title><style>
+body{{font:14px system-ui,sans-serif;margin:1.5em}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}} code{{font-size:12px}}
+.s4{{background:#fff3cd}} .s5,.s0{{background:#f8d7da}} .down{{color:#b00;font-weight:bold}}
+</style></head><body>
+<h1>mockscim {version}</h1>
+<p>Health: ok &middot; profile <b>{profile}</b> &middot; Secret Server: {secret_server}</p>
+<h2>Scenario</h2>{scenario}
+<h2>Journal</h2><p>{count} entries kept; the newest 50, newest last.</p>
+<table><tr><th>time</th><th>requestId</th><th>method</th><th>path</th><th>status</th><th>principal</th>
+<th>rule</th><th>detail</th><th>ms</th></tr>{rows}</table>
+</body></html>
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+async def dashboard(request: Request) -> Response:
+    """``GET /_mockscim/``: a plain page that reloads itself every 2 s (no script)."""
+    core, active, journal_ = _core(request), _slot(request).active, _journal(request)
+    if active is None:
+        block = "<p>none</p>"
+    else:
+        info = active.status()
+        rules = "\n".join(
+            f"<tr><td>{r['index']}</td><td>{r['fired']}</td><td>{_e(r['remaining'])}</td>"
+            f"<td><code>{_e(json.dumps({k: v for k, v in r.items() if k not in ('index', 'fired', 'remaining')}))}"
+            "</code></td></tr>" for r in info["rules"])
+        block = (f"<p><b>{_e(info['name'])}</b> (since {_e(info['activatedAt'])}, seed {_e(info['seed'])}): "
+                 f"{_e(info['description'])}</p><table><tr><th>rule</th><th>fired</th><th>remaining</th>"
+                 f"<th>definition</th></tr>{rules}</table>")
+    _, entries = journal_.query(Query(limit=50))
+    rows = "\n".join(
+        f"<tr class=\"s{str(e['status'])[0]}\"><td>{_e(e['time'])}</td><td>{_e(e['requestId'])}</td>"
+        f"<td>{_e(e['method'])}</td><td>{_e(e['path'])}{'?' if e['query'] else ''}{_e(e['query'])}</td>"
+        f"<td>{e['status']}</td><td>{_e(e['principal'])}</td><td>{_e(e['rule'])}</td><td>{_e(e['detail'])}</td>"
+        f"<td>{e['durationMs']}</td></tr>" for e in entries)
+    up = core.secret_server_up
+    return HTMLResponse(_PAGE.format(
+        version=_e(__version__), profile=_e(core.profile.name),
+        secret_server="up" if up else '<span class="down">down</span>',
+        scenario=block, count=len(journal_), rows=rows))
+
+
 def routes() -> list[BaseRoute]:
     return [
+        Route("/", dashboard, methods=["GET"]),
+        Route("/scenario", scenario, methods=["GET", "POST", "DELETE"]),
+        Route("/scenarios", scenarios, methods=["GET"]),
+        Route("/journal", journal, methods=["GET", "DELETE"]),
         Route("/health", health, methods=["GET"]),
         Route("/reset", reset, methods=["POST"]),
         Route("/state", state, methods=["GET", "PUT"]),

@@ -1,0 +1,196 @@
+"""The request journal (SPEC §12): a bounded ring of redacted entries, filters, and a JSON Lines connector log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import weakref
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from typing import Any, TextIO
+from urllib.parse import unquote_plus
+
+KEYS: tuple[str, ...] = (
+    "time", "requestId", "method", "path", "query", "principal", "userAgent", "status", "scimType", "detail",
+    "durationMs", "rule",
+)
+"""Exactly the keys of a journal entry (SPEC §12), in the order they are written."""
+
+REDACTED = "[REDACTED]"
+DEFAULT_LIMIT = 100
+
+# Query parameter names whose values are credentials (SPEC §2: "a token sent in the query string is redacted").
+_SENSITIVE = re.compile(r"token|secret|passw|pwd|credential|api[_-]?key|assertion|authorization", re.IGNORECASE)
+_STATUS = re.compile(r"0|[1-5]\d\d|[1-5]xx", re.IGNORECASE)
+
+log = logging.getLogger("mockscim.journal")
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 UTC with milliseconds and ``Z`` (the journal's ``time``)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime | None:
+    """An ISO 8601 time (``Z`` or an offset; naive means UTC), or None when ``text`` is not one."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def redact_query(query: str, known: Iterable[str] = ()) -> str:
+    """The raw query string with credential-named parameters and any ``known`` secret value replaced."""
+    if not query:
+        return query
+    known = [k for k in known if k]
+    parts = query.split("&")
+    for i, part in enumerate(parts):
+        name, eq, value = part.partition("=")
+        if eq and value and _SENSITIVE.search(unquote_plus(name)):
+            parts[i] = f"{name}={REDACTED}"
+        elif known and any(k in part or k in unquote_plus(part) for k in known):
+            parts[i] = f"{name}={REDACTED}" if eq else REDACTED
+    return "&".join(parts)
+
+
+def redact_text(text: str | None, known: Iterable[str]) -> str | None:
+    """``text`` with every ``known`` secret value replaced (tokens echoed in a path, a detail or a user agent)."""
+    if text is None:
+        return None
+    for secret in known:
+        if secret and secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed ``GET /_mockscim/journal`` filter (SPEC §12); build it with :meth:`parse`."""
+
+    status: str | None = None
+    method: str | None = None
+    path: str | None = None
+    since: str | None = None
+    since_time: datetime | None = None
+    limit: int = DEFAULT_LIMIT
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str]) -> Query:
+        """Validate query parameters; a bad one → ValueError naming it."""
+        status = params.get("status") or None
+        if status is not None and not _STATUS.fullmatch(status):
+            raise ValueError(f"status: expected a code (404) or a class (4xx), got {status!r}")
+        limit = DEFAULT_LIMIT
+        if params.get("limit"):
+            text = params["limit"]
+            if not text.isdigit():
+                raise ValueError(f"limit: expected a non-negative integer, got {text!r}")
+            limit = int(text)
+        since = params.get("since") or None
+        return cls(
+            status=None if status is None else status.lower(),
+            method=(params.get("method") or None) and params["method"].upper(),
+            path=params.get("path") or None,
+            since=since,
+            since_time=None if since is None else parse_time(since),
+            limit=limit,
+        )
+
+    def keeps(self, entry: Mapping[str, Any]) -> bool:
+        """Whether ``entry`` passes the status, method and path filters."""
+        if self.status is not None:
+            code = str(entry["status"])
+            if self.status.endswith("xx") and not (len(code) == 3 and code[0] == self.status[0]):
+                return False
+            if not self.status.endswith("xx") and code != self.status:
+                return False
+        if self.method is not None and str(entry["method"]).upper() != self.method:
+            return False
+        if self.path is not None:
+            # SPEC §12: exact, or a glob when it contains '*'.
+            if "*" in self.path:
+                return fnmatchcase(str(entry["path"]), self.path)
+            return bool(entry["path"] == self.path)
+        return True
+
+
+class Journal:
+    """The newest ``size`` entries in memory (memory stays flat), each also appended to ``path`` as JSON Lines."""
+
+    def __init__(self, size: int = 10000, path: str | None = None) -> None:
+        self._ring: deque[tuple[datetime, dict[str, Any]]] = deque(maxlen=max(size, 0))
+        self._lock = threading.Lock()
+        self.path = path
+        self._file: TextIO | None = None
+        if path:
+            # Line-buffered and flushed per entry: the connector log outlives the process (SPEC §12).
+            self._file = open(path, "a", buffering=1, encoding="utf-8")  # closed by close() or at collection
+            weakref.finalize(self, self._file.close)
+        self._write_failed = False
+
+    def __len__(self) -> int:
+        return len(self._ring)
+
+    def record(self, arrived: datetime, entry: dict[str, Any]) -> None:
+        """Keep ``entry`` (already redacted, exactly :data:`KEYS`), append it to the file, and log it."""
+        logging_on = log.isEnabledFor(logging.INFO)
+        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) if self._file or logging_on else ""
+        with self._lock:
+            self._ring.append((arrived, entry))
+            if self._file is not None:
+                try:
+                    self._file.write(line + "\n")
+                    self._file.flush()
+                except (OSError, ValueError) as exc:  # a full disk must not fail the request
+                    if not self._write_failed:
+                        self._write_failed = True
+                        log.warning("cannot write the journal file %s: %s", self.path, exc)
+        if logging_on:
+            log.info(line, extra={"journal": entry})
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every entry kept, oldest first."""
+        with self._lock:
+            return [entry for _, entry in self._ring]
+
+    def query(self, query: Query) -> tuple[int, list[dict[str, Any]]]:
+        """``(total, entries)``: every matching entry counted, the newest ``limit`` returned oldest first."""
+        with self._lock:
+            items = list(self._ring)
+        if query.since is not None:
+            items = self._since(items, query)
+        matching = [entry for _, entry in items if query.keeps(entry)]
+        kept = matching[len(matching) - query.limit:] if query.limit else []
+        return len(matching), kept
+
+    @staticmethod
+    def _since(items: list[tuple[datetime, dict[str, Any]]], query: Query) -> list[tuple[datetime, dict[str, Any]]]:
+        """SPEC §12 ``since``: a requestId → the entries after it; an ISO 8601 time → the entries at or after it."""
+        request_id = str(query.since)
+        for i, (_, entry) in enumerate(items):
+            if entry["requestId"] == request_id:
+                return items[i + 1:]
+        if query.since_time is not None:
+            return [item for item in items if item[0] >= query.since_time]
+        # Not kept (evicted from the ring): ids are sortable within a run, so keep those issued after it.
+        prefix = request_id.rpartition("-")[0]
+        if prefix and all(str(e["requestId"]).rpartition("-")[0] == prefix for _, e in items):
+            return [item for item in items if str(item[1]["requestId"]) > request_id]
+        raise ValueError(f"since: {request_id!r} is neither an ISO 8601 time nor a request id in the journal")
+
+    def clear(self) -> None:
+        with self._lock:
+            self._ring.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None

@@ -1,0 +1,236 @@
+"""Tests for the control plane (SPEC §12): scenario, scenarios, journal, admin token, dashboard page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockscim.app import create_app
+from mockscim.scenarios import ScenarioError
+from mockscim.settings import Settings
+from tests.conftest import AUTH
+from tests.test_faults import activate
+
+SHIPPED = {"duplicate-usernames", "federated-user-edit", "flaky-secret-server", "ghost-writes", "internal-errors",
+           "owner-revoked", "secret-server-outage", "slow-network", "throttled", "token-expiry"}
+GOOD_YAML = """\
+name: from-file
+description: A file scenario.
+rules:
+  - match: {resource: Users}
+    times: 2
+    then: {status: 503}
+"""
+
+
+def active(client: TestClient) -> object:
+    return client.get("/_mockscim/scenario").json()["active"]
+
+
+# ------------------------------------------------------------------------------------------------------ scenario
+
+
+def test_no_active_scenario(client: TestClient) -> None:
+    """``GET /_mockscim/scenario`` → ``{"active": null}`` when none is active."""
+    assert client.get("/_mockscim/scenario").json() == {"active": None}
+
+
+def test_activate_a_shipped_scenario_by_name(client: TestClient) -> None:
+    """``POST {"name"}`` activates a shipped scenario; GET shows it with each rule's budget, 0-based."""
+    response = client.post("/_mockscim/scenario", json={"name": "ghost-writes"})
+    assert response.status_code == 200
+    shown = client.get("/_mockscim/scenario").json()["active"]
+    assert response.json()["active"] == shown
+    assert set(shown) == {"name", "description", "seed", "activatedAt", "rules"}
+    assert (shown["name"], shown["seed"]) == ("ghost-writes", None)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", shown["activatedAt"])
+    assert abs((datetime.fromisoformat(shown["activatedAt"].replace("Z", "+00:00")) - datetime.now(UTC))
+               .total_seconds()) < 5
+    assert shown["rules"][0] == {"index": 0, "fired": 0, "remaining": 1, "times": 1,
+                                 "match": {"resource": "Users", "operation": "create"},
+                                 "then": {"apply_then_fail": "internal_error"}}
+
+
+def test_remaining_is_null_without_times(client: TestClient) -> None:
+    """A rule without ``times`` reports ``remaining: null``."""
+    shown = activate(client, {"match": {}, "then": {"latency": "1ms"}})
+    assert shown["rules"] == [{"index": 0, "fired": 0, "remaining": None, "match": {}, "then": {"latency": "1ms"}}]
+
+
+def test_activate_from_a_path(client: TestClient, tmp_path: Path) -> None:
+    """``POST {"path"}`` loads a scenario file."""
+    path = tmp_path / "mine.yaml"
+    path.write_text(GOOD_YAML, encoding="utf-8")
+    response = client.post("/_mockscim/scenario", json={"path": str(path)})
+    assert response.json()["active"]["name"] == "from-file"
+    assert client.get("/scim/v2/Users", headers=AUTH).status_code == 503
+
+
+def test_activate_inline(client: TestClient) -> None:
+    """An inline scenario object (with ``rules``) is activated as given."""
+    shown = activate(client, {"match": {"resource": "Users"}, "then": {"status": 418}}, seed=5, name="inline-one")
+    assert (shown["name"], shown["seed"]) == ("inline-one", 5)
+    assert client.get("/scim/v2/Users", headers=AUTH).status_code == 418
+
+
+@pytest.mark.parametrize(("body", "named"), [
+    ({"name": "no-such-scenario"}, "no-such-scenario"),
+    ({"name": "../etc/passwd"}, "../etc/passwd"),
+    ({"path": "/does/not/exist.yaml"}, "/does/not/exist.yaml"),
+    ({"rules": [{"match": {"colour": "red"}, "then": {"status": 500}}], "name": "x"}, "colour"),
+    ({"name": "x", "rules": [{"match": {}, "then": {"latency": "fast"}}]}, "rules[0].then.latency"),
+    ({"name": "x", "rules": [{"match": {}, "then": {"error": "no_such_key"}}]}, "no_such_key"),
+    ({"unknown": 1}, "expected"),
+    ([1, 2], "expected"),
+])
+def test_bad_activation_is_refused_and_keeps_the_active_one(client: TestClient, body: object, named: str) -> None:
+    """Unknown names, missing paths and invalid scenarios → 400 ``{"error"}`` naming them; nothing changes."""
+    client.post("/_mockscim/scenario", json={"name": "throttled"})
+    response = client.post("/_mockscim/scenario", json=body)
+    assert response.status_code == 400
+    assert set(response.json()) == {"error"} and named in response.json()["error"]
+    assert client.get("/_mockscim/scenario").json()["active"]["name"] == "throttled"
+
+
+def test_invalid_inline_names_inline_rule_index_and_key(client: TestClient) -> None:
+    """An invalid inline scenario's error names ``inline``, the rule index and the key."""
+    body = {"name": "x", "rules": [{"match": {}, "then": {"status": 500}}, {"match": {}, "then": {}, "tiems": 2}]}
+    error = client.post("/_mockscim/scenario", json=body).json()["error"]
+    assert "inline" in error and "rules[1]" in error and "tiems" in error
+
+
+def test_invalid_file_names_the_file(client: TestClient, tmp_path: Path) -> None:
+    """An invalid scenario file's error names the file, the rule index and the key."""
+    path = tmp_path / "broken.yaml"
+    path.write_text(GOOD_YAML.replace("times: 2", "times: 2\n    probabilty: 0.5"), encoding="utf-8")
+    error = client.post("/_mockscim/scenario", json={"path": str(path)}).json()["error"]
+    assert str(path) in error and "rules[0]" in error and "probabilty" in error
+
+
+def test_malformed_json_is_a_clear_error(client: TestClient) -> None:
+    """A body that is not JSON → 400 ``{"error"}``."""
+    response = client.post("/_mockscim/scenario", content=b"{nope", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and "JSON" in response.json()["error"]
+
+
+def test_delete_is_idempotent(client: TestClient) -> None:
+    """``DELETE /_mockscim/scenario`` → 204 whether or not one was active."""
+    client.post("/_mockscim/scenario", json={"name": "throttled"})
+    assert client.delete("/_mockscim/scenario").status_code == 204
+    assert client.delete("/_mockscim/scenario").status_code == 204
+    assert active(client) is None
+
+
+def test_reset_keeps_the_scenario_and_the_journal(client: TestClient) -> None:
+    """``POST /_mockscim/reset`` leaves the active scenario and the journal alone."""
+    client.post("/_mockscim/scenario", json={"name": "throttled"})
+    client.get("/scim/v2/Users", headers=AUTH)
+    client.post("/_mockscim/reset")
+    assert client.get("/_mockscim/scenario").json()["active"]["name"] == "throttled"
+    assert client.get("/_mockscim/journal").json()["total"] == 1
+
+
+def test_shipped_scenarios_are_listed(client: TestClient) -> None:
+    """``GET /_mockscim/scenarios`` lists the shipped scenarios with their descriptions."""
+    listed = client.get("/_mockscim/scenarios").json()["scenarios"]
+    assert {s["name"] for s in listed} == SHIPPED
+    assert all(set(s) == {"name", "description"} and s["description"] for s in listed)
+
+
+def test_scenario_setting_activates_at_start(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    """``--scenario`` takes a shipped name or a path; an unknown one stops the start with a message naming it."""
+    assert make_client(scenario="throttled").get("/_mockscim/scenario").json()["active"]["name"] == "throttled"
+    path = tmp_path / "mine.yaml"
+    path.write_text(GOOD_YAML, encoding="utf-8")
+    assert make_client(scenario=str(path)).get("/_mockscim/scenario").json()["active"]["name"] == "from-file"
+    with pytest.raises(ScenarioError, match="nope"):
+        create_app(Settings(scenario="nope"))
+
+
+# ------------------------------------------------------------------------------------------------------- journal
+
+
+def test_journal_filters_over_http(client: TestClient) -> None:
+    """``status``, ``method``, ``path``, ``since`` and ``limit`` filter ``GET /_mockscim/journal``."""
+    first = client.get("/scim/v2/Users", headers=AUTH).headers["x-request-id"]
+    client.get("/scim/v2/Users/missing", headers=AUTH)
+    client.post("/scim/v2/Users", headers={**AUTH, "Content-Type": "application/scim+json"}, json={})
+    client.get("/scim/v2/Groups", headers=AUTH)
+
+    def ids(**params: str) -> tuple[int, list[str]]:
+        body = client.get("/_mockscim/journal", params=params).json()
+        return body["total"], [e["path"] for e in body["entries"]]
+
+    assert ids(status="404") == (1, ["/scim/v2/Users/missing"])
+    assert ids(status="4xx")[0] == 2
+    assert ids(method="post") == (1, ["/scim/v2/Users"])
+    assert ids(path="/scim/v2/Users*")[0] == 3
+    assert ids(since=first) == (3, ["/scim/v2/Users/missing", "/scim/v2/Users", "/scim/v2/Groups"])
+    assert ids(since="2000-01-01T00:00:00Z")[0] == 4
+    assert ids(limit="1") == (4, ["/scim/v2/Groups"])
+    for bad in ({"status": "4x"}, {"limit": "many"}, {"since": "yesterday"}):
+        response = client.get("/_mockscim/journal", params=bad)
+        assert response.status_code == 400 and next(iter(bad)) in response.json()["error"]
+
+
+# --------------------------------------------------------------------------------------------------- admin token
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/_mockscim/"), ("GET", "/_mockscim/scenario"), ("POST", "/_mockscim/scenario"),
+    ("DELETE", "/_mockscim/scenario"), ("GET", "/_mockscim/scenarios"), ("GET", "/_mockscim/journal"),
+    ("DELETE", "/_mockscim/journal"), ("POST", "/_mockscim/reset"), ("GET", "/_mockscim/state"),
+    ("PUT", "/_mockscim/secret-server"),
+])
+def test_admin_token_guards_the_control_plane(make_client: Callable[..., TestClient], method: str, path: str) -> None:
+    """With ``--admin-token`` every control call but health needs it: 401 ``{"error"}`` + WWW-Authenticate."""
+    client = make_client(admin_token="adm1n")
+    for headers in ({}, AUTH, {"Authorization": "Bearer wrong"}):
+        response = client.request(method, path, headers=headers)
+        assert response.status_code == 401
+        assert response.json() == {"error": "admin token required"}
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert client.request(method, path, headers={"Authorization": "Bearer adm1n"}).status_code != 401
+
+
+def test_health_stays_open_with_an_admin_token(make_client: Callable[..., TestClient]) -> None:
+    """``/_mockscim/health`` needs no admin token."""
+    assert make_client(admin_token="adm1n").get("/_mockscim/health").status_code == 200
+
+
+def test_admin_token_is_not_a_scim_token(make_client: Callable[..., TestClient]) -> None:
+    """The admin token does not open SCIM."""
+    client = make_client(admin_token="adm1n")
+    assert client.get("/scim/v2/Users", headers={"Authorization": "Bearer adm1n"}).status_code == 401
+
+
+# ----------------------------------------------------------------------------------------------------- dashboard
+
+
+def test_dashboard_shows_health_scenario_secret_server_and_journal(client: TestClient) -> None:
+    """``GET /_mockscim/`` is a plain HTML page: health, scenario budgets, Secret Server state, last entries."""
+    client.post("/_mockscim/scenario", json={"name": "throttled"})
+    client.put("/_mockscim/secret-server", json={"available": False})
+    for _ in range(3):
+        client.get("/scim/v2/Users", headers=AUTH)
+    client.get("/scim/v2/Users/<script>alert(1)</script>", headers=AUTH)
+    page = client.get("/_mockscim/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    text = page.text
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "throttled" in text and "Health: ok" in text and ">down<" in text
+    assert "throttled#0" in text and "Too many requests." in text
+    assert text.count("<tr class=") == 4
+
+
+def test_dashboard_shows_at_most_50_entries(client: TestClient) -> None:
+    """The page lists the newest 50 journal entries."""
+    for _ in range(55):
+        client.get("/scim/v2/ServiceProviderConfig", headers=AUTH)
+    text = client.get("/_mockscim/").text
+    assert text.count("<tr class=") == 50 and "55 entries kept" in text and "none" in text

@@ -1,0 +1,246 @@
+"""Tests for the request journal (SPEC §12): entries, ring bound, filters, JSON Lines file, log lines, redaction."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockscim.journal import KEYS, REDACTED, Journal, Query, redact_query, redact_text
+
+from .conftest import AUTH, SCIM
+
+SERVICE = "scim-service@mockscim.test"
+SECRET = "mockscim-secret"
+TOKEN_URL = "/identity/api/oauth2/token/xpmplatform"
+
+
+def entry(n: int, *, status: int = 200, method: str = "GET", path: str = "/scim/v2/Users") -> dict[str, Any]:
+    """A journal entry with request id ``r-0000000n``."""
+    return {"time": "", "requestId": f"r-{n:08d}", "method": method, "path": path, "query": "", "principal": None,
+            "userAgent": None, "status": status, "scimType": None, "detail": None, "durationMs": 1.0, "rule": None}
+
+
+def filled(*entries: dict[str, Any], start: datetime | None = None, size: int = 100) -> Journal:
+    """A journal holding ``entries`` one second apart."""
+    journal = Journal(size)
+    start = start or datetime(2025, 1, 1, tzinfo=UTC)
+    for i, e in enumerate(entries):
+        journal.record(start + timedelta(seconds=i), e)
+    return journal
+
+
+def oauth_token(client: TestClient) -> str:
+    """An access token from the Platform token endpoint (client credentials)."""
+    response = client.post(TOKEN_URL, data={"grant_type": "client_credentials", "client_id": SERVICE,
+                                            "client_secret": SECRET})
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def journal_of(client: TestClient, **params: Any) -> dict[str, Any]:
+    response = client.get("/_mockscim/journal", params=params)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ pure journal
+
+
+def test_ring_keeps_the_newest_entries_only() -> None:
+    """Memory stays flat: the ring keeps the newest ``size`` entries."""
+    journal = filled(*(entry(i) for i in range(10)), size=3)
+    assert len(journal) == 3
+    assert [e["requestId"] for e in journal.entries()] == ["r-00000007", "r-00000008", "r-00000009"]
+
+
+def test_status_filter_takes_a_code_or_a_class() -> None:
+    """``status=404`` matches the code, ``status=4xx`` the class, ``status=0`` dropped connections."""
+    journal = filled(entry(1, status=200), entry(2, status=404), entry(3, status=409), entry(4, status=0))
+    assert [e["requestId"] for e in journal.query(Query.parse({"status": "404"}))[1]] == ["r-00000002"]
+    assert journal.query(Query.parse({"status": "4xx"}))[0] == 2
+    assert journal.query(Query.parse({"status": "4XX"}))[0] == 2
+    assert journal.query(Query.parse({"status": "0"}))[1][0]["requestId"] == "r-00000004"
+
+
+@pytest.mark.parametrize("params", [{"status": "44"}, {"status": "4x"}, {"status": "abc"}, {"limit": "-1"},
+                                    {"limit": "ten"}])
+def test_bad_filters_are_refused_naming_the_parameter(params: dict[str, str]) -> None:
+    """A malformed ``status`` or ``limit`` is a ValueError naming it."""
+    with pytest.raises(ValueError, match=next(iter(params))):
+        Query.parse(params)
+
+
+def test_method_is_exact_and_case_insensitive() -> None:
+    """``method=post`` matches POST only."""
+    journal = filled(entry(1, method="GET"), entry(2, method="POST"), entry(3, method="POST"))
+    assert journal.query(Query.parse({"method": "post"}))[0] == 2
+
+
+def test_path_is_exact_unless_it_holds_a_star() -> None:
+    """``path`` matches exactly, or as a glob when it contains ``*``."""
+    journal = filled(entry(1, path="/scim/v2/Users"), entry(2, path="/scim/v2/Users/1"),
+                     entry(3, path="/scim/v2/Groups"))
+    assert journal.query(Query.parse({"path": "/scim/v2/Users"}))[0] == 1
+    assert journal.query(Query.parse({"path": "/scim/v2/Users*"}))[0] == 2
+    assert journal.query(Query.parse({"path": "*/Groups"}))[0] == 1
+
+
+def test_since_a_time_keeps_entries_at_or_after_it() -> None:
+    """``since`` an ISO 8601 time: entries that arrived at or after it."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    journal = filled(*(entry(i) for i in range(5)), start=start)
+    assert journal.query(Query.parse({"since": "2025-01-01T00:00:02Z"}))[0] == 3
+    assert journal.query(Query.parse({"since": "2025-01-01T00:00:02.000+00:00"}))[0] == 3
+    assert journal.query(Query.parse({"since": "2025-01-01T00:00:10Z"}))[0] == 0
+
+
+def test_since_a_request_id_keeps_entries_after_it() -> None:
+    """``since`` a requestId: the entries recorded after it, even once it left the ring."""
+    journal = filled(*(entry(i) for i in range(6)), size=4)
+    assert [e["requestId"] for e in journal.query(Query.parse({"since": "r-00000003"}))[1]] == [
+        "r-00000004", "r-00000005"]
+    assert journal.query(Query.parse({"since": "r-00000000"}))[0] == 4  # evicted: ids are sortable
+    with pytest.raises(ValueError, match="since"):
+        journal.query(Query.parse({"since": "not-a-time-nor-an-id"}))
+
+
+def test_limit_keeps_the_newest_and_total_counts_all() -> None:
+    """``limit`` keeps the newest matching entries, oldest first; ``total`` counts every match."""
+    journal = filled(*(entry(i) for i in range(150)), size=200)
+    total, entries = journal.query(Query.parse({}))
+    assert (total, len(entries), entries[-1]["requestId"]) == (150, 100, "r-00000149")
+    total, entries = journal.query(Query.parse({"limit": "2"}))
+    assert (total, [e["requestId"] for e in entries]) == (150, ["r-00000148", "r-00000149"])
+    assert journal.query(Query.parse({"limit": "0"})) == (150, [])
+
+
+def test_file_gets_one_json_object_a_line(tmp_path: Path) -> None:
+    """``--journal-file`` appends JSON Lines, flushed per entry (readable while the server runs)."""
+    path = tmp_path / "journal.jsonl"
+    journal = Journal(2, str(path))
+    for i in range(3):
+        journal.record(datetime.now(UTC), entry(i))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["requestId"] for line in lines] == ["r-00000000", "r-00000001", "r-00000002"]
+    journal.close()
+    Journal(2, str(path)).record(datetime.now(UTC), entry(9))  # appends, never truncates
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 4
+
+
+def test_query_redaction_by_name_and_by_value() -> None:
+    """Credential-named parameters and known secret values are replaced; the rest stays raw."""
+    raw = "access_token=abc&count=2&client_secret=s&filter=userName%20eq%20%22x%22&x=tok-1234"
+    assert redact_query(raw, ["tok-1234"]) == (
+        f"access_token={REDACTED}&count=2&client_secret={REDACTED}&filter=userName%20eq%20%22x%22&x={REDACTED}")
+    assert redact_query("password=p&Refresh_Token=r&api_key=k", ()) == (
+        f"password={REDACTED}&Refresh_Token={REDACTED}&api_key={REDACTED}")
+    assert redact_text("Resource 'tok-1234' not found.", ["tok-1234"]) == f"Resource '{REDACTED}' not found."
+
+
+# ------------------------------------------------------------------------------------------------ over HTTP
+
+
+def test_every_response_carries_the_request_id_of_its_entry(client: TestClient) -> None:
+    """``X-Request-Id`` equals the journal entry's ``requestId``; the entry has exactly the SPEC §12 keys."""
+    response = client.get("/scim/v2/Users?count=1", headers={**AUTH, "User-Agent": "Okta SCIM Client"})
+    entries = journal_of(client)["entries"]
+    assert len(entries) == 1
+    e = entries[0]
+    assert tuple(e) == KEYS
+    assert e["requestId"] == response.headers["x-request-id"]
+    assert (e["method"], e["path"], e["query"], e["status"]) == ("GET", "/scim/v2/Users", "count=1", 200)
+    assert (e["principal"], e["userAgent"], e["rule"]) == (SERVICE, "Okta SCIM Client", None)
+    assert e["time"].endswith("Z") and datetime.fromisoformat(e["time"].replace("Z", "+00:00"))
+    assert isinstance(e["durationMs"], float) and e["durationMs"] >= 0
+
+
+def test_errors_are_journaled_with_scim_type_and_detail(client: TestClient) -> None:
+    """A SCIM error's scimType and detail go into its entry; an unauthenticated caller is null."""
+    client.get("/scim/v2/Users?filter=userName%20co%20%22x%22", headers=AUTH)
+    client.get("/scim/v2/Users")
+    bad, anonymous = journal_of(client)["entries"]
+    assert (bad["status"], bad["scimType"]) == (400, "invalidFilter")
+    assert bad["detail"] == "Filter string 'userName co \"x\"' is not supported by Delinea."
+    assert bad["query"] == "filter=userName%20co%20%22x%22"
+    assert (anonymous["status"], anonymous["principal"], anonymous["detail"]) == (401, None, "Authentication failed.")
+
+
+def test_control_plane_gets_an_id_but_no_entry(client: TestClient) -> None:
+    """Control-plane calls are not journaled, yet carry an ``X-Request-Id``."""
+    assert client.get("/_mockscim/health").headers["x-request-id"]
+    client.post("/_mockscim/reset")
+    assert journal_of(client) == {"total": 0, "entries": []}
+
+
+def test_request_ids_are_unique(client: TestClient) -> None:
+    """Each request gets its own id."""
+    ids = {client.get("/scim/v2/Users", headers=AUTH).headers["x-request-id"] for _ in range(20)}
+    assert len(ids) == 20
+
+
+def test_size_bounds_the_journal(make_client: Callable[..., TestClient]) -> None:
+    """``--journal-size`` bounds memory."""
+    client = make_client(journal_size=5)
+    for _ in range(12):
+        client.get("/scim/v2/ServiceProviderConfig", headers=AUTH)
+    assert journal_of(client)["total"] == 5
+
+
+def test_delete_clears_the_journal(client: TestClient) -> None:
+    """``DELETE /_mockscim/journal`` empties it (204)."""
+    client.get("/scim/v2/Users", headers=AUTH)
+    assert client.delete("/_mockscim/journal").status_code == 204
+    assert journal_of(client)["total"] == 0
+
+
+def test_log_lines_carry_the_same_fields(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    """Each entry is also a log line on ``mockscim.journal``: its message is the entry's JSON."""
+    with caplog.at_level(logging.INFO, logger="mockscim.journal"):
+        response = client.get("/scim/v2/Users/nobody", headers=AUTH)
+    records = [r for r in caplog.records if r.name == "mockscim.journal"]
+    assert len(records) == 1
+    logged = json.loads(records[0].getMessage())
+    assert logged == journal_of(client)["entries"][0] == records[0].journal  # type: ignore[attr-defined]
+    assert logged["requestId"] == response.headers["x-request-id"]
+
+
+def test_no_secret_reaches_the_journal_file_or_the_log(
+    make_client: Callable[..., TestClient], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tokens, client secrets, passwords and secret field values appear in neither the journal file nor the logs."""
+    path = tmp_path / "journal.jsonl"
+    client = make_client(journal_file=str(path))
+    password, field_value = "Hunter2-Pa55word!", "s3cr3t-Root!"  # a user's password; secret 12's password field
+    with caplog.at_level(logging.INFO, logger="mockscim.journal"):
+        token = oauth_token(client)
+        basic = base64.b64encode(f"{SERVICE}:{SECRET}".encode()).decode()
+        client.post(TOKEN_URL, data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"})
+        oauth = {"Authorization": f"Bearer {token}"}
+        client.get("/scim/v2/Users", headers=oauth)
+        client.get(f"/scim/v2/Users/{token}", headers=oauth)  # echoed in the 404 detail
+        client.get(f"/scim/v2/Users?access_token={token}&client_secret={SECRET}&password={password}", headers=AUTH)
+        client.get("/scim/v2/Groups", params={"t": "mockscim-token"}, headers=AUTH)  # its own token, by value
+        client.get("/scim/v2/Groups", headers={"User-Agent": f"bot {token}", **oauth})
+        client.post("/scim/v2/Users", headers=SCIM, json={"userName": "new@example.com", "password": password})
+        client.put(f"/scim/v2/Users?secret={field_value}", headers=SCIM, json={})
+        client.get("/scim/v2/PrivilegedData/12", headers=AUTH)
+        assert client.get("/api/v1/secrets/12/fields/password", headers=oauth).text == f'"{field_value}"'
+        grant = client.post("/oauth2/token", data={"grant_type": "password", "username": "bjensen@example.com",
+                                                   "password": "Jensen-2024!"}).json()["access_token"]
+        client.get(f"/api/v1/secrets/12?access_token={grant}", headers={"Authorization": f"Bearer {grant}"})
+    text = path.read_text(encoding="utf-8")
+    assert len(text.splitlines()) == 13
+    logs = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("mockscim-token", token, SECRET, password, field_value, grant, "Jensen-2024!"):
+        assert secret not in text
+        assert secret not in logs
+    assert REDACTED in text
