@@ -425,3 +425,24 @@ def test_scenario_from_settings_starts_active(make_client: Callable[..., TestCli
     client = make_client(scenario="duplicate-usernames")
     assert client.get("/_mockscim/scenario").json()["active"]["name"] == "duplicate-usernames"
     assert Settings(scenario="x").scenario == "x"
+
+
+def test_scenario_error_on_the_facade_has_a_string_message(make_client: Any) -> None:
+    """A rule firing on a Secret Server route answers {"errorCode","message"} (SPEC §7), which the SDK can read."""
+    client = make_client()
+    rule = {"name": "facade-throttle", "rules": [{"match": {"resource": "SecretServer"},
+                                                    "then": {"status": 429, "headers": {"Retry-After": "1"}}}]}
+    assert client.post("/_mockscim/scenario", json=rule).status_code == 200
+    r = client.get("/api/v1/secrets/12", headers={"Authorization": "Bearer mockscim-token"})
+    assert r.status_code == 429 and r.headers["retry-after"] == "1"
+    assert r.json() == {"errorCode": "ScenarioError", "message": "Too many requests."}
+
+
+def test_scenario_error_on_the_token_endpoint_is_an_rfc6749_body(make_client: Any) -> None:
+    """A rule firing on a token endpoint answers an RFC 6749 §5.2 body."""
+    client = make_client()
+    rule = {"name": "idp-down", "rules": [{"match": {"resource": "Token"}, "then": {"error": "service_unavailable"}}]}
+    assert client.post("/_mockscim/scenario", json=rule).status_code == 200
+    r = client.post("/identity/api/oauth2/token/xpmplatform", data={"grant_type": "client_credentials"})
+    assert r.status_code == 503
+    assert r.json() == {"error": "temporarily_unavailable", "error_description": "Secret Server service unavailable."}

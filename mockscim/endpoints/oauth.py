@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, unquote_plus
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from mockscim.context import state_of
 from mockscim.core import Core
 from mockscim.tokens import Issued, TokenRegistry
 
@@ -87,6 +88,7 @@ async def token(request: Request) -> Response:
         principal = core.principal(client_id)
         if principal is None or principal.user_name is None:
             return _error("invalid_client", "Client authentication failed.", basic=basic is not None)
+        state_of(request.scope).principal = principal  # the journal names who got a token (SPEC §12)
         return _issued(registry.issue(principal.user_name, scope))
     if grant == "refresh_token":
         if client_id is not None and service_user_secret(core, client_id) != client_secret:

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockscim.context import state_of
@@ -279,6 +279,14 @@ class FaultsMiddleware:
         state.scim_type, state.detail = scim_type, detail
         if status < 200 or status in (204, 304):
             return Response(status_code=status, headers=extra)  # RFC 9110: these carry no content
+        # SPEC §7: the catalogue shapes SCIM bodies only; the facade answers {"errorCode","message"} (a string
+        # message: Delinea's SDK 2.0.1 crashes without one) and the token endpoints RFC 6749 §5.2 bodies.
+        if info.resource == "SecretServer":
+            code = "".join(part.capitalize() for part in (key or "scenario_error").split("_"))
+            return JSONResponse({"errorCode": code, "message": detail}, status_code=status, headers=extra)
+        if info.resource == "Token":
+            code = key if key and status == 400 else ("temporarily_unavailable" if status == 503 else "server_error")
+            return JSONResponse({"error": code, "error_description": detail}, status_code=status, headers=extra)
         return ScimResponse(error_body(status, detail, scim_type), status_code=status, headers=extra)
 
 
