@@ -1,0 +1,313 @@
+"""``MockScim``: the real app under uvicorn on a free loopback port, in a background thread, for tests (SPEC §14)."""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from starlette.applications import Starlette
+
+from mockscim.app import create_app
+from mockscim.background import BackgroundServer
+from mockscim.core import Core
+from mockscim.journal import Journal
+from mockscim.middleware.faults import ScenarioSlot
+from mockscim.scenarios import ActiveScenario
+from mockscim.settings import Settings
+
+ScenarioSource = str | os.PathLike[str] | Mapping[str, Any]
+_SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class MockScimError(RuntimeError):
+    """The server refused a control-plane call (an unknown scenario, invalid state, …); the message says why."""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One request as the journal recorded it (SPEC §12); ``status`` is 0 for a dropped connection."""
+
+    time: datetime
+    request_id: str
+    method: str
+    path: str
+    query: str
+    principal: str | None
+    user_agent: str | None
+    status: int
+    scim_type: str | None
+    detail: str | None
+    duration_ms: float
+    rule: str | None
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> JournalEntry:
+        """Build an entry from the JSON object ``GET /_mockscim/journal`` returns."""
+        return cls(
+            time=datetime.fromisoformat(raw["time"]),
+            request_id=raw["requestId"],
+            method=raw["method"],
+            path=raw["path"],
+            query=raw.get("query") or "",
+            principal=raw.get("principal"),
+            user_agent=raw.get("userAgent"),
+            status=int(raw["status"]),
+            scim_type=raw.get("scimType"),
+            detail=raw.get("detail"),
+            duration_ms=float(raw.get("durationMs") or 0.0),
+            rule=raw.get("rule"),
+        )
+
+
+class Undo:
+    """A change that has already happened; used as a context manager, it is undone on exit."""
+
+    def __init__(self, undo: Callable[[], object]) -> None:
+        self._undo = undo
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._undo()
+
+
+class MockScim:
+    """A live mockscim for tests: ``with MockScim(fixture="empty", scenario="throttled") as m: ...``.
+
+    The keyword arguments are :class:`~mockscim.settings.Settings` fields (``fixture``, ``scenario``, ``profile``,
+    ``token``, …). The app and its event loop thread exist from construction, so :attr:`app` serves in-process
+    clients at once; :meth:`start` (or ``with``) adds the socket. Control calls go through the ``/_mockscim`` API
+    in-process (no socket needed); :meth:`reset` does what three of them do, in one step.
+    """
+
+    def __init__(self, *, fixture: str | os.PathLike[str] | None = None, scenario: ScenarioSource | None = None,
+                 profile: str = "cloud", host: str = "127.0.0.1", port: int = 0, **settings: Any) -> None:
+        self.settings = Settings(host=host, port=port, profile=profile,
+                                 fixture=None if fixture is None else os.fspath(fixture), **settings)
+        self.app: Starlette = create_app(self.settings)
+        self._scenario = scenario
+        self._clients: weakref.WeakSet[httpx.Client] = weakref.WeakSet()
+        self._errors_seen = 0
+        self._retired: list[ActiveScenario] = []  # switched away from, their expectations still count
+        headers = {"Authorization": f"Bearer {self.settings.admin_token}"} if self.settings.admin_token else {}
+        self._control = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://mockscim",
+                                          headers=headers)
+        self._background = BackgroundServer(self.app)
+        try:
+            if scenario is not None:
+                self.scenario(scenario)
+        except BaseException:
+            self.stop()
+            raise
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------------
+    def start(self) -> Self:
+        """Listen on ``host:port`` (port 0: a free one, bound before uvicorn starts); returns once it listens."""
+        self._background.listen(self.settings.host, self.settings.port)
+        return self
+
+    def stop(self) -> None:
+        """Close the clients handed out, stop listening and end the background thread. Idempotent."""
+        for client in list(self._clients):
+            client.close()
+        self._background.close(self._control.aclose())
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`stop` has run: the object cannot serve again."""
+        return self._background.closed
+
+    # -- addresses ---------------------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The server's root, ``http://127.0.0.1:<port>``."""
+        if self._background.url is None:
+            raise RuntimeError("MockScim is not started: use `with MockScim() as m:` or call start()")
+        return self._background.url
+
+    @property
+    def scim_url(self) -> str:
+        """The SCIM base URL, ``<url>/scim/v2``."""
+        return f"{self.url}/scim/v2"
+
+    @property
+    def token(self) -> str:
+        """The static bearer token the server accepts (SPEC §2)."""
+        return self.settings.token
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An ``httpx.Client`` on :attr:`scim_url` with the bearer token set; closed by :meth:`stop` at the latest."""
+        headers = {"Authorization": f"Bearer {self.token}", **dict(kwargs.pop("headers", None) or {})}
+        client = httpx.Client(base_url=self.scim_url, headers=headers, **kwargs)
+        self._clients.add(client)
+        return client
+
+    # -- control -----------------------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to start: the store to its fixture, Secret Server to its start-up availability, the journal empty,
+        and the scenario given to the constructor re-activated afresh (or none)."""
+        self._background.run(self._reset())
+        self._errors_seen = len(self.errors)
+        self._retired.clear()
+        if self._scenario is not None:
+            self._call("POST", "/scenario", body=_scenario_body(self._scenario))
+
+    async def _reset(self) -> None:
+        # In one hop on the server's loop, what POST /reset, DELETE /scenario and DELETE /journal do (SPEC §12).
+        core: Core = self.app.state.core
+        core.reset()
+        await core.store.sync()
+        self._slot.deactivate()
+        journal: Journal = self.app.state.journal
+        journal.clear()
+
+    def load_state(self, state: Mapping[str, Any] | str | os.PathLike[str]) -> None:
+        """Replace the whole store with ``state``: a mapping, or a path to a state JSON file (SPEC §13)."""
+        if not isinstance(state, Mapping):
+            state = json.loads(Path(state).read_text(encoding="utf-8"))
+        self._call("PUT", "/state", body=state)
+
+    def export_state(self) -> dict[str, Any]:
+        """The whole store, as ``GET /_mockscim/state`` gives it."""
+        exported: dict[str, Any] = self._call("GET", "/state").json()
+        return exported
+
+    def scenario(self, scenario: ScenarioSource | None) -> Undo:
+        """Activate ``scenario`` now: a shipped name, a file path, an inline mapping, or None for no scenario.
+
+        Use the result as a context manager to put the previous scenario back on exit, as it was (its clock and
+        budgets kept). Expectations of a scenario switched away from still count in :meth:`problems`.
+        """
+        slot = self._slot
+        previous = slot.active
+        if scenario is None:
+            self._call("DELETE", "/scenario", ok=(204,))
+        else:
+            self._call("POST", "/scenario", body=_scenario_body(scenario))
+        self._retire(previous)
+        return Undo(lambda: self._put_back(slot, previous))
+
+    def active_scenario(self) -> dict[str, Any] | None:
+        """The ``active`` object of ``GET /_mockscim/scenario``: the scenario with per-rule ``fired``/``remaining``."""
+        active: dict[str, Any] | None = self._call("GET", "/scenario").json()["active"]
+        return active
+
+    def secret_server_down(self) -> Undo:
+        """Take Secret Server down now; as a context manager, exit brings back the previous availability."""
+        previous = bool(self._call("GET", "/secret-server").json()["available"])
+        self._call("PUT", "/secret-server", body={"available": False})
+        return Undo(lambda: self._call("PUT", "/secret-server", body={"available": previous}))
+
+    def journal(self, *, status: int | str | None = None, method: str | None = None, path: str | None = None,
+                since: str | datetime | JournalEntry | None = None, limit: int | None = None) -> list[JournalEntry]:
+        """Recorded requests, oldest first, filtered as ``GET /_mockscim/journal`` filters (SPEC §12).
+
+        ``status``: ``404`` or ``"4xx"``; ``path``: exact, or a glob with ``*``; ``since``: a time, a request id or
+        an entry (entries after it); ``limit``: the newest N (default: all the journal holds).
+        """
+        if isinstance(since, JournalEntry):
+            since = since.request_id
+        elif isinstance(since, datetime):
+            since = since.isoformat()
+        params = {"status": status, "method": method, "path": path, "since": since,
+                  "limit": self.settings.journal_size if limit is None else limit}
+        query = {k: str(v) for k, v in params.items() if v is not None}
+        entries = self._call("GET", "/journal", params=query).json()["entries"]
+        return [JournalEntry.from_json(entry) for entry in entries]
+
+    def clear_journal(self) -> None:
+        """Forget every recorded request."""
+        self._call("DELETE", "/journal", ok=(204,))
+
+    # -- server-side surprises ---------------------------------------------------------------------------------------
+    @property
+    def errors(self) -> list[BaseException]:
+        """Every unhandled exception the server caught (and answered with a 500) since it was built."""
+        errors: list[BaseException] = self.app.state.errors
+        return errors
+
+    def problems(self) -> list[str]:
+        """Readable reasons a test should fail since the last :meth:`reset`: unhandled exceptions in the server,
+        and rules marked ``expect: true`` that never fired (in the active scenario or one switched away from)."""
+        scenarios = [active for active in dict.fromkeys([*self._retired, self._slot.active]) if active is not None]
+        found = [line for active in scenarios for line in _unfired(active)]
+        for exc in self.errors[self._errors_seen:]:
+            trace = _traceback(exc).replace("\n", "\n    ")
+            found.append(f"unhandled exception in the server (the client got a 500):\n    {trace}")
+        return found
+
+    def check(self) -> None:
+        """Raise AssertionError listing :meth:`problems`, if any (what the pytest plugin does at teardown)."""
+        found = self.problems()
+        if found:
+            raise AssertionError(f"mockscim: {len(found)} server-side problem(s):\n- " + "\n- ".join(found))
+
+    # -- internals ---------------------------------------------------------------------------------------------------
+    @property
+    def _slot(self) -> ScenarioSlot:
+        slot: ScenarioSlot = self.app.state.scenario
+        return slot
+
+    def _retire(self, active: ActiveScenario | None) -> None:
+        if active is not None and active not in self._retired:
+            self._retired.append(active)
+
+    def _put_back(self, slot: ScenarioSlot, previous: ActiveScenario | None) -> None:
+        self._retire(slot.active)
+        if previous in self._retired:
+            self._retired.remove(previous)
+        slot.active = previous
+
+    def _call(self, method: str, path: str, *, body: Any = None, params: Mapping[str, str] | None = None,
+              ok: tuple[int, ...] = (200,)) -> httpx.Response:
+        request = self._control.request(method, f"/_mockscim{path}", json=body, params=params)
+        response = self._background.run(request)
+        if response.status_code not in ok:
+            try:
+                reason = response.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                reason = response.text
+            raise MockScimError(f"{method} /_mockscim{path}: {response.status_code} {reason}")
+        return response
+
+
+def _scenario_body(scenario: ScenarioSource) -> dict[str, Any]:
+    """The ``POST /_mockscim/scenario`` body: ``{"name"}``, ``{"path"}`` (path-like values) or the inline scenario."""
+    if isinstance(scenario, Mapping):
+        return {"name": "inline", **scenario}
+    text = os.fspath(scenario)
+    if isinstance(scenario, os.PathLike) or "/" in text or os.sep in text or text.endswith(_SCENARIO_SUFFIXES):
+        return {"path": str(Path(text).resolve())}
+    return {"name": text}
+
+
+def _traceback(exc: BaseException) -> str:
+    """The exception with its traceback, Starlette's own frames left out (they are the same for every request)."""
+    shown = traceback.TracebackException.from_exception(exc)
+    frames = [frame for frame in shown.stack if "starlette" not in Path(frame.filename).parts]
+    shown.stack = traceback.StackSummary.from_list(frames)
+    return "".join(shown.format()).rstrip()
+
+
+def _unfired(active: ActiveScenario) -> list[str]:
+    """One readable line per ``expect: true`` rule of ``active`` that never fired."""
+    name = active.scenario.name
+    return [f"scenario {name!r} rule #{rule.index} was expected to fire but never did: "
+            + json.dumps({k: rule.raw[k] for k in ("match", "then") if k in rule.raw})
+            for rule in active.unfired_expectations()]
