@@ -1,0 +1,387 @@
+"""The durable store (SPEC §13): the MemoryStore's reads plus a group-committed write-ahead log beside a TinyDB file.
+
+``PATH.json`` is a TinyDB file (one table per kind, plus ``_mockscim``: format, generation, next ids); ``PATH.json.wal``
+is a generation header, then one JSON line per ``apply()`` change set, so a cascade is atomic on disk and a torn tail
+(never acknowledged) is dropped at recovery. ``apply()`` only appends to a buffer; a writer thread writes and fsyncs
+whatever is buffered and ``await sync()`` (before every 2xx) waits for it: one fsync serves many requests, and no
+write rewrites the file. Snapshots (``load()``, start-up, clean ``close()``, a log grown past the snapshot) go temp
+file, fsync, rename, fsync dir, then a new WAL generation: a WAL of another generation is stale and ignored. A
+corrupt or foreign file raises ``StoreError`` before anything is written. The full design: docs/store.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mockscim.store import KINDS, Change, Delete, Put
+from mockscim.store.memory import MemoryStore
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory lock
+    fcntl = None  # type: ignore[assignment]
+
+META = "_mockscim"
+FORMAT = 1
+COMPACT_MIN_BYTES = 32 * 1024 * 1024
+
+
+class StoreError(RuntimeError):
+    """A store file that cannot be used (corrupt, foreign, locked) or a failed write; the message names the file."""
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """A whole state to write as ``PATH.json`` (``load()``, or compaction of the running state)."""
+
+    tables: Mapping[str, Sequence[Mapping[str, Any]]]
+    next: Mapping[str, int]
+
+
+class DurableStore(MemoryStore):
+    """``--store PATH.json``: the memory store's indexes and reads, with every change set on disk before ``sync()``."""
+
+    def __init__(self, path: str | os.PathLike[str], *, compact_min_bytes: int = COMPACT_MIN_BYTES) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.wal_path = Path(f"{self.path}.wal")
+        self._compact_min = compact_min_bytes
+        self._cond = threading.Condition(threading.Lock())
+        self._pending: list[bytes | _Snapshot] = []
+        self._appended = self._durable = 0
+        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._error: StoreError | None = None
+        self._stopping = self._closed = False
+        self._generation: str | None = None
+        self._wal_bytes = self._snapshot_bytes = 0
+        self.loaded_from_disk = self.path.exists()
+        self._wal_fd = self._open_wal() if self.wal_path.exists() else -1
+        try:
+            self._recover()
+        except BaseException:
+            if self._wal_fd >= 0:
+                os.close(self._wal_fd)
+            raise
+        self._writer = threading.Thread(target=self._run, name=f"mockscim-store {self.path.name}", daemon=True)
+        self._writer.start()
+
+    # -- start-up (SPEC §13: a file that does not load stops the start, untouched) ---------------------------------
+    def _open_wal(self) -> int:
+        try:
+            fd = os.open(self.wal_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot open its log {self.wal_path}: {exc.strerror}") from None
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise StoreError(f"{self.path}: in use by another mockscim server (lock on {self.wal_path})") from None
+        return fd
+
+    def _recover(self) -> None:
+        if not self.loaded_from_disk:
+            if self._wal_fd < 0:
+                self._wal_fd = self._open_wal()
+            return  # created by the first load() (the fixture), which is a snapshot
+        tables, meta = self._read_snapshot()
+        records = self._read_wal(meta.get("generation")) if self._wal_fd >= 0 else []
+        if self._wal_fd < 0:
+            self._wal_fd = self._open_wal()
+        MemoryStore.load(self, tables)
+        for record in records:
+            self._replay(record)
+        self._raise_next(meta.get("next"))
+        if records or not meta.get("generation"):
+            self._compact(self._current())
+        else:
+            self._generation = str(meta["generation"])
+            self._snapshot_bytes = self.path.stat().st_size
+            self._new_wal()
+
+    def _read_snapshot(self) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
+        from mockscim.profile import load_profile
+        from mockscim.state import StateError, normalise_state
+
+        hint = f"{self.path}: not a mockscim store"
+        try:
+            raw = self.path.read_bytes()
+            data = json.loads(raw)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot read: {exc.strerror}") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise StoreError(f"{hint} (not JSON: {exc})") from None
+        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+            raise StoreError(f'{hint} (a TinyDB file is {{"<table>": {{"<doc_id>": {{…}}}}}})')
+        foreign = sorted(t for t in data if t not in KINDS and t != META and not (t == "_default" and not data[t]))
+        if foreign or not any(k in data for k in KINDS):
+            raise StoreError(f"{hint} (tables {sorted(data)}; expected {', '.join(KINDS)})")
+        for table, docs in data.items():
+            for doc_id, doc in docs.items():
+                if not doc_id.isdigit() or not isinstance(doc, dict):
+                    raise StoreError(f"{hint} (table {table!r}, doc_id {doc_id!r}: not a TinyDB document)")
+        meta: dict[str, Any] = next(iter(data.get(META, {}).values()), {})
+        state = {kind: list(data.get(kind, {}).values()) for kind in KINDS}
+        try:
+            # The lenient shipped profile: the file must be a state, whichever profile the server then serves.
+            tables = normalise_state(state, load_profile("rfc"), now=_now())
+        except StateError as exc:
+            raise StoreError(f"{hint}: {exc}") from None
+        for kind in KINDS:  # ``schemas`` as stored: the core derives it under the serving profile, not "rfc"
+            for doc, given in zip(tables[kind], state[kind], strict=True):
+                if isinstance(given.get("schemas"), list) and kind != "serviceUsers":
+                    doc["schemas"] = given["schemas"]
+        return tables, meta
+
+    def _read_wal(self, generation: Any) -> list[dict[str, Any]]:
+        """The complete records of a WAL of ``generation``; a torn or zero-filled tail is dropped (never acked)."""
+        os.lseek(self._wal_fd, 0, os.SEEK_SET)
+        chunks = []
+        while chunk := os.read(self._wal_fd, 1 << 20):
+            chunks.append(chunk)
+        lines = b"".join(chunks).split(b"\n")[:-1]  # the part after the last newline is torn
+        header = _parse(lines[0]) if lines else None
+        if header is None or not generation or header.get("generation") != generation:
+            return []  # empty, torn at its header, or older than the snapshot (which already holds it)
+        records: list[dict[str, Any]] = []
+        bad = 0
+        for number, line in enumerate(lines[1:], start=2):
+            record = _parse(line)
+            if record is None or not _well_formed(record):
+                bad = bad or number
+            elif bad:
+                raise StoreError(f"{self.wal_path}: corrupt record at line {bad} (valid records follow it)")
+            else:
+                records.append(record)
+        return records
+
+    def _replay(self, record: Mapping[str, Any]) -> None:
+        MemoryStore.apply(self, [Put(k, v) if op == "P" else Delete(k, v) for op, k, v in record["c"]])
+        self._raise_next(record.get("n"))
+
+    def _raise_next(self, nexts: Any) -> None:
+        """Next ids as logged: an id handed out before a restart is not handed out again."""
+        for kind, n in (nexts.items() if isinstance(nexts, dict) else ()):
+            if kind in self._next and isinstance(n, int):
+                self._next[kind] = max(self._next[kind], n)
+
+    # -- writes --------------------------------------------------------------------------------------------------
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Apply atomically in memory and queue one WAL record; durable once ``sync()`` returns (SPEC §13)."""
+        with self.lock:
+            self._check_open()
+            ops = _dumps([["P", c.kind, c.doc] if isinstance(c, Put) else ["D", c.kind, c.id] for c in changes])
+            super().apply(changes)  # after encoding: a change that cannot be logged is not applied either
+            nexts = _dumps({k: self._next[k] for k in {c.kind for c in changes}})
+            self._enqueue(f'{{"c":{ops},"n":{nexts}}}\n'.encode())
+
+    def load(self, state: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        """Replace everything with ``state``; persisted as a new snapshot (reset, PUT state, start-up fixture)."""
+        with self.lock:
+            self._check_open()
+            super().load(state)
+            self._enqueue(self._current())
+
+    def _current(self) -> _Snapshot:
+        """The running state (an O(n) copy of references: stored documents are never changed in place)."""
+        with self.lock:
+            return _Snapshot({k: list(self._docs[k].values()) for k in KINDS}, dict(self._next))
+
+    def _enqueue(self, item: bytes | _Snapshot) -> None:
+        with self._cond:
+            self._pending.append(item)
+            self._appended += 1
+            self._cond.notify_all()
+
+    def _check_open(self) -> None:
+        if self._closed or self._stopping:
+            raise StoreError(f"{self.path}: store is closed")
+        if self._error is not None:
+            raise self._error
+
+    async def sync(self) -> None:
+        """Wait until every change applied before this call is on disk (group commit, SPEC §13)."""
+        loop = asyncio.get_running_loop()
+        with self._cond:
+            if self._error is not None:
+                raise self._error
+            if self._durable >= self._appended:
+                return
+            future: asyncio.Future[None] = loop.create_future()
+            self._waiters.append((self._appended, loop, future))
+        await future
+
+    def flush(self) -> None:
+        """Block until everything applied so far is on disk (for threads without an event loop, and tests)."""
+        with self._cond:
+            target = self._appended
+            self._cond.wait_for(lambda: self._durable >= target or self._error is not None)
+            if self._error is not None:
+                raise self._error
+
+    def _run(self) -> None:
+        """The writer thread: one write + one fsync per batch of whatever was appended meanwhile."""
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: bool(self._pending) or self._stopping)
+                if not self._pending:
+                    return
+                batch, self._pending, target = self._pending, [], self._appended
+            error: StoreError | None = None
+            try:
+                self._write(batch)
+            except Exception as exc:  # disk full, I/O error…: no 2xx for these changes, and none after
+                error = StoreError(f"{self.path}: write failed: {exc}")
+            with self._cond:
+                self._error = self._error or error
+                self._durable = target if error is None else self._durable
+                ready = [w for w in self._waiters if error is not None or w[0] <= target]
+                self._waiters = [w for w in self._waiters if error is None and w[0] > target]
+                self._cond.notify_all()
+            for _, loop, future in ready:
+                try:
+                    loop.call_soon_threadsafe(_settle, future, error)
+                except RuntimeError:  # that loop is closed: nobody is waiting any more
+                    pass
+            if error is not None:
+                return
+
+    def _write(self, batch: list[bytes | _Snapshot]) -> None:
+        last = max((i for i, item in enumerate(batch) if isinstance(item, _Snapshot)), default=-1)
+        if last < 0 and self._generation is None:
+            self._compact(self._current())  # a fresh file written to without a load(): it holds this batch
+            return
+        if last >= 0:
+            snapshot = batch[last]
+            assert isinstance(snapshot, _Snapshot)
+            self._compact(snapshot)
+        data = b"".join(item for item in batch[last + 1:] if isinstance(item, bytes))
+        if data:
+            _write_all(self._wal_fd, data)
+            os.fsync(self._wal_fd)
+            self._wal_bytes += len(data)
+        if self._wal_bytes > max(self._compact_min, self._snapshot_bytes):
+            # Records still pending are both in this snapshot and re-logged after it: replaying a Put or Delete
+            # onto a state that already holds it gives the same state, so the overlap is harmless.
+            self._compact(self._current())
+
+    def _compact(self, snapshot: _Snapshot) -> None:
+        """Snapshot to a temp file, fsync, rename over PATH.json, fsync the directory, then start a new WAL."""
+        generation = uuid.uuid4().hex
+        tmp = Path(f"{self.path}.tmp")
+        meta = {"format": FORMAT, "generation": generation, "next": dict(snapshot.next)}
+        with open(tmp, "w", encoding="utf-8") as out:
+            out.write(f'{{"{META}":{{"1":{_dumps(meta)}}}')
+            for kind in KINDS:
+                out.write(f',"{kind}":{{')
+                out.write(",".join(f'"{i}":{_dumps(doc)}'
+                                   for i, doc in enumerate(snapshot.tables.get(kind, ()), start=1)))
+                out.write("}")
+            out.write("}\n")
+            out.flush()
+            os.fsync(out.fileno())
+            self._snapshot_bytes = out.tell()
+        os.replace(tmp, self.path)
+        _fsync_dir(self.path.parent)
+        self._generation = generation
+        self.loaded_from_disk = True
+        self._new_wal()
+
+    def _new_wal(self) -> None:
+        os.ftruncate(self._wal_fd, 0)
+        header = json.dumps({"generation": self._generation}).encode() + b"\n"
+        _write_all(self._wal_fd, header)
+        os.fsync(self._wal_fd)
+        self._wal_bytes = 0
+
+    def close(self) -> None:
+        """Flush, compact into ``PATH.json`` and remove the WAL: the file alone is then the store (SPEC §13)."""
+        with self._cond:
+            if self._closed:
+                return
+            self._stopping = True
+            self._cond.notify_all()
+        self._writer.join()
+        try:
+            if self._error is None:
+                with self.lock:
+                    if self._wal_bytes or self._generation is None:
+                        self._compact(self._current())
+                    self.wal_path.unlink(missing_ok=True)
+                    _fsync_dir(self.path.parent)
+        finally:
+            self._closed = True
+            os.close(self._wal_fd)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _well_formed(record: Mapping[str, Any]) -> bool:
+    """A record ``apply()`` could have written: ``{"c": [["P", kind, doc] | ["D", kind, key], …], "n": …}``."""
+    ops = record.get("c")
+    if not isinstance(ops, list):
+        return False
+    for op in ops:
+        if not (isinstance(op, list) and len(op) == 3 and op[1] in KINDS):
+            return False
+        verb, kind, target = op
+        key = target.get("userName" if kind == "serviceUsers" else "id") if isinstance(target, dict) else target
+        if verb not in ("P", "D") or (verb == "P") != isinstance(target, dict) or not isinstance(key, str):
+            return False
+    return True
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _settle(future: asyncio.Future[None], error: StoreError | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable (POSIX); a no-op where directories cannot be opened (Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+__all__ = ["DurableStore", "StoreError"]

@@ -1,0 +1,128 @@
+"""kill -9 durability (SPEC §13): every create that got its 201 is in the store after a SIGKILL and a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import AUTH, SCIM, free_port
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
+
+THREADS = 8
+PER_THREAD = 25
+
+
+@contextmanager
+def server(store: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``mockscim serve --store`` in a subprocess; yields its URL once /_mockscim/health answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockscim", "serve", "--port", str(port), "--store", str(store),
+         "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while True:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"server exited {proc.returncode}: {err[-2000:]}")
+        try:
+            if httpx.get(f"{url}/_mockscim/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def create_until_killed(url: str, proc: subprocess.Popen[bytes], tag: str) -> dict[str, str]:
+    """8 threads x 25 POST /Users; SIGKILL once a third are acknowledged. Returns userName → id of the 201s."""
+    acked: dict[str, str] = {}
+    lock = threading.Lock()
+    enough = threading.Event()
+
+    def worker(n: int) -> None:
+        with httpx.Client(base_url=url, headers=SCIM, timeout=5) as client:
+            for i in range(PER_THREAD):
+                name = f"{tag}-{n}-{i}@example.com"
+                try:
+                    r = client.post("/scim/v2/Users", json={"userName": name, "displayName": name})
+                except httpx.TransportError:
+                    return  # the server is gone: this create was not acknowledged
+                assert r.status_code == 201, r.text
+                with lock:
+                    acked[name] = r.json()["id"]
+                    if len(acked) >= THREADS * PER_THREAD // 3:
+                        enough.set()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
+    for t in threads:
+        t.start()
+    assert enough.wait(10), "creates too slow"
+    proc.send_signal(signal.SIGKILL)  # mid-stream: the other threads are still sending
+    for t in threads:
+        t.join(10)
+    with lock:
+        return dict(acked)
+
+
+def stored_users(url: str) -> dict[str, str]:
+    r = httpx.get(f"{url}/_mockscim/state", headers=AUTH, timeout=10)
+    assert r.status_code == 200
+    return {u["userName"]: u["id"] for u in r.json()["Users"]}
+
+
+def test_acknowledged_creates_survive_sigkill(tmp_path: Path) -> None:
+    store = tmp_path / "store.json"
+    acked: dict[str, str] = {}
+    for round_ in range(2):  # the second round starts from a recovered store
+        with server(store) as (url, proc):
+            assert set(acked.items()) <= set(stored_users(url).items())
+            got = create_until_killed(url, proc, f"r{round_}")
+            assert proc.wait(10) == -signal.SIGKILL
+            assert len(got) < THREADS * PER_THREAD, "the kill came after every create: nothing was mid-stream"
+            acked |= got
+    with server(store) as (url, proc):
+        present = stored_users(url)
+        missing = {name for name in acked if present.get(name) != acked[name]}
+        assert not missing, f"{len(missing)} acknowledged users lost, e.g. {sorted(missing)[:3]}"
+        assert httpx.get(f"{url}/scim/v2/Users/{next(iter(acked.values()))}", headers=AUTH).status_code == 200
+        proc.send_signal(signal.SIGTERM)  # clean shutdown: PATH.json alone is the store
+        assert proc.wait(10) == 0
+    assert not Path(f"{store}.wal").exists()
+    tables = json.loads(store.read_text())
+    names = {d["userName"] for d in tables["Users"].values()}
+    assert set(acked) <= names
+
+
+def test_serve_refuses_a_corrupt_store_file_untouched(tmp_path: Path) -> None:
+    """SPEC §13: a file that does not load stops the start with a message naming it, and stays as it was."""
+    store = tmp_path / "store.json"
+    store.write_bytes(b'{"Users": {"1": {"id": "u1"}}}')
+    done = subprocess.run([sys.executable, "-m", "mockscim", "serve", "--port", str(free_port()), "--store",
+                           str(store)], capture_output=True, timeout=30)
+    assert done.returncode != 0
+    assert str(store) in done.stderr.decode() and "'userName' is required" in done.stderr.decode()
+    assert store.read_bytes() == b'{"Users": {"1": {"id": "u1"}}}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store.json"]

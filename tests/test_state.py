@@ -1,0 +1,223 @@
+"""State import/export, reset and fixtures through HTTP, for both stores (SPEC §12, §13)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockscim.app import FIXTURE_DIR, load_fixture
+from mockscim.seed import generate_state
+from tests.conftest import AUTH
+
+STATE = "/_mockscim/state"
+KINDS = ["serviceUsers", "Users", "Groups", "Containers", "ContainerPermissions", "PrivilegedData",
+         "PrivilegedDataPermissions"]
+SERVICE_ID = "8a0b3f0e-5c1d-4e0a-9a57-000000000001"
+ROOT = Path(__file__).resolve().parent.parent
+Maker = Callable[..., TestClient]
+
+
+@pytest.fixture
+def open_client(make_client: Callable[..., TestClient], tmp_path: Path) -> Iterator[Maker]:
+    """Build clients; the durable stores they open are closed (compacted) at the end of the test."""
+    made: list[TestClient] = []
+
+    def make(**settings: Any) -> TestClient:
+        c = make_client(**settings)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.app.state.core.store.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=["memory", "durable"])
+def store_setting(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return "memory" if request.param == "memory" else str(tmp_path / "store.json")
+
+
+@pytest.fixture
+def api(open_client: Maker, store_setting: str) -> TestClient:
+    return open_client(store=store_setting)
+
+
+def get_state(client: TestClient) -> dict[str, Any]:
+    r = client.get(STATE, headers=AUTH)
+    assert r.status_code == 200
+    return dict(r.json())
+
+
+def put_state(client: TestClient, state: Any) -> Any:
+    return client.put(STATE, json=state, headers=AUTH)
+
+
+def without_meta(state: dict[str, Any]) -> dict[str, Any]:
+    """A state minus what a reload stamps afresh: ``meta`` times and salted password hashes."""
+    return {k: [{a: v for a, v in d.items() if a not in ("meta", "passwordHash")} for d in docs]
+            for k, docs in state.items()}
+
+
+def rich_state() -> dict[str, Any]:
+    """The default fixture plus one more of every resource type, a password user and a group-held permission."""
+    state: dict[str, Any] = copy.deepcopy(load_fixture("default"))
+    state["Users"].append({"id": "u-new", "userName": "new@example.com", "password": "Secret-123!",
+                           "name": {"givenName": "New", "familyName": "User"}, "active": False,
+                           "meta": {"created": "2020-01-02T03:04:05.000Z", "lastModified": "2021-01-01T00:00:00.000Z",
+                                    "version": 'W/"7"'}})
+    state["Groups"].append({"id": "g-new", "displayName": "New Group", "members": [{"value": "u-new"}]})
+    state["Containers"].append({"id": "100", "name": "Leaf", "parent": {"value": "1"},
+                                "owner": {"value": SERVICE_ID}})
+    state["ContainerPermissions"].append({"id": "100", "container": {"value": "100"}, "group": {"value": "g-new"},
+                                          "rights": ["View"]})
+    state["PrivilegedData"].append({"id": "100", "name": "leaf-secret", "type": "Password",
+                                    "container": {"value": "100"}, "active": True,
+                                    "fields": {"username": "u", "password": "p", "host": "h"}})
+    state["PrivilegedDataPermissions"].append({"id": "100", "privilegedData": {"value": "100"},
+                                               "user": {"value": "u-new"}, "rights": ["Owner"]})
+    return state
+
+
+def test_state_round_trip_every_resource_type(api: TestClient) -> None:
+    r = put_state(api, rich_state())
+    assert r.status_code == 200, r.text
+    exported = get_state(api)
+    assert list(exported) == KINDS
+    for kind, docs in rich_state().items():
+        assert [str(d.get("id", d.get("userName"))) for d in docs] == \
+               [str(d.get("id", d.get("userName"))) for d in exported[kind]], kind  # order and ids kept
+    new = next(u for u in exported["Users"] if u["id"] == "u-new")
+    assert "password" not in new and new["passwordHash"]  # SPEC §13: exported as a hash, never clear text
+    assert new["meta"]["created"] == "2020-01-02T03:04:05.000Z" and new["meta"]["version"] == 'W/"7"'
+    secret = next(s for s in exported["PrivilegedData"] if s["id"] == "100")
+    assert secret["fields"] == {"username": "u", "password": "p", "host": "h"}
+    assert put_state(api, exported).status_code == 200  # an export loads back as it is
+    assert get_state(api) == exported
+    served = {"Users": "u-new", "Groups": "g-new", "Containers": "100", "ContainerPermissions": "100",
+              "PrivilegedData": "100", "PrivilegedDataPermissions": "100"}
+    for kind, id_ in served.items():  # what was imported is what the API serves
+        r = api.get(f"/scim/v2/{kind}/{id_}", headers=AUTH)
+        assert r.status_code == 200 and r.json()["id"] == id_, (kind, r.text)
+
+
+def test_durable_state_survives_a_restart(open_client: Maker, tmp_path: Path) -> None:
+    path = str(tmp_path / "store.json")
+    first = open_client(store=path)
+    assert put_state(first, rich_state()).status_code == 200
+    r = first.post("/scim/v2/Users", json={"userName": "after@example.com"}, headers=AUTH)
+    assert r.status_code == 201
+    before = get_state(first)
+    first.app.state.core.store.close()  # type: ignore[attr-defined]
+    second = open_client(store=path, fixture="empty")  # the file wins over --fixture (SPEC §13)
+    assert get_state(second) == before
+    assert second.post("/_mockscim/reset", headers=AUTH).status_code == 200
+    assert [u["userName"] for u in get_state(second)["Users"]] == ["scim-service@mockscim.test"]  # reset → --fixture
+    second.app.state.core.store.close()  # type: ignore[attr-defined]
+    third = open_client(store=path)
+    assert [u["userName"] for u in get_state(third)["Users"]] == ["scim-service@mockscim.test"]
+
+
+def invalid(state: dict[str, Any], kind: str, index: int, **change: Any) -> dict[str, Any]:
+    bad = copy.deepcopy(state)
+    bad[kind][index].update(change)
+    return bad
+
+
+FIX = load_fixture("default")
+INVALID: list[tuple[str, Any, str]] = [
+    ("dangling member", invalid(FIX, "Groups", 0, members=[{"value": "nobody"}]),
+     "Groups[0] (id 'e9e30dba-f08f-4109-8486-d5c6a331660a'): 'members' names no existing Users entry"),
+    ("dangling parent", invalid(FIX, "Containers", 1, parent={"value": "999"}),
+     "Containers[1] (id '2'): 'parent' names no existing Containers entry"),
+    ("dangling secret", invalid(FIX, "PrivilegedDataPermissions", 0, privilegedData={"value": "999"}),
+     "PrivilegedDataPermissions[0] (id '1'): 'privilegedData' names no existing PrivilegedData entry"),
+    ("container cycle", invalid(FIX, "Containers", 0, parent={"value": "3"}), "'parent' forms a cycle"),
+    ("duplicate userName", invalid(FIX, "Users", 2, userName="BJENSEN@example.com"),
+     "Users[2] (id 'c5a2e7d1-1f0b-4c57-8e2a-5b7f1d3a9e10'): duplicate userName"),
+    ("duplicate id", invalid(FIX, "Containers", 1, id="1"), "Containers[1] (id '1'): duplicate id"),
+    ("unknown top-level key", {**FIX, "Widgets": []}, "unknown key 'Widgets'"),
+    ("unknown attribute", invalid(FIX, "Users", 1, shoeSize=42),
+     "Users[1] (id '2819c223-7f76-453a-919d-413861904646'): unknown key 'shoeSize'"),
+    ("bad type", invalid(FIX, "Users", 1, active="yes"),
+     "Users[1] (id '2819c223-7f76-453a-919d-413861904646'): The 'active' attribute was invalid."),
+    ("list expected", {**FIX, "Groups": {}}, "Groups: must be a list"),
+    ("not an object", [], "a state is a JSON object"),
+    ("secret fields", invalid(FIX, "PrivilegedData", 0, fields={"port": 22}), "'fields' must map names to strings"),
+    ("orphan service user", {**FIX, "serviceUsers": [{"userName": "ghost", "clientSecret": "x"}]},
+     "serviceUsers[0]: no User has userName 'ghost'"),
+]
+
+
+@pytest.mark.parametrize(("state", "message"), [(s, m) for _, s, m in INVALID], ids=[i for i, _, _ in INVALID])
+def test_invalid_state_is_refused_naming_the_entry(api: TestClient, state: Any, message: str) -> None:
+    api.post("/scim/v2/Users", json={"userName": "keep@example.com"}, headers=AUTH)
+    before = get_state(api)
+    r = put_state(api, state)
+    assert r.status_code == 400
+    assert list(r.json()) == ["error"] and message in r.json()["error"], r.json()
+    assert get_state(api) == before  # the running state is unchanged
+
+
+def test_malformed_json_is_refused(api: TestClient) -> None:
+    before = get_state(api)
+    r = api.put(STATE, content=b'{"Users": [', headers=AUTH)
+    assert r.status_code == 400 and "malformed JSON" in r.json()["error"]
+    assert get_state(api) == before
+
+
+def test_reset_goes_back_to_the_fixture(api: TestClient) -> None:
+    start = get_state(api)
+    api.post("/scim/v2/Users", json={"userName": "temp@example.com"}, headers=AUTH)
+    api.delete("/scim/v2/Users/2819c223-7f76-453a-919d-413861904646", headers=AUTH)
+    assert put_state(api, {}).status_code == 200
+    r = api.post("/_mockscim/reset", headers=AUTH)
+    assert r.status_code == 200
+    assert without_meta(get_state(api)) == without_meta(start)
+
+
+def test_fixture_file(open_client: Maker, store_setting: str, tmp_path: Path) -> None:
+    mine = {"serviceUsers": [{"userName": "svc@corp.test", "clientSecret": "s"}],
+            "Users": [{"id": "svc", "userName": "svc@corp.test"}, {"id": "x", "userName": "x@corp.test"}]}
+    fixture = tmp_path / "mine.json"
+    fixture.write_text(json.dumps(mine))
+    c = open_client(store=store_setting, fixture=str(fixture))
+    assert [u["userName"] for u in get_state(c)["Users"]] == ["svc@corp.test", "x@corp.test"]
+    assert get_state(c)["Groups"] == []  # lists absent from a state file are empty
+    put_state(c, load_fixture("default"))
+    c.post("/_mockscim/reset", headers=AUTH)
+    assert [u["id"] for u in get_state(c)["Users"]] == ["svc", "x"]
+
+
+def test_seed_output_loads_and_is_served(api: TestClient) -> None:
+    seeded = generate_state(users=50, groups=5, containers=8, secrets=10, seed=3)
+    r = put_state(api, seeded)
+    assert r.status_code == 200, r.text
+    state = get_state(api)
+    assert {k: len(v) for k, v in state.items()} == {k: len(v) for k, v in seeded.items()}
+    listed = api.get("/scim/v2/Users?count=1", headers=AUTH).json()
+    assert listed["totalResults"] == 51
+    someone = seeded["Users"][7]
+    found = api.get("/scim/v2/Users", params={"filter": f'userName eq "{someone["userName"].upper()}"'},
+                    headers=AUTH).json()
+    assert [u["id"] for u in found["Resources"]] == [someone["id"]]
+    assert api.get("/scim/v2/Groups", headers=AUTH).json()["totalResults"] == 5
+
+
+@pytest.mark.parametrize("name", ["default", "empty"])
+def test_top_level_fixtures_are_the_package_data(name: str) -> None:
+    """``fixtures/*.json`` are copies of the shipped package data; they must not drift (SPEC §13)."""
+    assert (ROOT / "fixtures" / f"{name}.json").read_bytes() == (FIXTURE_DIR / f"{name}.json").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["default", "empty"])
+def test_shipped_fixtures_load(make_client: Maker, name: str) -> None:
+    c = make_client(fixture=name)
+    state = get_state(c)
+    assert state["serviceUsers"] == [{"userName": "scim-service@mockscim.test", "clientSecret": "mockscim-secret"}]
+    assert put_state(c, load_fixture(name)).status_code == 200

@@ -1,0 +1,378 @@
+"""The Store contract against both stores, plus the durable store's restart, recovery and refusal rules (SPEC §13)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockscim.app import load_fixture
+from mockscim.profile import load_profile
+from mockscim.state import normalise_state
+from mockscim.store import Delete, Put, Store
+from mockscim.store.durable import DurableStore, StoreError
+from mockscim.store.memory import MemoryStore
+
+NOW = "2024-01-01T00:00:00.000Z"
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+LINKED = "urn:ietf:params:scim:schemas:pam:1.0:LinkedObject"
+Opener = Callable[[], Store]
+
+
+def norm(raw: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """A raw state in stored form (what Core hands ``load()``)."""
+    return normalise_state(raw, load_profile("rfc"), now=NOW)
+
+
+def user(uid: str, name: str, **attrs: Any) -> dict[str, Any]:
+    return norm({"Users": [{"id": uid, "userName": name, **attrs}]})["Users"][0]
+
+
+def container(cid: str, name: str) -> dict[str, Any]:
+    return norm({"Containers": [{"id": cid, "name": name}]})["Containers"][0]
+
+
+FIXTURE = norm(load_fixture("default"))
+
+
+@pytest.fixture(params=["memory", "durable"])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens the store under test; durable ones live in ``tmp_path`` and are closed afterwards."""
+    opened: list[Store] = []
+
+    def open_() -> Store:
+        store: Store = MemoryStore() if request.param == "memory" else DurableStore(tmp_path / "store.json")
+        opened.append(store)
+        return store
+
+    yield open_
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(opener: Opener) -> Store:
+    s = opener()
+    s.load(FIXTURE)
+    return s
+
+
+def flush(store: Store) -> None:
+    asyncio.run(store.sync())
+
+
+# -- the contract, for both stores ---------------------------------------------------------------------------------
+def test_put_get_and_case_insensitive_lookup(store: Store) -> None:
+    store.apply([Put("Users", user("u1", "Alice@Example.com", externalId="Ext-1",
+                                   emails=[{"value": "Alice@Example.com"}, {"value": "a2@example.com"}]))])
+    flush(store)
+    assert store.get("Users", "u1") is not None and store.get("Users", "nope") is None
+    assert [d["id"] for d in store.lookup("Users", "userName", "alice@EXAMPLE.com")] == ["u1"]
+    assert [d["id"] for d in store.lookup("Users", "emails.value", "A2@example.COM")] == ["u1"]
+    assert [d["id"] for d in store.lookup("Users", "externalId", "Ext-1")] == ["u1"]
+    assert store.lookup("Users", "externalId", "ext-1") == []  # externalId is case-exact (SPEC §3)
+    assert store.indexed("Users", "userName") and not store.indexed("Users", "title")
+
+
+def test_order_is_insertion_order_and_replace_keeps_position(store: Store) -> None:
+    before = [d["id"] for d in store.all("Users")]
+    store.apply([Put("Users", user("z", "z@example.com")), Put("Users", user("a", "a@example.com"))])
+    store.apply([Put("Users", user("z", "z2@example.com"))])
+    assert [d["id"] for d in store.all("Users")] == [*before, "z", "a"]
+    store.apply([Delete("Users", "z")])
+    store.apply([Put("Users", user("z", "z@example.com"))])
+    assert [d["id"] for d in store.all("Users")] == [*before, "a", "z"]
+    assert store.lookup("Users", "userName", "z2@example.com") == []  # the replaced value left the index
+    assert store.count("Users") == len(before) + 2
+
+
+def test_change_set_applies_whole(store: Store) -> None:
+    bjensen = "2819c223-7f76-453a-919d-413861904646"
+    store.apply([Delete("Users", bjensen), Put("Users", user("n", "n@example.com")),
+                 Delete("ContainerPermissions", "3")])
+    flush(store)
+    assert store.get("Users", bjensen) is None and store.get("Users", "n") is not None
+    assert store.get("ContainerPermissions", "3") is None
+
+
+def test_next_id_is_never_reused(store: Store) -> None:
+    first = store.next_id("Containers")
+    assert first == str(max(int(c["id"]) for c in FIXTURE["Containers"]) + 1)
+    store.apply([Put("Containers", container(first, "New"))])
+    store.apply([Delete("Containers", first)])
+    assert store.next_id("Containers") == "7"
+
+
+def test_load_export_round_trip(store: Store) -> None:
+    assert store.export() == FIXTURE
+    store.load(norm({}))
+    assert all(store.count(k) == 0 for k in FIXTURE)
+    store.load(FIXTURE)
+    flush(store)
+    assert store.export() == FIXTURE
+    exported = store.export()
+    exported["Users"][0]["displayName"] = "changed"  # export is a copy
+    assert store.export() == FIXTURE
+
+
+# -- durability ----------------------------------------------------------------------------------------------------
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "store.json"
+
+
+@pytest.fixture
+def durable(path: Path) -> Iterator[DurableStore]:
+    s = DurableStore(path)
+    assert not s.loaded_from_disk
+    s.load(FIXTURE)
+    s.flush()
+    yield s
+    s.close()
+
+
+def crash_copy(store: DurableStore, tmp_path: Path) -> Path:
+    """What a kill -9 leaves once ``sync()`` returned: the files as they are on disk, the process gone."""
+    store.flush()
+    target = tmp_path / "crashed" / "store.json"
+    target.parent.mkdir()
+    shutil.copy(store.path, target)
+    shutil.copy(store.wal_path, f"{target}.wal")
+    return target
+
+
+def test_restart_after_close_keeps_everything(durable: DurableStore, path: Path) -> None:
+    durable.apply([Put("Users", user("u1", "u1@example.com"))])
+    cid = durable.next_id("Containers")
+    durable.apply([Put("Containers", container(cid, "C")), Delete("Containers", cid)])
+    before = durable.export()
+    durable.close()
+    assert not Path(f"{path}.wal").exists()  # after a clean close the file alone is the store (SPEC §13)
+    tiny = json.loads(path.read_text())
+    assert [d["userName"] for d in tiny["Users"].values()] == [d["userName"] for d in before["Users"]]
+    again = DurableStore(path)
+    try:
+        assert again.loaded_from_disk and again.export() == before
+        assert again.lookup("Users", "userName", "U1@EXAMPLE.COM")
+        assert again.next_id("Containers") == str(int(cid) + 1)  # ids stay unused across restarts
+    finally:
+        again.close()
+
+
+def test_stored_schemas_survive_a_restart(durable: DurableStore, path: Path) -> None:
+    """The core derives ``schemas`` under the serving profile (rfc omits LinkedObject); a restart keeps them."""
+    doc = {**user("u1", "u1@example.com", **{LINKED: {"source": "ActiveDirectory"}}), "schemas": [CORE_USER]}
+    durable.apply([Put("Users", doc)])
+    before = durable.export()
+    durable.close()
+    again = DurableStore(path)
+    try:
+        assert again.export() == before
+    finally:
+        again.close()
+
+
+def test_file_is_tinydb_after_close(durable: DurableStore, path: Path) -> None:
+    tinydb = pytest.importorskip("tinydb")
+    durable.apply([Put("Users", user("u1", "u1@example.com"))])
+    before = durable.export()
+    durable.close()
+    db = tinydb.TinyDB(path, access_mode="r")
+    try:
+        for kind, docs in before.items():
+            assert db.table(kind).all() == docs
+    finally:
+        db.close()
+
+
+def test_wal_replay_without_close(durable: DurableStore, tmp_path: Path) -> None:
+    durable.apply([Put("Users", user("u1", "u1@example.com"))])
+    durable.apply([Delete("Users", "2819c223-7f76-453a-919d-413861904646")])
+    cid = durable.next_id("Containers")
+    durable.apply([Put("Containers", container(cid, "C"))])
+    crashed = crash_copy(durable, tmp_path)
+    recovered = DurableStore(crashed)
+    try:
+        assert recovered.export() == durable.export()
+        assert recovered.next_id("Containers") == str(int(cid) + 1)
+    finally:
+        recovered.close()
+
+
+@pytest.mark.parametrize("tail", [b'{"c":[["P","Users",{"id":"torn","userName":"to', b"\0" * 300, b"not json\n",
+                                  b'{"c":[["P","Users",{"userName":"no id"}]]}\n'])
+def test_torn_wal_tail_is_ignored(durable: DurableStore, tmp_path: Path, tail: bytes) -> None:
+    durable.apply([Put("Users", user("u1", "u1@example.com"))])
+    before = durable.export()
+    crashed = crash_copy(durable, tmp_path)
+    with open(f"{crashed}.wal", "ab") as wal:
+        wal.write(tail)
+    recovered = DurableStore(crashed)
+    try:
+        assert recovered.export() == before
+    finally:
+        recovered.close()
+
+
+@pytest.mark.parametrize("junk", [b"garbage\n", b'{"c":[["X","Users","u1"]]}\n', b'{"c":[["D","Users",{}]]}\n'])
+def test_corrupt_record_before_the_tail_is_refused(durable: DurableStore, tmp_path: Path, junk: bytes) -> None:
+    durable.apply([Put("Users", user("u1", "u1@example.com"))])
+    crashed = crash_copy(durable, tmp_path)
+    wal = Path(f"{crashed}.wal")
+    header, record = wal.read_bytes().splitlines(keepends=True)
+    wal.write_bytes(header + junk + record)
+    snapshot = crashed.read_bytes()
+    with pytest.raises(StoreError, match="line 2"):
+        DurableStore(crashed)
+    assert crashed.read_bytes() == snapshot and wal.read_bytes() == header + junk + record
+
+
+def test_stale_wal_from_before_a_snapshot_is_not_replayed(durable: DurableStore, tmp_path: Path) -> None:
+    """A crash after the snapshot rename but before the WAL truncation: the old log is already in the snapshot."""
+    durable.apply([Put("Users", user("u1", "u1@example.com"))])
+    durable.flush()
+    old_wal = durable.wal_path.read_bytes()
+    durable.load(norm(load_fixture("empty")))
+    crashed = crash_copy(durable, tmp_path)
+    Path(f"{crashed}.wal").write_bytes(old_wal)
+    recovered = DurableStore(crashed)
+    try:
+        assert recovered.export() == durable.export()
+        assert recovered.get("Users", "u1") is None
+    finally:
+        recovered.close()
+
+
+def test_writes_do_not_rewrite_the_file(durable: DurableStore, path: Path) -> None:
+    """Cost per write does not grow with the store: a write appends one line, PATH.json is untouched."""
+    stat = path.stat()
+    sizes = []
+    for i in range(50):
+        durable.apply([Put("Users", user(f"u{i:03}", f"u{i:03}@example.com"))])
+        durable.flush()
+        sizes.append(durable.wal_path.stat().st_size)
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    steps = {b - a for a, b in itertools.pairwise(sizes)}
+    assert max(steps) - min(steps) <= 2  # one record each, the same size whatever the store holds
+
+
+def test_log_is_compacted_when_it_outgrows_the_snapshot(path: Path) -> None:
+    store = DurableStore(path, compact_min_bytes=4096)
+    store.load(FIXTURE)
+    for i in range(300):
+        store.apply([Put("Users", user(f"u{i:03}", f"u{i:03}@example.com"))])
+    store.flush()
+    assert store.wal_path.stat().st_size <= max(4096, path.stat().st_size) + 4096
+    before = store.export()
+    crashed = path.with_name("copy.json")
+    shutil.copy(path, crashed)
+    shutil.copy(store.wal_path, f"{crashed}.wal")
+    store.close()
+    recovered = DurableStore(crashed)
+    try:
+        assert recovered.export() == before
+    finally:
+        recovered.close()
+
+
+def test_concurrent_syncs_share_fsyncs(durable: DurableStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Group commit: the change sets of 100 waiting requests are made durable by a few fsyncs, not 100."""
+    calls: list[int] = []
+    real = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        calls.append(fd)
+        time.sleep(0.02)  # a slow disk: requests pile up behind the fsync in flight
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    docs = [user(f"g{i}", f"g{i}@example.com") for i in range(100)]
+
+    async def request(doc: dict[str, Any]) -> None:
+        durable.apply([Put("Users", doc)])
+        await durable.sync()
+
+    async def main() -> None:
+        await asyncio.gather(*(request(doc) for doc in docs))
+
+    asyncio.run(main())
+    assert all(durable.get("Users", d["id"]) for d in docs)
+    assert 1 <= len(calls) <= 5
+
+
+def test_change_that_cannot_be_logged_is_not_applied(durable: DurableStore) -> None:
+    with pytest.raises(TypeError):
+        durable.apply([Put("Users", {**user("u1", "u1@example.com"), "nickName": {"not", "json"}})])
+    assert durable.get("Users", "u1") is None
+
+
+def test_failed_write_fails_sync(durable: DurableStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken)
+    durable.apply([Put("Users", user("u1", "u1@example.com"))])
+    with pytest.raises(StoreError, match="No space left"):
+        asyncio.run(durable.sync())
+    with pytest.raises(StoreError):
+        durable.apply([Put("Users", user("u2", "u2@example.com"))])
+
+
+def test_second_server_on_the_same_file_is_refused(durable: DurableStore, path: Path) -> None:
+    with pytest.raises(StoreError, match="in use"):
+        DurableStore(path)
+
+
+def test_foreign_tinydb_file_that_is_a_state_loads(path: Path) -> None:
+    tinydb = pytest.importorskip("tinydb")
+    db = tinydb.TinyDB(path)
+    db.table("Users").insert({"id": "u1", "userName": "alice@example.com", "password": "pw"})
+    db.close()
+    store = DurableStore(path)
+    try:
+        assert store.loaded_from_disk
+        doc = store.get("Users", "u1")
+        assert doc is not None and "passwordHash" in doc and "password" not in doc
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"", "not JSON"),
+    (b"{not json", "not JSON"),
+    (b"\xff\xfe garbage", "not JSON"),
+    (b"[1, 2]", "TinyDB"),
+    (b'{"Users": []}', "TinyDB"),
+    (b"{}", "tables"),
+    (b'{"_default": {"1": {"name": "something else"}}}', "_default"),
+    (b'{"Users": {"x": {"id": "u1", "userName": "a"}}}', "doc_id"),
+    (b'{"Users": {"1": {"id": "u1", "userName": "a"}, "2": {"id": "u2", "userName": "A"}}}', "duplicate userName"),
+    (b'{"Users": {"1": {"id": "u1", "userName": "a", "shoeSize": 4}}}', "unknown key 'shoeSize'"),
+    (b'{"Users": {"1": {"id": "u1", "userName": "a"}}, "Groups": {"1": {"id": "g", "displayName": "G", '
+     b'"members": [{"value": "nobody"}]}}}', "names no existing Users"),
+])
+def test_corrupt_or_foreign_file_is_refused_untouched(path: Path, content: bytes, reason: str) -> None:
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match=reason) as info:
+        DurableStore(path)
+    assert str(path) in str(info.value)
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in path.parent.iterdir()) == ["store.json"]  # no sidecar created either
+
+
+def test_missing_file_is_created_on_first_load(path: Path) -> None:
+    store = DurableStore(path)
+    assert not store.loaded_from_disk and not path.exists()
+    store.load(FIXTURE)
+    store.flush()
+    assert path.exists() and store.loaded_from_disk
+    store.close()
