@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,33 @@ from mockscim.tokens import TokenRegistry
 FIXTURE_DIR = Path(__file__).parent / "data" / "fixtures"
 
 
-def load_fixture(path: str | None) -> Any:
-    """The fixture's JSON: ``path``, a shipped fixture name (``default``, ``empty``), or the default one."""
+def fixture_path(path: str | None) -> Path:
+    """The fixture file: ``path``, a shipped fixture name (``default``, ``empty``), or the default one."""
     candidate = FIXTURE_DIR / f"{path or 'default'}.json"
-    target = candidate if candidate.is_file() else Path(str(path))
-    return json.loads(target.read_text(encoding="utf-8"))
+    return candidate if candidate.is_file() else Path(str(path))
+
+
+def read_fixture(path: str | None) -> str:
+    """The fixture's JSON text."""
+    return fixture_path(path).read_text(encoding="utf-8")
+
+
+_KEEP_IN_MEMORY = 1 << 20
+
+
+def fixture_source(path: str | None) -> Callable[[], str]:
+    """Where reset (SPEC §12) gets the fixture's text: kept in memory when small (reset in milliseconds), read
+    again from the file when large (a 100k-user fixture kept as text would cost ~80 MB for the server's life)."""
+    file = fixture_path(path)
+    text = file.read_text(encoding="utf-8")
+    if len(text) <= _KEEP_IN_MEMORY:
+        return lambda: text
+    return lambda: file.read_text(encoding="utf-8")
+
+
+def load_fixture(path: str | None) -> Any:
+    """The fixture parsed: a state document (SPEC §13)."""
+    return json.loads(read_fixture(path))
 
 
 def open_store(settings: Settings) -> Store:
@@ -51,17 +74,17 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     settings = settings or Settings()
     profile = load_profile(settings.profile)
     tokens = TokenRegistry(static_token=settings.token, ttl=settings.token_ttl, grace=settings.token_grace)
-    fixture = load_fixture(settings.fixture)
+    fixture = fixture_source(settings.fixture)
     store = store or open_store(settings)
     core = Core(store=store, profile=profile, fixture=fixture, tokens=tokens,
                 secret_server_default=not settings.secret_server_down)
     if not getattr(store, "loaded_from_disk", False):
-        core.load_state(fixture)
+        core.reset()
     errors: list[BaseException] = []
 
     routes = [
         Route("/identity/api/oauth2/token/xpmplatform", oauth.token, methods=["POST"]),
-        Mount("/scim/v2", routes=[*discovery.routes(), *scim.routes(profile)]),
+        Mount("/scim/v2", routes=[*scim.routes(profile), *discovery.routes()]),
         Mount("/_mockscim", routes=control.routes()),
         *secretserver.routes(),  # SPEC §1, §9: the Secret Server facade and Platform mode
     ]

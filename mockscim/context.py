@@ -28,6 +28,7 @@ class RequestState:
     detail: str | None = None
     rule: str | None = None
     body: Any = None
+    base: str | None = None
 
 
 def state_of(scope: Scope) -> RequestState:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +17,7 @@ from mockscim.profile import Profile
 from mockscim.query import Page, Projection, parse_page, sort_key
 from mockscim.resources import KINDS
 from mockscim.resources.base import Kind
-from mockscim.state import normalise_state
+from mockscim.state import StateError, normalise_state
 from mockscim.store import Change, Delete, Put, Store
 from mockscim.tokens import TokenRegistry
 from mockscim.validate import clean_resource
@@ -51,7 +51,7 @@ class Core:
 
     store: Store
     profile: Profile
-    fixture: Mapping[str, Any]
+    fixture: Callable[[], str]
     secret_server_default: bool = True
     secret_server_up: bool = True
     revoked: set[tuple[str, str]] = field(default_factory=set)
@@ -59,6 +59,8 @@ class Core:
     kinds: dict[str, Kind] = field(default_factory=dict)
     _version_lock: threading.Lock = field(default_factory=threading.Lock)
     _last_version: int = 0
+    _principals: dict[tuple[str | None, int], Principal | None] = field(default_factory=dict)
+    _filters: dict[tuple[str, str], tuple[filters.Node, filters.Predicate]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.kinds = {name: cls(self) for name, cls in KINDS.items()}
@@ -74,7 +76,11 @@ class Core:
 
     def reset(self) -> None:
         """Back to the start-up fixture, Secret Server availability and no revocations (SPEC §12)."""
-        self.load_state(self.fixture)
+        try:
+            raw = json.loads(self.fixture())
+        except ValueError as exc:
+            raise StateError(f"the fixture is not JSON: {exc}") from None
+        self.load_state(raw)
         self.secret_server_up = self.secret_server_default
 
     def export_state(self) -> dict[str, list[dict[str, Any]]]:
@@ -83,7 +89,26 @@ class Core:
     # -- principals (SPEC §2) ------------------------------------------------------------------------------------
     def principal(self, user_name: str | None) -> Principal | None:
         """The caller behind a token: ``None`` (static token) is the first service user; a user no longer in the
-        state has no principal (its OAuth tokens stop working)."""
+        state has no principal (its OAuth tokens stop working).
+
+        Every authenticated request asks this, so the answer is cached until the service users change; a cached
+        principal is re-checked against its User (one dict lookup) in case that User was deleted or renamed.
+        """
+        key = (user_name.lower() if user_name else None, self.store.revision("serviceUsers"))
+        cached = self._principals.get(key, self)
+        if cached is not self and isinstance(cached, Principal | None):
+            if cached is None or cached.user_id is None:
+                return cached
+            user = self.store.get("Users", cached.user_id)
+            if user is not None and user.get("userName") == cached.user_name:
+                return cached
+        found = self._find_principal(user_name)
+        if len(self._principals) > 1024:
+            self._principals.clear()
+        self._principals[key] = found
+        return found
+
+    def _find_principal(self, user_name: str | None) -> Principal | None:
         if user_name is None:
             first = next(self.store.all("serviceUsers"), None)
             if first is None:
@@ -148,18 +173,15 @@ class Core:
         kind.before_read(caller)
         page = parse_page(params.start_index, params.count,
                           default_count=self.profile.default_count, max_results=self.profile.max_results)
-        node = self._parse_filter(endpoint, params.filter)
+        node, match = self._filter(endpoint, params.filter)
         with self.store.lock:
             kind.guard_filter(node, caller)
             visible = kind.visibility(caller)
             if node is None and visible is None and not params.sort_by:
                 # Fast path: an unfiltered list of everything is a slice, not a scan.
                 total = self.store.count(endpoint)
-                docs = list(itertools.islice(self.store.all(endpoint), page.start - 1, page.start - 1 + page.count))
-                return total, docs, page
+                return total, self.store.page(endpoint, page.start - 1, page.start - 1 + page.count), page
             candidates = self._candidates(kind, node)
-            match = None if node is None else filters.compile_filter(
-                node, core_schema=kind.rtype.schema.id, case_exact=kind.case_exact)
             found = [d for d in candidates if (match is None or match(d)) and (visible is None or visible(d))]
         if params.sort_by and self.profile.sorting:
             found.sort(key=sort_key(kind.rtype, params.sort_by),
@@ -212,9 +234,21 @@ class Core:
             self.store.apply(changes)
 
     # -- internals -------------------------------------------------------------------------------------------------
-    def _parse_filter(self, endpoint: str, raw: str | None) -> filters.Node | None:
+    def _filter(self, endpoint: str, raw: str | None) -> tuple[filters.Node | None, filters.Predicate | None]:
+        """A filter parsed, checked against the profile and compiled once; clients repeat the same few filters."""
         if raw is None:
-            return None
+            return None, None
+        cached = self._filters.get((endpoint, raw))
+        if cached is None:
+            node = self._parse_filter(endpoint, raw)
+            kind = self.kinds[endpoint]
+            cached = (node, filters.compile_filter(node, core_schema=kind.rtype.schema.id, case_exact=kind.case_exact))
+            if len(self._filters) >= 512:
+                self._filters.clear()
+            self._filters[(endpoint, raw)] = cached
+        return cached
+
+    def _parse_filter(self, endpoint: str, raw: str) -> filters.Node:
         node = filters.parse_filter(raw)
         allow = self.profile.filter_allow_list
         if allow is not None:

@@ -64,8 +64,17 @@ async def read_json(request: Request, max_body: int) -> dict[str, Any]:
 
 
 def base_url(request: Request) -> str:
-    """The server's root URL as the client reached it (no trailing slash)."""
-    return str(request.base_url).rstrip("/")
+    """The server's root URL as the client reached it (no trailing slash), worked out once per request."""
+    state = state_of(request.scope)
+    if state.base is None:
+        scope = request.scope
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+        if host is None:
+            server = scope.get("server") or ("localhost", None)
+            host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
+        root = scope.get("app_root_path", scope.get("root_path", ""))  # a Mount extends root_path
+        state.base = f"{scope.get('scheme', 'http')}://{host}{root}".rstrip("/")
+    return state.base
 
 
 def etag_headers(doc: Mapping[str, Any]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from mockscim.query import Projection, list_response, parse_page, sort_key
 from mockscim.resources.base import Kind
 
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+_NO_PROJECTION = Projection()
 
 
 def _core(request: Request) -> Core:
@@ -30,7 +31,8 @@ def _caller(request: Request) -> Principal:
 
 
 def _endpoint(request: Request) -> str:
-    return request.url.path.removeprefix("/scim/v2/").split("/", 1)[0]
+    path: str = request.scope["path"]
+    return path.removeprefix("/scim/v2/").split("/", 1)[0]
 
 
 def _render(kind: Kind, doc: Mapping[str, Any], request: Request, projection: Projection) -> dict[str, Any]:
@@ -49,7 +51,8 @@ def _projection(kind: Kind, source: Mapping[str, Any]) -> Projection:
 
 
 def _one(kind: Kind, doc: Mapping[str, Any], request: Request, status: int = 200) -> Response:
-    body = _render(kind, doc, request, _projection(kind, request.query_params))
+    projection = _projection(kind, request.query_params) if request.scope["query_string"] else _NO_PROJECTION
+    body = _render(kind, doc, request, projection)
     headers = etag_headers(doc)
     if status == 201:
         headers["Location"] = body["meta"]["location"] if "meta" in body else kind.render(doc, base_url(request))[
