@@ -569,8 +569,15 @@ def _secret_permissions(
 
 
 def dumps_state(state: Mapping[str, Any]) -> str:
-    """The state as deterministic JSON text: indent 1, non-ASCII kept, key order as built, trailing newline."""
-    return json.dumps(state, indent=1, ensure_ascii=False) + "\n"
+    """The state as deterministic JSON text: one resource a line (diffable, and written by the C encoder —
+    ``indent`` would switch json to its pure-Python encoder, 10x slower at 100k users), non-ASCII kept, key order
+    as built, trailing newline."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    parts = []
+    for kind, docs in state.items():
+        items = ",\n  ".join(encode(d) for d in docs)
+        parts.append(f'{encode(kind)}: [\n  {items}\n ]' if docs else f"{encode(kind)}: []")
+    return "{\n " + ",\n ".join(parts) + "\n}\n"
 
 
 def write_state(state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
