@@ -5,20 +5,33 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from mockscim.errors import Immutable, InvalidAttribute, InvalidValue, RequiredAttribute
-from mockscim.filters import PatchPath, compile_filter, parse_path
+from mockscim.filters import PatchPath, compile_filter
+from mockscim.filters import parse_path as _parse_path
 from mockscim.schema import Attribute, ResourceType, Schema
 from mockscim.validate import coerce, coerce_single
 
 __all__ = ["PATCH_OP", "Operation", "apply_operations", "parse_operations"]
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+_PATCH_OP_LOWER = PATCH_OP.lower()
 
 _OPS = frozenset({"add", "remove", "replace"})
 _UNTOUCHED = frozenset({"id", "schemas", "meta"})
 _Predicate = Callable[[Mapping[str, Any]], bool]
+_SCALARS = (str, int, float, bool, type(None))
+
+# A parsed path is a frozen value, so the few distinct paths clients send (Entra's path-less keys, "displayName",
+# 'emails[type eq "work"].value') are parsed once. A path that does not parse raises again every time.
+parse_path = lru_cache(maxsize=1024)(_parse_path)
+# Resolved paths kept per resource type (``ResourceType.memo``). Request text is in the keys, so both the number
+# of entries and the length of a memoised path are bounded.
+_MEMO_MAX = 2048
+_MEMO_KEY_MAX = 200
+_INVALID = object()  # memo: a path-less key that names nothing (ignored, SPEC §6)
 
 
 @dataclass(frozen=True)
@@ -36,10 +49,15 @@ def _get(obj: Mapping[str, Any], key: str) -> Any:
     if key in obj:
         return obj[key]
     low = key.lower()
-    return next((v for k, v in obj.items() if isinstance(k, str) and k.lower() == low), None)
+    for k, v in obj.items():
+        if isinstance(k, str) and k.lower() == low:
+            return v
+    return None
 
 
 def _has(obj: Mapping[str, Any], key: str) -> bool:
+    if key in obj:
+        return True
     low = key.lower()
     return any(isinstance(k, str) and k.lower() == low for k in obj)
 
@@ -58,7 +76,7 @@ def parse_operations(body: Mapping[str, Any]) -> list[Operation]:
         raise _syntax()
     schemas = _get(body, "schemas")
     # SPEC §6: the tolerance of unknown URNs applies to resources, not PatchOp bodies: the PatchOp URN must be there.
-    if not isinstance(schemas, list) or not any(isinstance(s, str) and s.lower() == PATCH_OP.lower() for s in schemas):
+    if not isinstance(schemas, list) or not any(isinstance(s, str) and s.lower() == _PATCH_OP_LOWER for s in schemas):
         raise _syntax()
     raw_ops = _get(body, "Operations")
     if not isinstance(raw_ops, list) or not raw_ops:
@@ -105,11 +123,41 @@ def _empty(value: Any) -> bool:
 
 
 def _prune(value: Any) -> Any:
+    """``value`` with unassigned values (RFC 7643 §2.5) dropped at every depth; dicts and lists are new objects."""
     if isinstance(value, dict):
-        return {k: p for k, v in value.items() if not _empty(p := _prune(v))}
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            if v is None:
+                continue
+            if isinstance(v, dict | list):
+                v = _prune(v)
+                if not v:
+                    continue
+            out[k] = v
+        return out
     if isinstance(value, list):
-        return [p for v in value if not _empty(p := _prune(v))]
+        items: list[Any] = []
+        for v in value:
+            if v is None:
+                continue
+            if isinstance(v, dict | list):
+                v = _prune(v)
+                if not v:
+                    continue
+            items.append(v)
+        return items
     return value
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, immutable scalars), several times cheaper than deepcopy."""
+    if isinstance(value, dict):
+        return {k: v if type(v) in _SCALARS else _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [v if type(v) in _SCALARS else _copy(v) for v in value]
+    if type(value) in _SCALARS:
+        return value
+    return copy.deepcopy(value)  # not JSON-shaped (never stored by mockscim): keep deepcopy's guarantee
 
 
 def _fold(attr: Attribute | None, value: Any) -> Any:
@@ -155,17 +203,68 @@ def _reset_primary(attr: Attribute, items: list[Any], chosen: Sequence[int]) -> 
 
 
 class _Patcher:
-    """Applies operations to a working copy of one stored document."""
+    """Applies operations to a working copy of one stored document, copied on write one top-level key at a time.
+
+    ``doc`` starts as a shallow copy of the stored document: the value of a key no operation has reached yet is
+    the stored object itself and is never changed. ``own(key)`` gives a key (a top-level attribute, or a whole
+    extension object) a private copy before an operation reads or changes it.
+
+    The document's invariants (no unassigned values, RFC 7643 §2.5; immutables unchanged, RFC 7644 §3.5.2) hold
+    after every operation, as if the whole document were pruned and checked after each one, as the previous
+    engine did, so the next operation sees the same document and the same error comes first. Only the keys
+    operations reached can have changed, so only those are pruned and checked after each one; a key first reached
+    by a later operation gets, in ``settled``, exactly the value pruning and checking after each operation would
+    have left in it; and ``finish`` settles the keys no operation reached. See ``apply_operations``.
+    """
 
     def __init__(self, rtype: ResourceType, doc: Mapping[str, Any], resource_id: str, strict: bool) -> None:
         self.rtype, self.original, self.resource_id, self.strict = rtype, doc, resource_id, strict
-        self.doc: dict[str, Any] = copy.deepcopy(dict(doc))
+        self.doc: dict[str, Any] = dict(doc)
+        self.owned: set[str] = set()  # keys whose value in ``doc`` is a private copy (or which were removed)
+        self.ran = False  # whether an operation completed: from then on every key is as the invariants leave it
         self.core = rtype.schema.id.lower()
-        self.immutables: list[tuple[str | None, Attribute]] = [
-            (None, a) for a in rtype.schema.attributes if a.mutability == "immutable"
-        ]
-        for ext in rtype.extensions:
-            self.immutables += [(ext.id, a) for a in ext.attributes if a.mutability == "immutable"]
+        self.immutables = rtype.immutables
+        self.immutable_keys = {attr.name if urn is None else urn for urn, attr in self.immutables}
+
+    # -- copy on write -----------------------------------------------------------------------------------------
+
+    def own(self, key: str) -> None:
+        """Make ``doc[key]`` a private copy before the running operation reads or changes it."""
+        if key in self.owned:
+            return
+        self.owned.add(key)
+        if key not in self.original:
+            return
+        if self.ran:
+            self.settled(key)
+        else:
+            self.doc[key] = _copy(self.original[key])
+
+    def settled(self, key: str) -> None:
+        """Set ``doc[key]`` to what pruning and ``check_immutables`` after every operation make of a stored value
+        no operation has changed: pruned, with its immutables back in their stored spelling (which they had to
+        match, or the first operation's check raised)."""
+        value = self.original[key]
+        if key in _UNTOUCHED:
+            self.doc[key] = _copy(value)  # never pruned
+            return
+        value = _prune(value)
+        if _empty(value):
+            del self.doc[key]
+        else:
+            self.doc[key] = value
+        if key not in self.immutable_keys:
+            return
+        for urn, attr in self.immutables:
+            if (attr.name if urn is None else urn) == key:
+                before = self.before(urn, attr)
+                box = self.doc if urn is None else self.doc.get(urn)
+                if not _empty(before) and isinstance(box, dict):  # a box the check let through is never empty
+                    box[attr.name] = _copy(before)
+
+    def before(self, urn: str | None, attr: Attribute) -> Any:
+        """An immutable's stored value."""
+        return self.original.get(attr.name) if urn is None else (self.original.get(urn) or {}).get(attr.name)
 
     # -- paths -------------------------------------------------------------------------------------------------
 
@@ -200,10 +299,13 @@ class _Patcher:
         label = attr.name if sub is None else f"{attr.name}.{sub.name}"
         return _Target(urn, attr, sub, match, label)
 
-    def holder(self, urn: str | None, *, create: bool) -> dict[str, Any] | None:
+    def holder(self, t: _Target, *, create: bool) -> dict[str, Any] | None:
         """The dict an attribute lives in: the document, or its extension's object (RFC 7643 §3.3)."""
+        urn = t.urn
         if urn is None:
+            self.own(t.attr.name)
             return self.doc
+        self.own(urn)
         box = self.doc.get(urn)
         if not isinstance(box, dict):
             if not create:
@@ -217,7 +319,18 @@ class _Patcher:
         if op.path is None:
             self.pathless(op.op, op.value)
             return
-        target = self.resolve(op.path)
+        # A resolved path depends on the resource type alone, so it is kept there, under the parsed path object
+        # (``parse_path`` is cached: the same text gives the same object; an Operation built by other code with
+        # its own path object simply misses). A path that does not resolve raises each time, as the operation's
+        # error. Not keyed by PatchPath equality: ``[x eq true]`` equals ``[x eq 1]`` as dataclasses.
+        memo, key = self.rtype.memo, ("patch.path", op.raw_path)
+        hit = memo.get(key)
+        if hit is not None and hit[0] is op.path:
+            target = hit[1]
+        else:
+            target = self.resolve(op.path)
+            if hit is not None or (len(memo) < _MEMO_MAX and len(op.raw_path or "") <= _MEMO_KEY_MAX):
+                memo[key] = (op.path, target)
         if isinstance(target, Schema):
             self.extension(op.op, target, op.value)
         else:
@@ -228,30 +341,39 @@ class _Patcher:
         if not isinstance(value, Mapping):
             return
         for key, sub_value in value.items():
-            if not isinstance(key, str) or key.lower() == "schemas":
+            if not isinstance(key, str):
                 continue
-            ext = self.rtype.ext(key)
+            low = key.lower()
+            if low == "schemas":
+                continue
+            ext = self.rtype.ext(low)
             if ext is not None:
                 self.extension(op, ext, sub_value)
-            elif key.lower() == self.core:
+            elif low == self.core:
                 self.pathless(op, sub_value)
             else:
                 self.keyed(op, key, sub_value)
 
     def keyed(self, op: str, key: str, value: Any) -> None:
         """One key of a path-less value; SPEC §6: a key the schema does not know is ignored, as in POST/PUT."""
-        try:
-            target = self.resolve(parse_path(key))
-        except InvalidValue:
-            return
+        memo, memo_key = self.rtype.memo, ("patch.key", key)
+        target: _Target | Schema | object | None = memo.get(memo_key)
+        if target is None:
+            try:
+                target = self.resolve(parse_path(key))
+            except InvalidValue:
+                target = _INVALID
+            if len(memo) < _MEMO_MAX and len(key) <= _MEMO_KEY_MAX:
+                memo[memo_key] = target
         if isinstance(target, Schema):
             self.extension(op, target, value)
-        else:
+        elif isinstance(target, _Target):
             self.apply(op, target, value)
 
     def extension(self, op: str, ext: Schema, value: Any) -> None:
         """A path naming an extension URN alone: its value is an object of that extension's attributes."""
         if op == "remove":
+            self.own(ext.id)
             self.doc.pop(ext.id, None)
             return
         if value is None:
@@ -272,7 +394,7 @@ class _Patcher:
             if op == "add":
                 return
             op = "remove"  # RFC 7643 §2.5: replacing with null unassigns
-        holder = self.holder(t.urn, create=op != "remove")
+        holder = self.holder(t, create=op != "remove")
         if holder is None:
             return
         name = t.attr.name
@@ -347,25 +469,60 @@ class _Patcher:
     # -- invariants --------------------------------------------------------------------------------------------
 
     def prune(self) -> None:
-        """Drop unassigned values (RFC 7643 §2.5) everywhere but ``id``, ``schemas`` and ``meta``."""
-        for key in list(self.doc):
-            if key not in _UNTOUCHED:
-                value = _prune(self.doc[key])
-                if _empty(value):
-                    del self.doc[key]
+        """Drop unassigned values (RFC 7643 §2.5) everywhere but ``id``, ``schemas`` and ``meta``.
+
+        Only the keys an operation reached (``owned``) can differ from the stored document; the others are
+        pruned when they are settled (``settled``), which yields the same values.
+        """
+        doc = self.doc
+        for key in self.owned:
+            if key in _UNTOUCHED or key not in doc:
+                continue
+            value = doc[key]
+            if value is None:
+                del doc[key]
+            elif isinstance(value, dict | list):
+                value = _prune(value)
+                if value:
+                    doc[key] = value
                 else:
-                    self.doc[key] = value
+                    del doc[key]
 
     def check_immutables(self) -> None:
         """RFC 7644 §3.5.2: an immutable value MAY be added when unset but never changed; the same value is a no-op."""
         for urn, attr in self.immutables:
-            before = self.original.get(attr.name) if urn is None else (self.original.get(urn) or {}).get(attr.name)
+            before = self.before(urn, attr)
             if _empty(before):
                 continue
-            box = self.holder(urn, create=False)
-            if box is None or box.get(attr.name) is None or not _same(attr, before, box[attr.name]):
-                raise Immutable(attr.name)
-            box[attr.name] = copy.deepcopy(before)  # the same value (caseExact-folded) keeps the stored spelling
+            key = attr.name if urn is None else urn
+            if key in self.owned:
+                box = self.doc if urn is None else self.doc.get(urn)
+                if not isinstance(box, dict) or box.get(attr.name) is None or not _same(attr, before, box[attr.name]):
+                    raise Immutable(attr.name)
+                box[attr.name] = _copy(before)  # the same value (caseExact-folded) keeps the stored spelling
+            elif not self.ran and type(before) is not str:  # a stored string is pruned and the same as itself
+                # Not reached by an operation: the value is the stored one, pruned (it is settled later).
+                current = _prune(before)
+                if _empty(current) or not _same(attr, before, current):
+                    raise Immutable(attr.name)
+
+    def end_operation(self) -> None:
+        """The invariants after each operation (RFC 7643 §2.5, RFC 7644 §3.5.2)."""
+        self.prune()
+        self.check_immutables()
+        self.ran = True
+
+    def finish(self) -> dict[str, Any]:
+        """Settle the keys no operation reached and check required attributes; the new stored document."""
+        for key, value in list(self.doc.items()):
+            if key in self.owned or (value is not None and type(value) in _SCALARS):
+                continue  # a stored scalar is its own copy, pruned already, and its own stored spelling
+            if self.ran:
+                self.settled(key)
+            else:
+                self.doc[key] = _copy(value)  # no operation at all: a plain copy, as before
+        self.check_required()
+        return self.doc
 
     def check_required(self) -> None:
         """RFC 7644 §3.5.2.2: a required attribute removed or unassigned → an error with scimType mutability."""
@@ -385,11 +542,18 @@ def apply_operations(
     """Apply ``ops`` in order to a copy of ``doc`` and return the new stored document; ``doc`` is never changed.
 
     RFC 7644 §3.5.2: the operations are atomic, so any failing operation raises and leaves nothing applied.
+
+    Cost: the document is copied on write, key by key (``_Patcher.own``), and the invariants after each
+    operation (prune, immutables) only visit the keys operations reached; the rest is pruned and copied once, in
+    ``finish``. Doing the checks once after all operations would be cheaper still but not equivalent, which is
+    why they stay per operation: (1) an operation that sets an immutable to another value and a later one that
+    sets it back would pass; (2) with several failing operations, the first one's error must be reported (an
+    ``Immutable`` from operation 1 before an ``InvalidValue`` from operation 2); (3) a later operation can see
+    what pruning removed: after ``remove emails.value`` empties an element, ``emails[type ne "x"].display``
+    must find no element (``noTarget``), not the empty one (``ne`` matches an absent value, RFC 7644 §3.4.2.2).
     """
     patcher = _Patcher(rtype, doc, resource_id, strict_read_only)
     for op in ops:
         patcher.run(op)
-        patcher.prune()
-        patcher.check_immutables()
-    patcher.check_required()
-    return patcher.doc
+        patcher.end_operation()
+    return patcher.finish()

@@ -16,6 +16,16 @@ PRIVILEGED_DATA = "urn:ietf:params:scim:schemas:pam:1.0:PrivilegedData"
 PRIVILEGED_DATA_PERMISSION = "urn:ietf:params:scim:schemas:pam:1.0:PrivilegedDataPermission"
 
 
+def _by_name(attrs: Iterable[Attribute]) -> dict[str, Attribute]:
+    """Attributes by lower-cased name (RFC 7643 §2.1: case-insensitive; the last declared wins) and by their own
+    spelling, so the usual request, which spells names as the schema does, is answered without ``lower()``."""
+    attrs = tuple(attrs)
+    table = {a.name.lower(): a for a in attrs}
+    for a in attrs:
+        table[a.name] = table[a.name.lower()]
+    return table
+
+
 @dataclass(frozen=True)
 class Attribute:
     """One attribute definition with every RFC 7643 §7 characteristic."""
@@ -35,11 +45,12 @@ class Attribute:
     _subs: Mapping[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_subs", {a.name.lower(): a for a in self.sub_attributes})
+        object.__setattr__(self, "_subs", _by_name(self.sub_attributes))
 
     def sub(self, name: str) -> Attribute | None:
         """The sub-attribute called ``name`` (case-insensitive, RFC 7643 §2.1)."""
-        return self._subs.get(name.lower())
+        found = self._subs.get(name)
+        return found if found is not None else self._subs.get(name.lower())
 
     def to_scim(self) -> dict[str, Any]:
         """This attribute as RFC 7643 §7 renders it in ``/Schemas``."""
@@ -74,11 +85,12 @@ class Schema:
     _attrs: Mapping[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_attrs", {a.name.lower(): a for a in self.attributes})
+        object.__setattr__(self, "_attrs", _by_name(self.attributes))
 
     def attr(self, name: str) -> Attribute | None:
         """The top-level attribute called ``name`` (case-insensitive)."""
-        return self._attrs.get(name.lower())
+        found = self._attrs.get(name)
+        return found if found is not None else self._attrs.get(name.lower())
 
     def to_scim(self, base_url: str = "") -> dict[str, Any]:
         """This schema as a ``/Schemas`` resource (RFC 7643 §7)."""
@@ -361,19 +373,44 @@ class ResourceType:
     schema: Schema
     extensions: tuple[Schema, ...] = ()
     description: str = ""
+    # Lookup tables built once (hit per key of every request body and per rendered resource), keyed by the
+    # lower-cased name (RFC 7643 §2.1: case-insensitive) and by the schema's own spelling, which skips lower().
+    _exts: Mapping[str, Schema] = field(init=False, default_factory=dict, compare=False, repr=False)
+    _attrs: Mapping[str, Attribute] = field(init=False, default_factory=dict, compare=False, repr=False)
+    immutables: tuple[tuple[str | None, Attribute], ...] = field(init=False, default=(), compare=False, repr=False)
+    """Every attribute with RFC 7643 §7 mutability ``immutable``, with its extension URN (None: core)."""
+    memo: dict[Any, Any] = field(init=False, default_factory=dict, compare=False, repr=False)
+    """Facts other modules derive from this type alone, computed once (the PATCH engine's resolved paths).
+    Callers bound what they put here, since request text is part of the keys."""
+
+    def __post_init__(self) -> None:
+        immutables: list[tuple[str | None, Attribute]] = [
+            (None, a) for a in self.schema.attributes if a.mutability == "immutable"
+        ]
+        for ext in self.extensions:
+            immutables += [(ext.id, a) for a in ext.attributes if a.mutability == "immutable"]
+        object.__setattr__(self, "immutables", tuple(immutables))
+        exts: dict[str, Schema] = {}
+        for s in reversed(self.extensions):  # the first declared wins, as the scan it replaces did
+            exts[s.id.lower()] = s
+        for s in reversed(self.extensions):
+            exts[s.id] = exts[s.id.lower()]  # the exact spelling answers without lower()
+        object.__setattr__(self, "_exts", exts)
+        attrs = {a.name.lower(): a for a in reversed(COMMON)}  # the first common one wins, as the scan did
+        attrs.update({a.name.lower(): self.schema._attrs[a.name.lower()] for a in self.schema.attributes})
+        for a in (*COMMON, *self.schema.attributes):
+            attrs[a.name] = attrs[a.name.lower()]  # a core attribute wins over a common one of the same name
+        object.__setattr__(self, "_attrs", attrs)
 
     def ext(self, urn: str) -> Schema | None:
         """The extension schema with URN ``urn`` (case-insensitive)."""
-        low = urn.lower()
-        return next((s for s in self.extensions if s.id.lower() == low), None)
+        found = self._exts.get(urn)
+        return found if found is not None else self._exts.get(urn.lower())
 
     def attr(self, name: str) -> Attribute | None:
         """A top-level core attribute, or a common one (id, externalId, meta)."""
-        found = self.schema.attr(name)
-        if found is None:
-            low = name.lower()
-            found = next((a for a in COMMON if a.name.lower() == low), None)
-        return found
+        found = self._attrs.get(name)
+        return found if found is not None else self._attrs.get(name.lower())
 
     def to_scim(self, base_url: str = "") -> dict[str, Any]:
         """This resource type as RFC 7643 §6 renders it."""

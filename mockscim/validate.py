@@ -11,6 +11,27 @@ from mockscim.schema import Attribute, ResourceType
 
 _TRUE = {"true"}
 _FALSE = {"false"}
+_BOOLEAN_TEXT = _TRUE | _FALSE
+_TEXT = frozenset({"string", "reference", "binary"})
+"""Types whose stored form is any JSON string as given (RFC 7643 §2.3.1, §2.3.6, §2.3.7)."""
+_SKIP = object()
+
+
+def _plain(attr: Attribute, value: Any) -> Any:
+    """The fast path of the common values: ``value`` itself when it is already its own stored form, else ``_SKIP``.
+
+    A single string of a string/reference/binary attribute (unless it is ``rights``, checked against the profile's
+    vocabulary) or a JSON boolean of a boolean attribute. Everything else goes through ``coerce`` unchanged.
+    """
+    if attr.multi_valued:
+        return _SKIP
+    kind = attr.type
+    if type(value) is str:
+        if kind in _TEXT and not (attr.canonical_values and attr.name == "rights"):
+            return value
+    elif (value is True or value is False) and kind == "boolean":
+        return value
+    return _SKIP
 
 
 def coerce(attr: Attribute, value: Any, label: str) -> Any:
@@ -35,23 +56,27 @@ def coerce(attr: Attribute, value: Any, label: str) -> Any:
 def coerce_single(attr: Attribute, value: Any, label: str) -> Any:
     """One value (a single-valued attribute, or one element of a multi-valued one)."""
     kind = attr.type
+    if type(value) is str and kind in _TEXT and not (attr.canonical_values and attr.name == "rights"):
+        return value  # the common case first: a plain string (RFC 7643 §2.3.1)
     if kind == "complex":
         if not isinstance(value, Mapping):
             raise InvalidAttribute(label)
         out: dict[str, Any] = {}
         for key, sub_value in value.items():
             sub = attr.sub(key)
-            if sub is None:
-                continue  # SPEC §3: unknown keys are ignored, not rejected.
-            coerced = coerce(sub, sub_value, f"{label}.{sub.name}")
-            if coerced is not None:
-                out[sub.name] = coerced
+            if sub is None or sub_value is None:
+                continue  # SPEC §3: unknown keys are ignored, not rejected; RFC 7644 §3.5.1: null is unassigned.
+            # The label (an f-string) is only built when the value is not a plain one: it is only needed for errors.
+            coerced = _plain(sub, sub_value)
+            if coerced is _SKIP:
+                coerced = coerce(sub, sub_value, f"{label}.{sub.name}")
+            out[sub.name] = coerced
         return out
     if kind == "boolean":
         if isinstance(value, bool):
             return value
         # Entra ID sends "True"/"False" strings (delinea-scim.md §4.1); accept them in any case.
-        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        if isinstance(value, str) and value.lower() in _BOOLEAN_TEXT:
             return value.lower() in _TRUE
         raise InvalidAttribute(label)
     if kind == "integer":
@@ -85,6 +110,7 @@ def clean_resource(rtype: ResourceType, body: Mapping[str, Any]) -> dict[str, An
     dropped here (SPEC §3); the caller checks a foreign ``id`` and immutables itself.
     """
     out: dict[str, Any] = {}
+    attr_of = rtype.attr
     for key, value in body.items():
         if key == "schemas":
             continue
@@ -99,20 +125,24 @@ def clean_resource(rtype: ResourceType, body: Mapping[str, Any]) -> dict[str, An
             ext_out: dict[str, Any] = {}
             for sub_key, sub_value in value.items():
                 ext_attr = ext.attr(sub_key)
-                if ext_attr is None or ext_attr.mutability == "readOnly":
+                if ext_attr is None or ext_attr.mutability == "readOnly" or sub_value is None:
                     continue
-                coerced = coerce(ext_attr, sub_value, ext_attr.name)
-                if coerced is not None:
-                    ext_out[ext_attr.name] = coerced
+                coerced = _plain(ext_attr, sub_value)
+                if coerced is _SKIP:
+                    coerced = coerce(ext_attr, sub_value, ext_attr.name)
+                ext_out[ext_attr.name] = coerced
             if ext_out:
                 out[ext.id] = ext_out
             continue
-        attr = rtype.attr(key)
-        if attr is None or attr.mutability == "readOnly":
+        attr = attr_of(key)
+        if attr is None or attr.mutability == "readOnly" or value is None:
             continue
-        coerced = coerce(attr, value, attr.name)
-        if coerced is not None and coerced != []:
-            out[attr.name] = coerced
+        coerced = _plain(attr, value)
+        if coerced is _SKIP:
+            coerced = coerce(attr, value, attr.name)
+            if coerced == []:
+                continue
+        out[attr.name] = coerced
     return out
 
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from mockscim.patch import Operation
 
 Doc = dict[str, Any]
+_HIDDEN = frozenset({"passwordHash", "password", "fields"})
+"""Stored keys never rendered: RFC 7643 §4.1.1 password is returned "never"; secret fields never (SPEC §3)."""
 
 
 class Kind:
@@ -91,7 +93,7 @@ class Kind:
 
     def render(self, doc: Mapping[str, Any], base: str) -> Doc:
         """The resource as the API shows it: derived attributes, ``$ref``s and ``meta.location`` filled in."""
-        out = {k: v for k, v in doc.items() if k not in ("passwordHash", "password", "fields")}
+        out = {k: v for k, v in doc.items() if k not in _HIDDEN}
         out["meta"] = {**doc["meta"], "location": f"{base}/scim/v2/{self.endpoint}/{doc['id']}"}
         return out
 

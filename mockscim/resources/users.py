@@ -61,7 +61,8 @@ class Users(Kind):
 
     def _unserved(self, doc: Mapping[str, Any]) -> list[str]:
         """The extension URN keys of a stored user that this profile's User resource type does not declare."""
-        return [k for k in doc if k.startswith("urn:") and self.rtype.ext(k) is None]
+        ext = self.rtype.ext  # a dict lookup (schema.py), called per key of every rendered user
+        return [k for k in doc if k.startswith("urn:") and ext(k) is None]
 
     def validate(self, doc: Doc, old: Mapping[str, Any] | None, caller: Principal) -> list[Change]:
         self.require(doc)
