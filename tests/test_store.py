@@ -309,6 +309,75 @@ def test_concurrent_syncs_share_fsyncs(durable: DurableStore, monkeypatch: pytes
     assert 1 <= len(calls) <= 5
 
 
+def test_one_loop_iteration_is_one_batch(durable: DurableStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The requests a loop runs in one iteration go out with one write and one fsync, however fast the disk."""
+    calls: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+    docs = [user(f"b{i}", f"b{i}@example.com") for i in range(16)]
+
+    async def request(doc: dict[str, Any]) -> None:
+        durable.apply([Put("Users", doc)])
+        await durable.sync()
+
+    async def main() -> None:
+        await asyncio.gather(*(request(doc) for doc in docs))
+
+    asyncio.run(main())
+    assert len(calls) == 1
+    assert all(durable.get("Users", d["id"]) for d in docs)
+
+
+def test_flush_and_close_on_a_loop_do_not_wait_for_its_kick(path: Path) -> None:
+    """apply() on a loop defers waking the writer to the loop; a blocking flush() or close() there still writes."""
+    store = DurableStore(path)
+    store.load(FIXTURE)
+
+    async def flush_then_close() -> None:
+        store.apply([Put("Users", user("f1", "f1@example.com"))])
+        store.flush()  # the loop is blocked here: its deferred kick cannot run
+        assert b'"f1"' in store.wal_path.read_bytes()
+        store.apply([Put("Users", user("f2", "f2@example.com"))])
+        store.close()  # likewise (an ASGI lifespan shutdown runs on the loop)
+
+    asyncio.run(asyncio.wait_for(flush_then_close(), 10))
+    again = DurableStore(path)
+    try:
+        assert again.get("Users", "f1") and again.get("Users", "f2")
+    finally:
+        again.close()
+
+
+def test_sync_on_another_loop_does_not_wait_for_a_lost_kick(durable: DurableStore) -> None:
+    """Changes applied on a loop that stopped before its kick ran are still written when another loop syncs."""
+    async def apply_only() -> None:
+        durable.apply([Put("Users", user("k1", "k1@example.com"))])
+
+    asyncio.run(apply_only())  # the loop closes with its kick never run
+    asyncio.run(asyncio.wait_for(durable.sync(), 10))
+    assert b'"k1"' in durable.wal_path.read_bytes()
+
+
+def test_a_cancelled_sync_does_not_cancel_the_others(durable: DurableStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        time.sleep(0.05)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+
+    async def main() -> None:
+        durable.apply([Put("Users", user("c1", "c1@example.com"))])
+        first, second = asyncio.ensure_future(durable.sync()), asyncio.ensure_future(durable.sync())
+        await asyncio.sleep(0)
+        first.cancel()
+        await second
+        assert first.cancelled()
+
+    asyncio.run(main())
+
+
 def test_change_that_cannot_be_logged_is_not_applied(durable: DurableStore) -> None:
     with pytest.raises(TypeError):
         durable.apply([Put("Users", {**user("u1", "u1@example.com"), "nickName": {"not", "json"}})])

@@ -2,11 +2,13 @@
 
 ``PATH.json`` is a TinyDB file (one table per kind, plus ``_mockscim``: format, generation, next ids); ``PATH.json.wal``
 is a generation header, then one JSON line per ``apply()`` change set, so a cascade is atomic on disk and a torn tail
-(never acknowledged) is dropped at recovery. ``apply()`` only appends to a buffer; a writer thread writes and fsyncs
-whatever is buffered and ``await sync()`` (before every 2xx) waits for it: one fsync serves many requests, and no
-write rewrites the file. Snapshots (``load()``, start-up, clean ``close()``, a log grown past the snapshot) go temp
-file, fsync, rename, fsync dir, then a new WAL generation: a WAL of another generation is stale and ignored. A
-corrupt or foreign file raises ``StoreError`` before anything is written. The full design: docs/store.md.
+(never acknowledged) is dropped at recovery. ``apply()`` only encodes the change set and appends it to a buffer; a
+writer thread, woken once per batch, writes everything buffered with one ``os.write`` and one ``os.fsync``, then wakes
+each event loop waiting on that batch once; ``await sync()`` (before every 2xx) waits for it: one fsync and one
+cross-thread wake serve many requests, and no write rewrites the file. Snapshots (``load()``, start-up, clean
+``close()``, a log grown past the snapshot) go temp file, fsync, rename, fsync dir, then a new WAL generation: a WAL
+of another generation is stale and ignored. A corrupt or foreign file raises ``StoreError`` before anything is
+written. The full design: docs/store.md.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ META = "_mockscim"
 FORMAT = 1
 COMPACT_MIN_BYTES = 32 * 1024 * 1024
 
+_Waiters = dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]]
+
 
 class StoreError(RuntimeError):
     """A store file that cannot be used (corrupt, foreign, locked) or a failed write; the message names the file."""
@@ -54,10 +58,24 @@ class DurableStore(MemoryStore):
         self.path = Path(path)
         self.wal_path = Path(f"{self.path}.wal")
         self._compact_min = compact_min_bytes
-        self._cond = threading.Condition(threading.Lock())
+        # ``_mutex`` guards the write queue below and is never held across I/O. ``_wake`` is a binary semaphore the
+        # writer thread sleeps on: released (``_signalled``) at most once per batch, so however many change sets a
+        # batch holds the writer is woken once. On an event loop the release is deferred to a ``call_soon`` (the
+        # ``_kick_loop``): the batch then takes every request that loop runs in this iteration, and the writer
+        # does not wake to fight the loop's thread for the GIL while it is still busy with them.
+        self._mutex = threading.Lock()
+        self._durable_cond = threading.Condition(self._mutex)  # flush(): a batch is on disk
+        self._wake = threading.Lock()
+        self._wake.acquire()
+        self._signalled = False
+        self._kick_loop: asyncio.AbstractEventLoop | None = None
         self._pending: list[bytes | _Snapshot] = []
         self._appended = self._durable = 0
-        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        # sync() futures, per event loop: those settled when the batch now being written is on disk, and those
+        # settled by the batch after it (the one that will take ``_pending``). One call_soon_threadsafe per loop
+        # per batch; one future per request, so a cancelled request cancels nobody else's wait.
+        self._in_flight: _Waiters = {}
+        self._next_batch: _Waiters = {}
         self._error: StoreError | None = None
         self._stopping = self._closed = False
         self._generation: str | None = None
@@ -180,8 +198,8 @@ class DurableStore(MemoryStore):
             self._check_open()
             ops = _dumps([["P", c.kind, c.doc] if isinstance(c, Put) else ["D", c.kind, c.id] for c in changes])
             super().apply(changes)  # after encoding: a change that cannot be logged is not applied either
-            nexts = _dumps({k: self._next[k] for k in {c.kind for c in changes}})
-            self._enqueue(f'{{"c":{ops},"n":{nexts}}}\n'.encode())
+            nexts = ",".join(f'"{k}":{self._next[k]}' for k in {c.kind for c in changes})  # kinds: plain names
+            self._enqueue(f'{{"c":{ops},"n":{{{nexts}}}}}\n'.encode())
 
     def load(self, state: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
         """Replace everything with ``state``; persisted as a new snapshot (reset, PUT state, start-up fixture)."""
@@ -196,10 +214,32 @@ class DurableStore(MemoryStore):
             return _Snapshot({k: list(self._docs[k].values()) for k in KINDS}, dict(self._next))
 
     def _enqueue(self, item: bytes | _Snapshot) -> None:
-        with self._cond:
+        with self._mutex:
             self._pending.append(item)
             self._appended += 1
-            self._cond.notify_all()
+            if self._signalled:
+                return  # the writer is already due to take the batch this joins
+            try:
+                loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is None or self._stopping:
+                self._signal()
+            elif self._kick_loop is not loop:
+                self._kick_loop = loop
+                loop.call_soon(self._kick)
+
+    def _kick(self) -> None:
+        """On the loop, after the requests ready in this iteration: hand the batch they made to the writer."""
+        with self._mutex:
+            self._kick_loop = None
+            if self._pending and not self._signalled:
+                self._signal()
+
+    def _signal(self) -> None:
+        """Wake the writer (``_mutex`` held). ``_wake`` is locked exactly when ``_signalled`` is false."""
+        self._signalled = True
+        self._wake.release()
 
     def _check_open(self) -> None:
         if self._closed or self._stopping:
@@ -210,48 +250,64 @@ class DurableStore(MemoryStore):
     async def sync(self) -> None:
         """Wait until every change applied before this call is on disk (group commit, SPEC §13)."""
         loop = asyncio.get_running_loop()
-        with self._cond:
+        with self._mutex:
             if self._error is not None:
                 raise self._error
             if self._durable >= self._appended:
                 return
+            # Everything applied so far is in the batch being written, or (if any is still buffered) in the next.
+            waiters = self._next_batch if self._pending else self._in_flight
+            if self._pending and not self._signalled and self._kick_loop is not loop:
+                self._signal()  # buffered by another thread or loop, whose kick may never come
             future: asyncio.Future[None] = loop.create_future()
-            self._waiters.append((self._appended, loop, future))
+            waiters.setdefault(loop, []).append(future)
         await future
 
     def flush(self) -> None:
         """Block until everything applied so far is on disk (for threads without an event loop, and tests)."""
-        with self._cond:
+        with self._mutex:
             target = self._appended
-            self._cond.wait_for(lambda: self._durable >= target or self._error is not None)
+            if self._pending and not self._signalled:
+                self._signal()  # a kick scheduled on this thread's loop cannot run while it blocks here
+            self._durable_cond.wait_for(lambda: self._durable >= target or self._error is not None)
             if self._error is not None:
                 raise self._error
 
     def _run(self) -> None:
         """The writer thread: one write + one fsync per batch of whatever was appended meanwhile."""
         while True:
-            with self._cond:
-                self._cond.wait_for(lambda: bool(self._pending) or self._stopping)
-                if not self._pending:
-                    return
+            self._wake.acquire()  # released once per batch (_signal), or by close()
+            with self._mutex:
+                self._signalled = False
                 batch, self._pending, target = self._pending, [], self._appended
+                self._in_flight, self._next_batch = self._next_batch, {}
+                stopping = self._stopping
+            if not batch:
+                if stopping:
+                    return  # close() with nothing left to write
+                continue
             error: StoreError | None = None
             try:
                 self._write(batch)
             except Exception as exc:  # disk full, I/O error…: no 2xx for these changes, and none after
                 error = StoreError(f"{self.path}: write failed: {exc}")
-            with self._cond:
-                self._error = self._error or error
-                self._durable = target if error is None else self._durable
-                ready = [w for w in self._waiters if error is not None or w[0] <= target]
-                self._waiters = [w for w in self._waiters if error is None and w[0] > target]
-                self._cond.notify_all()
-            for _, loop, future in ready:
+            with self._mutex:
+                ready, self._in_flight = self._in_flight, {}
+                if error is None:
+                    self._durable = target
+                else:
+                    self._error = self._error or error
+                    for loop, futures in self._next_batch.items():  # never to be written
+                        ready.setdefault(loop, []).extend(futures)
+                    self._next_batch = {}
+                self._durable_cond.notify_all()
+                done = error is not None or (self._stopping and not self._pending)
+            for loop, futures in ready.items():
                 try:
-                    loop.call_soon_threadsafe(_settle, future, error)
+                    loop.call_soon_threadsafe(_settle, futures, error)
                 except RuntimeError:  # that loop is closed: nobody is waiting any more
                     pass
-            if error is not None:
+            if done:
                 return
 
     def _write(self, batch: list[bytes | _Snapshot]) -> None:
@@ -304,11 +360,12 @@ class DurableStore(MemoryStore):
 
     def close(self) -> None:
         """Flush, compact into ``PATH.json`` and remove the WAL: the file alone is then the store (SPEC §13)."""
-        with self._cond:
-            if self._closed:
+        with self._mutex:
+            if self._closed or self._stopping:
                 return
-            self._stopping = True
-            self._cond.notify_all()
+            self._stopping = True  # from now on _enqueue() (a racing apply) signals at once
+            if not self._signalled:
+                self._signal()  # the writer takes what is buffered, or finds nothing and stops
         self._writer.join()
         try:
             if self._error is None:
@@ -322,8 +379,9 @@ class DurableStore(MemoryStore):
             os.close(self._wal_fd)
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+"""Compact JSON, made once (``json.dumps`` with arguments builds an encoder per call). Stored documents come from
+JSON and hold no cycles; a value JSON cannot hold still raises ``TypeError``."""
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -355,13 +413,15 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _settle(future: asyncio.Future[None], error: StoreError | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
+def _settle(futures: list[asyncio.Future[None]], error: StoreError | None) -> None:
+    """On the waiters' loop: wake every ``sync()`` of one batch (a cancelled request's future is already done)."""
+    for future in futures:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 def _fsync_dir(directory: Path) -> None:
