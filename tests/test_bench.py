@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -23,3 +25,12 @@ def test_bench_quick_prints_the_table(tmp_path: Path) -> None:
         assert row in done.stdout, row
     assert "Budget (issue 9):" in done.stdout
     assert report.read_text(encoding="utf-8").startswith("## mockscim bench (quick run")
+
+
+def test_fixture_times_prints_start_and_reset(capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m bench.fixture_times` measures MockScim start-up and reset (smoke test: no timing assertion)."""
+    from bench.fixture_times import main
+
+    main(rounds=2)
+    out = capsys.readouterr().out
+    assert "start: median" in out and "reset: median" in out
