@@ -112,41 +112,37 @@ class _Tok(NamedTuple):
     spaced: bool  # whitespace right before this token
 
 
+# One pass of a compiled pattern instead of a character loop: a filter is tokenized on every list request.
+_TOKEN_RE = re.compile(
+    r'(?P<space>[ \t]+)|(?P<punct>[()\[\]])|(?P<str>"(?:[^"\\]|\\.)*")|(?P<word>[^ \t()\[\]"]+)|(?P<bad>")'
+)
+
+
 def _tokenize(raw: str) -> list[_Tok]:
     """Split ``raw`` into punctuation, JSON strings and words; raise FilterFormat on an unterminated/bad string."""
     toks: list[_Tok] = []
-    i, n = 0, len(raw)
-    while i < n:
-        start = i
-        while i < n and raw[i] in _SPACE:
-            i += 1
-        spaced = i > start
-        if i >= n:
-            break
-        c = raw[i]
-        if c in _PUNCT:
-            toks.append(_Tok(c, c, None, spaced))
-            i += 1
-        elif c == '"':
+    spaced = False
+    for m in _TOKEN_RE.finditer(raw):
+        kind = m.lastgroup
+        text = m.group()
+        if kind == "space":
+            spaced = True
+            continue
+        if kind == "punct":
+            toks.append(_Tok(text, text, None, spaced))
+        elif kind == "str":
             # RFC 7644 §3.4.2.2: string literals MUST be valid JSON strings (RFC 7159 §7).
-            j = i + 1
-            while j < n and raw[j] != '"':
-                j += 2 if raw[j] == "\\" else 1
-            if j >= n:
-                raise FilterFormat(raw)
             try:
-                text = json.loads(raw[i : j + 1])
+                value = json.loads(text)
             except ValueError:
                 raise FilterFormat(raw) from None
-            toks.append(_Tok("str", raw[i : j + 1], text, spaced))
-            i = j + 1
+            toks.append(_Tok("str", text, value, spaced))
+        elif kind == "word":
+            toks.append(_Tok("word", text, None, spaced))
         else:
-            j = i
-            while j < n and raw[j] not in _SPACE and raw[j] not in _PUNCT and raw[j] != '"':
-                j += 1
-            toks.append(_Tok("word", raw[i:j], None, spaced))
-            i = j
-    toks.append(_Tok("end", "", None, n > 0 and raw[-1] in _SPACE))
+            raise FilterFormat(raw)  # an unterminated string
+        spaced = False
+    toks.append(_Tok("end", "", None, bool(raw) and raw[-1] in _SPACE))
     return toks
 
 
