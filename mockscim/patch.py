@@ -8,7 +8,7 @@ from typing import Any
 
 from mockscim.errors import InvalidValue
 from mockscim.filters import PatchPath
-from mockscim.patch_engine import _OPS, _get, _has, _invalid_path, _Patcher, _syntax, parse_path
+from mockscim.patch_engine import OPS, Patcher, get_ci, has_ci, invalid_path, parse_path, syntax_error
 from mockscim.schema import ResourceType
 
 __all__ = ["PATCH_OP", "Operation", "apply_operations", "parse_operations"]
@@ -30,30 +30,30 @@ class Operation:
 def parse_operations(body: Mapping[str, Any]) -> list[Operation]:
     """Validate a PatchOp body's structure (RFC 7644 §3.5.2) and return its operations; defects → InvalidValue."""
     if not isinstance(body, Mapping):
-        raise _syntax()
-    schemas = _get(body, "schemas")
+        raise syntax_error()
+    schemas = get_ci(body, "schemas")
     # SPEC §6: the tolerance of unknown URNs applies to resources, not PatchOp bodies: the PatchOp URN must be there.
     if not isinstance(schemas, list) or not any(isinstance(s, str) and s.lower() == _PATCH_OP_LOWER for s in schemas):
-        raise _syntax()
-    raw_ops = _get(body, "Operations")
+        raise syntax_error()
+    raw_ops = get_ci(body, "Operations")
     if not isinstance(raw_ops, list) or not raw_ops:
-        raise _syntax()
+        raise syntax_error()
     out: list[Operation] = []
     for raw in raw_ops:
         if not isinstance(raw, Mapping):
-            raise _syntax()
-        op = _get(raw, "op")
+            raise syntax_error()
+        op = get_ci(raw, "op")
         # Entra ID sends "Add"/"Replace"/"Remove"; Microsoft asks for a case-insensitive match (delinea-scim.md §4.1).
-        if not isinstance(op, str) or op.lower() not in _OPS:
-            raise _syntax()
+        if not isinstance(op, str) or op.lower() not in OPS:
+            raise syntax_error()
         op = op.lower()
-        raw_path = _get(raw, "path")
+        raw_path = get_ci(raw, "path")
         if raw_path is not None and not isinstance(raw_path, str):
-            raise _invalid_path()
+            raise invalid_path()
         text = raw_path.strip() if raw_path is not None else ""
-        if op != "remove" and not _has(raw, "value"):
-            raise _syntax()  # RFC 7644 §3.5.2.1 / §3.5.2.3: "value" is required for add and replace
-        value = _get(raw, "value")
+        if op != "remove" and not has_ci(raw, "value"):
+            raise syntax_error()  # RFC 7644 §3.5.2.1 / §3.5.2.3: "value" is required for add and replace
+        value = get_ci(raw, "value")
         if not text:
             if op == "remove":
                 raise InvalidValue(scim_type="noTarget")  # RFC 7644 §3.5.2.2: remove without path
@@ -75,7 +75,7 @@ def apply_operations(
 
     RFC 7644 §3.5.2: the operations are atomic, so any failing operation raises and leaves nothing applied.
 
-    Cost: the document is copied on write, key by key (``_Patcher.own``), and the invariants after each
+    Cost: the document is copied on write, key by key (``Patcher.own``), and the invariants after each
     operation (prune, immutables) only visit the keys operations reached; the rest is pruned and copied once, in
     ``finish``. Doing the checks once after all operations would be cheaper still but not equivalent, which is
     why they stay per operation: (1) an operation that sets an immutable to another value and a later one that
@@ -84,7 +84,7 @@ def apply_operations(
     what pruning removed: after ``remove emails.value`` empties an element, ``emails[type ne "x"].display``
     must find no element (``noTarget``), not the empty one (``ne`` matches an absent value, RFC 7644 §3.4.2.2).
     """
-    patcher = _Patcher(rtype, doc, resource_id, strict_read_only)
+    patcher = Patcher(rtype, doc, resource_id, strict_read_only)
     for op in ops:
         patcher.run(op)
         patcher.end_operation()

@@ -10,15 +10,15 @@ from mockscim.errors import Immutable, InvalidAttribute, InvalidValue, RequiredA
 from mockscim.filters import PatchPath, compile_filter
 from mockscim.filters import parse_path as _parse_path
 from mockscim.patch_values import (
-    _SCALARS,
-    _copy,
-    _duplicate,
-    _empty,
-    _listed,
-    _prune,
-    _reset_primary,
-    _same,
-    _Target,
+    SCALARS,
+    Target,
+    copy_json,
+    duplicate,
+    is_empty,
+    listed,
+    prune,
+    reset_primary,
+    same_value,
 )
 from mockscim.schema import Attribute, ResourceType, Schema
 from mockscim.validate import coerce, coerce_single
@@ -26,13 +26,13 @@ from mockscim.validate import coerce, coerce_single
 if TYPE_CHECKING:
     from mockscim.patch import Operation
 
-_OPS = frozenset({"add", "remove", "replace"})
+OPS = frozenset({"add", "remove", "replace"})
 
 
 _UNTOUCHED = frozenset({"id", "schemas", "meta"})
 
 
-_Predicate = Callable[[Mapping[str, Any]], bool]
+Predicate = Callable[[Mapping[str, Any]], bool]
 
 
 # A parsed path is a frozen value, so the few distinct paths clients send (Entra's path-less keys, "displayName",
@@ -51,7 +51,7 @@ _MEMO_KEY_MAX = 200
 _INVALID = object()  # memo: a path-less key that names nothing (ignored, SPEC §6)
 
 
-def _get(obj: Mapping[str, Any], key: str) -> Any:
+def get_ci(obj: Mapping[str, Any], key: str) -> Any:
     """``obj[key]`` with the key matched case-insensitively (RFC 7643 §2.1: names are case-insensitive), or None."""
     if key in obj:
         return obj[key]
@@ -62,22 +62,22 @@ def _get(obj: Mapping[str, Any], key: str) -> Any:
     return None
 
 
-def _has(obj: Mapping[str, Any], key: str) -> bool:
+def has_ci(obj: Mapping[str, Any], key: str) -> bool:
     if key in obj:
         return True
     low = key.lower()
     return any(isinstance(k, str) and k.lower() == low for k in obj)
 
 
-def _syntax() -> InvalidValue:
+def syntax_error() -> InvalidValue:
     return InvalidValue(scim_type="invalidSyntax")
 
 
-def _invalid_path() -> InvalidValue:
+def invalid_path() -> InvalidValue:
     return InvalidValue(scim_type="invalidPath")
 
 
-class _Patcher:
+class Patcher:
     """Applies operations to a working copy of one stored document, copied on write one top-level key at a time.
 
     ``doc`` starts as a shallow copy of the stored document: the value of a key no operation has reached yet is
@@ -113,7 +113,7 @@ class _Patcher:
         if self.ran:
             self.settled(key)
         else:
-            self.doc[key] = _copy(self.original[key])
+            self.doc[key] = copy_json(self.original[key])
 
     def settled(self, key: str) -> None:
         """Set ``doc[key]`` to what pruning and ``check_immutables`` after every operation make of a stored value
@@ -121,10 +121,10 @@ class _Patcher:
         match, or the first operation's check raised)."""
         value = self.original[key]
         if key in _UNTOUCHED:
-            self.doc[key] = _copy(value)  # never pruned
+            self.doc[key] = copy_json(value)  # never pruned
             return
-        value = _prune(value)
-        if _empty(value):
+        value = prune(value)
+        if is_empty(value):
             del self.doc[key]
         else:
             self.doc[key] = value
@@ -134,8 +134,8 @@ class _Patcher:
             if (attr.name if urn is None else urn) == key:
                 before = self.before(urn, attr)
                 box = self.doc if urn is None else self.doc.get(urn)
-                if not _empty(before) and isinstance(box, dict):  # a box the check let through is never empty
-                    box[attr.name] = _copy(before)
+                if not is_empty(before) and isinstance(box, dict):  # a box the check let through is never empty
+                    box[attr.name] = copy_json(before)
 
     def before(self, urn: str | None, attr: Attribute) -> Any:
         """An immutable's stored value."""
@@ -143,7 +143,7 @@ class _Patcher:
 
     # -- paths -------------------------------------------------------------------------------------------------
 
-    def resolve(self, path: PatchPath) -> _Target | Schema:
+    def resolve(self, path: PatchPath) -> Target | Schema:
         """A parsed path → its target, or the extension schema when the path is an extension URN alone."""
         attr_path, lookup, urn = path.attr, self.rtype.attr, None
         if attr_path.urn is not None:
@@ -154,16 +154,16 @@ class _Patcher:
             if attr_path.urn.lower() != self.core:  # core URN-qualified = top level (RFC 7644 §3.10)
                 ext = self.rtype.ext(attr_path.urn)
                 if ext is None:
-                    raise _invalid_path()
+                    raise invalid_path()
                 lookup, urn = ext.attr, ext.id
         attr = lookup(attr_path.name)
         if attr is None or (attr_path.sub is not None and path.filter is not None):
-            raise _invalid_path()
+            raise invalid_path()
         sub_name = attr_path.sub or path.sub
         sub = attr.sub(sub_name) if sub_name is not None else None
         if (sub_name is not None and sub is None) or (path.filter is not None and not attr.multi_valued):
-            raise _invalid_path()
-        match: _Predicate | None = None
+            raise invalid_path()
+        match: Predicate | None = None
         if path.filter is not None:
 
             def exact(name: str) -> bool:
@@ -172,9 +172,9 @@ class _Patcher:
 
             match = compile_filter(path.filter, case_exact=exact)
         label = attr.name if sub is None else f"{attr.name}.{sub.name}"
-        return _Target(urn, attr, sub, match, label)
+        return Target(urn, attr, sub, match, label)
 
-    def holder(self, t: _Target, *, create: bool) -> dict[str, Any] | None:
+    def holder(self, t: Target, *, create: bool) -> dict[str, Any] | None:
         """The dict an attribute lives in: the document, or its extension's object (RFC 7643 §3.3)."""
         urn = t.urn
         if urn is None:
@@ -232,7 +232,7 @@ class _Patcher:
     def keyed(self, op: str, key: str, value: Any) -> None:
         """One key of a path-less value; SPEC §6: a key the schema does not know is ignored, as in POST/PUT."""
         memo, memo_key = self.rtype.memo, ("patch.key", key)
-        target: _Target | Schema | object | None = memo.get(memo_key)
+        target: Target | Schema | object | None = memo.get(memo_key)
         if target is None:
             try:
                 target = self.resolve(parse_path(key))
@@ -242,7 +242,7 @@ class _Patcher:
                 memo[memo_key] = target
         if isinstance(target, Schema):
             self.extension(op, target, value)
-        elif isinstance(target, _Target):
+        elif isinstance(target, Target):
             self.apply(op, target, value)
 
     def extension(self, op: str, ext: Schema, value: Any) -> None:
@@ -259,7 +259,7 @@ class _Patcher:
             if isinstance(key, str):
                 self.keyed(op, f"{ext.id}:{key}", sub_value)
 
-    def apply(self, op: str, t: _Target, value: Any) -> None:
+    def apply(self, op: str, t: Target, value: Any) -> None:
         if t.attr.mutability == "readOnly" or (t.sub is not None and t.sub.mutability == "readOnly"):
             # SPEC §3/§6: read-only values are ignored, except a foreign id (Okta re-sends the same id on rename).
             if self.strict and t.urn is None and t.attr.name == "id" and (op == "remove" or value != self.resource_id):
@@ -287,8 +287,8 @@ class _Patcher:
         elif op == "remove":
             if value is not None and t.attr.multi_valued:
                 # Entra ID: {"op":"Remove","path":"members","value":[{"value":"<id>"}]} removes only those members.
-                listed = coerce(t.attr, value if isinstance(value, list) else [value], t.label)
-                holder[name] = [e for e in holder.get(name) or [] if not any(_listed(t.attr, x, e) for x in listed)]
+                named = coerce(t.attr, value if isinstance(value, list) else [value], t.label)
+                holder[name] = [e for e in holder.get(name) or [] if not any(listed(t.attr, x, e) for x in named)]
             else:
                 holder.pop(name, None)  # RFC 7644 §3.5.2.2: the attribute becomes unassigned
         else:
@@ -299,10 +299,10 @@ class _Patcher:
                 items = list(current) if isinstance(current, list) else []
                 added: list[int] = []
                 for item in new:
-                    if not any(_duplicate(t.attr, item, old) for old in items):
+                    if not any(duplicate(t.attr, item, old) for old in items):
                         items.append(item)
                         added.append(len(items) - 1)
-                _reset_primary(t.attr, items, added)
+                reset_primary(t.attr, items, added)
                 holder[name] = items
             elif t.attr.type == "complex" and not t.attr.multi_valued and isinstance(current, dict):
                 # RFC 7644 §3.5.2.1 / §3.5.2.3: sub-attributes not in the value are left unchanged.
@@ -310,7 +310,7 @@ class _Patcher:
             else:
                 holder[name] = new  # single value set; §3.5.2.3: a multi-valued attribute's values all replaced
 
-    def elements(self, op: str, t: _Target, holder: dict[str, Any], value: Any) -> None:
+    def elements(self, op: str, t: Target, holder: dict[str, Any], value: Any) -> None:
         """A value-filtered path ``multi[filter]`` / ``multi[filter].sub`` (no filter: every element's ``sub``)."""
         current = holder.get(t.attr.name)
         items: list[Any] = list(current) if isinstance(current, list) else []
@@ -337,7 +337,7 @@ class _Patcher:
                 items[i] = {**items[i], **coerce_single(t.attr, value, t.label)}
             else:
                 items[i] = coerce_single(t.attr, value, t.label)
-        _reset_primary(t.attr, items, hits)
+        reset_primary(t.attr, items, hits)
         holder[t.attr.name] = items
 
     # -- invariants --------------------------------------------------------------------------------------------
@@ -356,7 +356,7 @@ class _Patcher:
             if value is None:
                 del doc[key]
             elif isinstance(value, dict | list):
-                value = _prune(value)
+                value = prune(value)
                 if value:
                     doc[key] = value
                 else:
@@ -366,18 +366,22 @@ class _Patcher:
         """RFC 7644 §3.5.2: an immutable value MAY be added when unset but never changed; the same value is a no-op."""
         for urn, attr in self.immutables:
             before = self.before(urn, attr)
-            if _empty(before):
+            if is_empty(before):
                 continue
             key = attr.name if urn is None else urn
             if key in self.owned:
                 box = self.doc if urn is None else self.doc.get(urn)
-                if not isinstance(box, dict) or box.get(attr.name) is None or not _same(attr, before, box[attr.name]):
+                if (
+                    not isinstance(box, dict)
+                    or box.get(attr.name) is None
+                    or not same_value(attr, before, box[attr.name])
+                ):
                     raise Immutable(attr.name)
-                box[attr.name] = _copy(before)  # the same value (caseExact-folded) keeps the stored spelling
+                box[attr.name] = copy_json(before)  # the same value (caseExact-folded) keeps the stored spelling
             elif not self.ran and type(before) is not str:  # a stored string is pruned and the same as itself
                 # Not reached by an operation: the value is the stored one, pruned (it is settled later).
-                current = _prune(before)
-                if _empty(current) or not _same(attr, before, current):
+                current = prune(before)
+                if is_empty(current) or not same_value(attr, before, current):
                     raise Immutable(attr.name)
 
     def end_operation(self) -> None:
@@ -389,17 +393,17 @@ class _Patcher:
     def finish(self) -> dict[str, Any]:
         """Settle the keys no operation reached and check required attributes; the new stored document."""
         for key, value in list(self.doc.items()):
-            if key in self.owned or (value is not None and type(value) in _SCALARS):
+            if key in self.owned or (value is not None and type(value) in SCALARS):
                 continue  # a stored scalar is its own copy, pruned already, and its own stored spelling
             if self.ran:
                 self.settled(key)
             else:
-                self.doc[key] = _copy(value)  # no operation at all: a plain copy, as before
+                self.doc[key] = copy_json(value)  # no operation at all: a plain copy, as before
         self.check_required()
         return self.doc
 
     def check_required(self) -> None:
         """RFC 7644 §3.5.2.2: a required attribute removed or unassigned → an error with scimType mutability."""
         for attr in self.rtype.schema.attributes:
-            if attr.required and not _empty(self.original.get(attr.name)) and _empty(self.doc.get(attr.name)):
+            if attr.required and not is_empty(self.original.get(attr.name)) and is_empty(self.doc.get(attr.name)):
                 raise RequiredAttribute(attr.name, scim_type="mutability")

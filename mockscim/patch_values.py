@@ -10,28 +10,28 @@ from typing import Any
 from mockscim.errors import InvalidAttribute
 from mockscim.schema import Attribute
 
-_Predicate = Callable[[Mapping[str, Any]], bool]
+Predicate = Callable[[Mapping[str, Any]], bool]
 
-_SCALARS = (str, int, float, bool, type(None))
+SCALARS = (str, int, float, bool, type(None))
 
 
 @dataclass(frozen=True)
-class _Target:
+class Target:
     """A resolved path: the attribute, where it lives, and the value filter / sub-attribute it narrows to."""
 
     urn: str | None  # extension URN holding the attribute; None for a top-level (core or common) attribute
     attr: Attribute
     sub: Attribute | None
-    match: _Predicate | None
+    match: Predicate | None
     label: str
 
 
-def _empty(value: Any) -> bool:
+def is_empty(value: Any) -> bool:
     """RFC 7643 §2.5: null, an empty array and an empty complex value all mean unassigned."""
     return value is None or (isinstance(value, list | dict) and not value)
 
 
-def _prune(value: Any) -> Any:
+def prune(value: Any) -> Any:
     """``value`` with unassigned values (RFC 7643 §2.5) dropped at every depth; dicts and lists are new objects."""
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
@@ -39,7 +39,7 @@ def _prune(value: Any) -> Any:
             if v is None:
                 continue
             if isinstance(v, dict | list):
-                v = _prune(v)
+                v = prune(v)
                 if not v:
                     continue
             out[k] = v
@@ -50,7 +50,7 @@ def _prune(value: Any) -> Any:
             if v is None:
                 continue
             if isinstance(v, dict | list):
-                v = _prune(v)
+                v = prune(v)
                 if not v:
                     continue
             items.append(v)
@@ -58,41 +58,41 @@ def _prune(value: Any) -> Any:
     return value
 
 
-def _copy(value: Any) -> Any:
+def copy_json(value: Any) -> Any:
     """A deep copy of JSON-shaped data (dicts, lists, immutable scalars), several times cheaper than deepcopy."""
     if isinstance(value, dict):
-        return {k: v if type(v) in _SCALARS else _copy(v) for k, v in value.items()}
+        return {k: v if type(v) in SCALARS else copy_json(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [v if type(v) in _SCALARS else _copy(v) for v in value]
-    if type(value) in _SCALARS:
+        return [v if type(v) in SCALARS else copy_json(v) for v in value]
+    if type(value) in SCALARS:
         return value
     return copy.deepcopy(value)  # not JSON-shaped (never stored by mockscim): keep deepcopy's guarantee
 
 
-def _fold(attr: Attribute | None, value: Any) -> Any:
+def fold(attr: Attribute | None, value: Any) -> Any:
     """A value as compared under ``attr``'s caseExact (RFC 7643 §2.2)."""
     if isinstance(value, str) and (attr is None or not attr.case_exact):
         return value.lower()
     return value
 
 
-def _same(attr: Attribute, before: Any, after: Any) -> bool:
+def same_value(attr: Attribute, before: Any, after: Any) -> bool:
     """Whether ``after`` is the same value as ``before``; a reference (``{value,…}``) is the same when ``value`` is."""
     if attr.type == "complex" and not attr.multi_valued and attr.sub("value") is not None:
         if isinstance(before, Mapping) and isinstance(after, Mapping):
             return bool(before.get("value") == after.get("value"))
-    return bool(_fold(attr, before) == _fold(attr, after))
+    return bool(fold(attr, before) == fold(attr, after))
 
 
-def _listed(attr: Attribute, item: Any, element: Any) -> bool:
+def listed(attr: Attribute, item: Any, element: Any) -> bool:
     """Whether ``element`` is the one named by ``item`` in a remove-with-value (by ``value`` when the item has one)."""
     if not isinstance(item, Mapping) or not isinstance(element, Mapping):
-        return bool(_fold(attr, item) == _fold(attr, element))
+        return bool(fold(attr, item) == fold(attr, element))
     keys = ["value"] if "value" in item else list(item)
-    return all(_fold(attr.sub(k), item[k]) == _fold(attr.sub(k), element.get(k)) for k in keys)
+    return all(fold(attr.sub(k), item[k]) == fold(attr.sub(k), element.get(k)) for k in keys)
 
 
-def _duplicate(attr: Attribute, new: Any, old: Any) -> bool:
+def duplicate(attr: Attribute, new: Any, old: Any) -> bool:
     """RFC 7644 §3.5.2.1: adding a value already present changes nothing; references are identified by ``value``."""
     value = attr.sub("value")
     if value is not None and value.case_exact and isinstance(new, Mapping) and isinstance(old, Mapping):
@@ -101,7 +101,7 @@ def _duplicate(attr: Attribute, new: Any, old: Any) -> bool:
     return bool(new == old)
 
 
-def _reset_primary(attr: Attribute, items: list[Any], chosen: Sequence[int]) -> None:
+def reset_primary(attr: Attribute, items: list[Any], chosen: Sequence[int]) -> None:
     """RFC 7643 §2.4: a value newly set ``primary`` true makes every other value's ``primary`` false."""
     if any(isinstance(items[i], dict) and items[i].get("primary") is True for i in chosen):
         for j, element in enumerate(items):
