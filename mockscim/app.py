@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
+from mockscim import jsontext
 from mockscim.core import Core
 from mockscim.endpoints import control, discovery, oauth, scim, secretserver
 from mockscim.errors import ScimError
@@ -57,7 +57,7 @@ def fixture_source(path: str | None) -> Callable[[], str]:
 
 def load_fixture(path: str | None) -> Any:
     """The fixture parsed: a state document (SPEC §13)."""
-    return json.loads(read_fixture(path))
+    return jsontext.loads(read_fixture(path))
 
 
 def open_store(settings: Settings) -> Store:

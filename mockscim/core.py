@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -10,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mockscim import filters
+from mockscim import filters, jsontext
 from mockscim.errors import Immutable, InvalidValue, NotFound, PreconditionFailed
 from mockscim.patch import apply_operations, parse_operations
+from mockscim.patch_values import same_value
 from mockscim.profile import Profile
 from mockscim.query import Page, Projection, parse_page, sort_key
 from mockscim.resources import KINDS
@@ -76,9 +76,9 @@ class Core:
     def reset(self) -> None:
         """Back to the start-up fixture, Secret Server availability and no revocations (SPEC §12)."""
         try:
-            raw = json.loads(self.fixture())
-        except ValueError as exc:
-            raise StateError(f"the fixture is not JSON: {exc}") from None
+            raw = jsontext.loads(self.fixture())
+        except jsontext.JsonTextError as exc:
+            raise StateError(f"the fixture is not usable JSON: {exc}") from None
         self.load_state(raw)
         self.secret_server_up = self.secret_server_default
 
@@ -278,10 +278,10 @@ class Core:
                     continue
                 if new_scope is None:
                     new_scope = new.setdefault(str(scope_key), {})
-                if attr.name not in new_scope:
-                    new_scope[attr.name] = old_scope[attr.name]
-                elif not _same(new_scope[attr.name], old_scope[attr.name]):
+                if attr.name in new_scope and not same_value(attr, old_scope[attr.name], new_scope[attr.name]):
                     raise Immutable(attr.name)
+                # Absent, or the same value (caseExact-folded, as PATCH decides it): the stored spelling stays.
+                new_scope[attr.name] = old_scope[attr.name]
 
     def _check_if_match(self, old: Mapping[str, Any], if_match: str | None) -> None:
         """RFC 9110 §13.1.1: ``If-Match`` with no current version → 412 (checked last, SPEC §4 precedence)."""
@@ -300,13 +300,6 @@ class Core:
         doc["schemas"] = kind.schemas(doc)
         doc["meta"] = {"resourceType": kind.rtype.name, "created": created, "lastModified": now,
                        "version": self.new_version()}
-
-
-def _same(a: Any, b: Any) -> bool:
-    # A reference ({value, display, $ref}) is the same when its value is: display and $ref are derived (SPEC §3).
-    if isinstance(a, Mapping) and isinstance(b, Mapping) and "value" in a and "value" in b:
-        return bool(a["value"] == b["value"])
-    return bool(a == b)
 
 
 def check_projection(kind: Kind, attributes: str | None, excluded: str | None) -> Projection:

@@ -105,6 +105,12 @@ _SPACE = " \t"
 _PUNCT = "()[]"
 
 
+MAX_NESTING = 32
+"""Parentheses, ``not (`` and value paths nested deeper than this are refused as not in proper format."""
+MAX_TERMS = 100
+"""A filter of more comparisons than this is refused: real clients send one to a handful (SPEC §5)."""
+
+
 class _Tok(NamedTuple):
     kind: str  # "(" ")" "[" "]" "str" "word" "end"
     text: str
@@ -161,6 +167,8 @@ class _Parser:
         self.raw = raw
         self.toks = _tokenize(raw)
         self.i = 0
+        self.depth = 0
+        self.terms = 0
 
     def fail(self) -> NoReturn:
         raise FilterFormat(self.raw)
@@ -189,10 +197,14 @@ class _Parser:
 
     def or_expr(self, in_value_path: bool) -> Node:
         # RFC 7644 §3.4.2.2: "and" takes precedence over "or"; both associate left.
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            self.fail()  # a guard, not grammar: no client nests this deep, and recursion must stay bounded
         node = self.and_expr(in_value_path)
         while self.keyword("or"):
             self.take()
             node = Or(node, self.and_expr(in_value_path))
+        self.depth -= 1
         return node
 
     def and_expr(self, in_value_path: bool) -> Node:
@@ -203,6 +215,9 @@ class _Parser:
         return node
 
     def unary(self, in_value_path: bool) -> Node:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            self.fail()  # the tree's depth bounds every later walk (compile, allow-list) as well
         tok = self.peek()
         if tok.kind == "(":  # RFC 7644 §3.4.2.2 grouping
             self.take()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
+from mockscim import jsontext
 from mockscim.context import state_of
 from mockscim.errors import (
     InternalError,
@@ -54,8 +54,8 @@ async def read_json(request: Request, max_body: int) -> dict[str, Any]:
     if chunks and media not in _JSON_TYPES:
         raise UnsupportedMediaType()
     try:
-        body = json.loads(chunks)
-    except (ValueError, UnicodeDecodeError):
+        body = jsontext.loads(chunks)
+    except jsontext.JsonTextError:
         raise InvalidValue(scim_type="invalidSyntax") from None
     if not isinstance(body, dict):
         # SPEC §7: a body that is not a JSON object is malformed too.

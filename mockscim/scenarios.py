@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from mockscim import jsontext
 from mockscim.scenario_rules import (
     OPERATIONS,
     RESOURCES,
@@ -126,7 +127,9 @@ def _read(path: Path, source: str) -> Any:
         raise ScenarioError(f"{source}: cannot read: {exc.strerror or exc}") from None
     if path.suffix.lower() == ".json":
         try:
-            return json.loads(text, object_pairs_hook=_no_duplicates)
+            value = json.loads(text, object_pairs_hook=_no_duplicates)
+            jsontext.loads(text)  # the same text: refuse lone surrogates and absurd nesting too
+            return value
         except json.JSONDecodeError as exc:
             raise ScenarioError(f"{source}: invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
         except ValueError as exc:

@@ -108,3 +108,65 @@ def test_concurrent_duplicate_creates_on_a_real_socket() -> None:
         listed = httpx.get(f"{url}/scim/v2/Users", params={"filter": 'userName eq "race@example.com"'},
                            headers=AUTH, timeout=10).json()
         assert listed["totalResults"] == 1
+
+
+@pytest.mark.parametrize(("name", "body"), [
+    ("lone-surrogate", b'{"userName": "bad\\ud800@example.com"}'),
+    ("lone-low-surrogate-in-extension", b'{"userName": "ok@example.com", "title": "\\udfff"}'),
+    ("nested-20000", b'{"userName": "d@x", "name": ' + b'{"a": ' * 20000 + b"1" + b"}" * 20001),
+    ("nested-100-lists", b'{"userName": "d@x", "emails": ' + b"[" * 100 + b"]" * 100 + b"}"),
+])
+def test_unservable_json_is_refused_and_changes_nothing(client: TestClient, name: str, body: bytes) -> None:
+    """Lone surrogates and absurd nesting → 400 invalidSyntax, nothing stored, later reads still work."""
+    r = client.post("/scim/v2/Users", content=body, headers=SCIM)
+    assert r.status_code == 400 and r.json() == MALFORMED
+    listed = client.get("/scim/v2/Users", headers=AUTH)
+    assert listed.status_code == 200 and listed.json()["totalResults"] == 5
+    assert client.get("/_mockscim/state").status_code == 200
+
+
+def test_unservable_state_is_refused(client: TestClient) -> None:
+    """PUT /_mockscim/state with a lone surrogate or deep nesting → 400 {"error"}, the state unchanged."""
+    for raw in (b'{"Users": [{"userName": "\\ud800"}]}', b"[" * 100000):
+        r = client.put("/_mockscim/state", content=raw)
+        assert r.status_code == 400 and isinstance(r.json()["error"], str)
+    assert client.get("/scim/v2/Users", headers=AUTH).json()["totalResults"] == 5
+
+
+@pytest.mark.parametrize("flt", [
+    "(" * 1500 + 'userName eq "x"' + ")" * 1500,
+    "not (" * 1000 + 'userName eq "x"' + ")" * 1000,
+    " and ".join(f'userName eq "u{i}"' for i in range(1000)),
+], ids=["parentheses", "not", "and-chain"])
+def test_absurd_filters_are_400_not_500(make_client: Any, flt: str) -> None:
+    """A filter nested or chained beyond any client's needs → 400 not in proper format, in both profiles."""
+    for profile in ("cloud", "rfc"):
+        r = make_client(profile=profile).get("/scim/v2/Users", params={"filter": flt}, headers=AUTH)
+        assert r.status_code == 400 and r.json()["scimType"] == "invalidFilter"
+
+
+def test_huge_start_index_is_an_empty_page(client: TestClient) -> None:
+    """A startIndex beyond any list is still an integer: 200 with no resources (RFC 7644 §3.4.2.4)."""
+    r = client.get("/scim/v2/Users", params={"startIndex": "99999999999999999999999"}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["Resources"] == [] and r.json()["totalResults"] == 5
+
+
+@pytest.mark.parametrize(("method", "path", "patched", "body"), [
+    ("GET", "/_mockscim/state", "export_state", {"error": "Internal Server Error."}),
+    ("GET", "/api/v1/secrets/12", "principal", None),
+], ids=["control-plane", "facade"])
+def test_500_takes_the_shape_of_its_surface(client: TestClient, monkeypatch: pytest.MonkeyPatch, method: str,
+                                            path: str, patched: str, body: Any) -> None:
+    """An unexpected exception on the control plane answers {"error"}; on the facade {"errorCode","message"}."""
+    core = client.app.state.core  # type: ignore[attr-defined]
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(core, patched, boom)
+    r = client.request(method, path, headers=AUTH)
+    assert r.status_code == 500
+    if body is not None:
+        assert r.json() == body
+    else:
+        assert r.json() == {"errorCode": "InternalServerError", "message": "Internal Server Error."}

@@ -266,3 +266,9 @@ def test_excluded_and_included_attributes(client: TestClient) -> None:
     assert set(r) == {"id", "schemas", "userName", "name"} and r["name"] == {"givenName": "Barbara"}
     r = client.get(f"{USERS}/{BJENSEN}", params={"excludedAttributes": "emails,groups"}, headers=AUTH).json()
     assert "emails" not in r and "groups" not in r and r["userName"] == "bjensen@example.com"
+
+
+def test_put_username_differing_only_in_case_is_the_same_value(client: TestClient) -> None:
+    """userName compares case-insensitively (SPEC §3): a PUT spelling it in other case is no change, as in PATCH."""
+    r = client.put(f"{USERS}/{BJENSEN}", json={"userName": "BJENSEN@example.com", "displayName": "Babs"}, headers=SCIM)
+    assert r.status_code == 200 and r.json()["userName"] == "bjensen@example.com"

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mockscim import __version__
+from mockscim import __version__, jsontext
 from mockscim.core import Core
 from mockscim.journal import Journal, Query
 from mockscim.middleware.faults import ScenarioSlot
@@ -37,10 +37,7 @@ async def read_body(request: Request) -> Any:
         raw += chunk
         if len(raw) > limit:
             raise ValueError(f"body larger than {limit} bytes")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"malformed JSON: {exc}") from None
+    return jsontext.loads(raw)  # a JsonTextError is a ValueError with a readable reason
 
 
 async def health(request: Request) -> Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections import deque
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mockscim import jsontext
 from mockscim.context import state_of
 from mockscim.core import Core
 from mockscim.errors import CATALOGUE, error_body, from_key
@@ -86,7 +86,7 @@ class _Body:
         try:
             if media == "application/x-www-form-urlencoded":
                 return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-            body = json.loads(raw)
+            body = jsontext.loads(raw)
         except (ValueError, UnicodeDecodeError):
             return None
         return body if isinstance(body, dict) else None

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import logging
 
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockscim.errors import InternalError
 from mockscim.http import scim_error_response
+from mockscim.scenarios import classify
 
 log = logging.getLogger("mockscim")
+
+
+def _internal_error(scope: Scope) -> Response:
+    """The 500 in the body shape of the surface that failed (SPEC §7: the catalogue governs SCIM bodies only)."""
+    path: str = scope.get("path", "")
+    detail = InternalError.template
+    if path == "/_mockscim" or path.startswith("/_mockscim/"):
+        return JSONResponse({"error": detail}, status_code=500)  # SPEC §12
+    resource, _ = classify(scope.get("method", "GET"), path)
+    if resource == "Token":
+        return JSONResponse({"error": "server_error", "error_description": detail}, status_code=500)  # RFC 6749
+    if resource == "SecretServer":
+        return JSONResponse({"errorCode": "InternalServerError", "message": detail}, status_code=500)  # SPEC §9
+    return scim_error_response(InternalError(), scope)
 
 
 class GuardMiddleware:
@@ -40,4 +56,4 @@ class GuardMiddleware:
             log.exception("unhandled exception in %s %s", scope.get("method"), scope.get("path"))
             self.errors.append(exc)
             if not started:
-                await scim_error_response(InternalError(), scope)(scope, receive, send)
+                await _internal_error(scope)(scope, receive, send)

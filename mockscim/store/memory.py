@@ -63,8 +63,11 @@ class MemoryStore:
 
     def page(self, kind: str, start: int, stop: int) -> list[Mapping[str, Any]]:
         """Documents ``start`` (0-based) to ``stop`` in list order, without copying the whole kind."""
+        docs = self._docs[kind]
+        if start >= len(docs):
+            return []  # also for a startIndex beyond what islice accepts (RFC 7644 §3.4.2.4: any integer)
         with self.lock:
-            return list(itertools.islice(self._docs[kind].values(), start, stop))
+            return list(itertools.islice(docs.values(), start, min(stop, len(docs))))
 
     def indexed(self, kind: str, attr: str) -> bool:
         return attr in INDEXES.get(kind, {})

@@ -1,0 +1,54 @@
+"""JSON text from the outside world: parsed, and refused when it could not be stored or served back.
+
+``json.loads`` accepts two things the rest of the server cannot live with: lone UTF-16 surrogates (``"\\ud800"`` is
+valid JSON syntax but no Unicode text, RFC 8259 §8.2, so it cannot be encoded again in a response or a store file)
+and arbitrarily deep nesting (a ``RecursionError`` deep inside a handler). Both are refused here, once, at the edge.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+MAX_DEPTH = 64
+"""Deeper than any SCIM resource, PatchOp, scenario or state file needs (a User is 3 levels deep)."""
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+class JsonTextError(ValueError):
+    """The text is not JSON we accept; the message says why."""
+
+
+def loads(raw: bytes | bytearray | str) -> Any:
+    """Parse ``raw``; raise :class:`JsonTextError` for malformed JSON, nesting deeper than :data:`MAX_DEPTH`, or a
+    string that is not Unicode text (a lone surrogate)."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise JsonTextError(f"nested deeper than {MAX_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise JsonTextError(f"malformed JSON: {exc}") from None
+    # Cheap guards first: a walk is needed only when the text could hold deep nesting or a surrogate escape.
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH or _SURROGATE_ESCAPE.search(data):
+        _check(value, 0)
+    return value
+
+
+def _check(value: Any, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise JsonTextError(f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise JsonTextError("a string holds a lone UTF-16 surrogate, which is not Unicode text") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check(key, depth + 1)
+            _check(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check(item, depth + 1)
