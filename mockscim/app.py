@@ -9,7 +9,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from mockscim import jsontext
 from mockscim.core import Core
@@ -69,6 +69,16 @@ def open_store(settings: Settings) -> Store:
     return DurableStore(settings.store)
 
 
+def _prefixed(prefix: str, routes: list[BaseRoute]) -> list[BaseRoute]:
+    """``routes`` under ``prefix`` as plain routes: the SCIM API is the hot path, and a Mount would route every
+    request through a second router (same matching, same 404/405 handling, one layer less)."""
+    out: list[BaseRoute] = []
+    for route in routes:
+        assert isinstance(route, Route)
+        out.append(Route(prefix + route.path, route.endpoint, methods=sorted(route.methods or ())))
+    return out
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Starlette:
     """Build the whole server from ``settings`` (SPEC §14). Nothing registers itself at import time."""
     settings = settings or Settings()
@@ -84,7 +94,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     routes = [
         Route("/identity/api/oauth2/token/xpmplatform", oauth.token, methods=["POST"]),
-        Mount("/scim/v2", routes=[*scim.routes(profile), *discovery.routes()]),
+        *_prefixed("/scim/v2", [*scim.routes(profile), *discovery.routes()]),
         Mount("/_mockscim", routes=control.routes()),
         *secretserver.routes(),  # SPEC §1, §9: the Secret Server facade and Platform mode
     ]

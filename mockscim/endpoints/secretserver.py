@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -64,7 +63,7 @@ def _caller(request: Request) -> Principal | None:
     token endpoint was issued to (a password-grant User is a caller here, never on SCIM)."""
     core: Core = request.app.state.core
     registry: TokenRegistry = request.app.state.tokens
-    token = bearer(Headers(scope=request.scope))
+    token = bearer(request.scope)
     resolved = registry.resolve(token) if token else None
     if resolved is None:
         return None

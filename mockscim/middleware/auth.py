@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -13,12 +12,15 @@ from mockscim.http import scim_error_response
 from mockscim.tokens import TokenRegistry
 
 
-def bearer(headers: Headers) -> str | None:
-    """The token of exactly one ``Authorization: Bearer`` header (RFC 6750 §2.1: scheme case-insensitive)."""
-    values = headers.getlist("authorization")
+def bearer(scope: Scope) -> str | None:
+    """The token of exactly one ``Authorization: Bearer`` header (RFC 6750 §2.1: scheme case-insensitive).
+
+    Read from the raw ASGI headers (names arrive lower-cased, RFC 9110 §5.1): every request passes here.
+    """
+    values: list[bytes] = [v for k, v in scope["headers"] if k == b"authorization"]
     if len(values) != 1:
         return None
-    scheme, _, token = values[0].strip().partition(" ")
+    scheme, _, token = values[0].decode("latin-1").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return None
@@ -40,7 +42,7 @@ class AuthMiddleware:
             return
         path: str = scope["path"]
         if path.startswith("/scim/v2"):
-            token = bearer(Headers(scope=scope))
+            token = bearer(scope)
             resolved = self.tokens.resolve(token) if token else None
             principal = None
             if resolved is not None:
@@ -51,7 +53,7 @@ class AuthMiddleware:
             state = state_of(scope)
             state.principal, state.token = principal, token
         elif path.startswith("/_mockscim") and self.admin_token and path.rstrip("/") != "/_mockscim/health":
-            if bearer(Headers(scope=scope)) != self.admin_token:
+            if bearer(scope) != self.admin_token:
                 response = JSONResponse({"error": "admin token required"}, status_code=401,
                                         headers={"WWW-Authenticate": "Bearer"})
                 await response(scope, receive, send)

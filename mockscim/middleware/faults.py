@@ -157,7 +157,7 @@ class FaultsMiddleware:
         raw_filter = params.get("filter")
         if raw_filter is None and document is not None and isinstance(document.get("filter"), str):
             raw_filter = document["filter"]  # POST /.search carries it in the body (RFC 7644 §3.4.3)
-        token = bearer(Headers(scope=scope))
+        token = bearer(scope)
         wants_principal = any(rule.match.principal for rule in active.scenario.rules)
         info = RequestInfo(
             method=method,
