@@ -303,8 +303,23 @@ class _Parser:
         return PatchPath(path, node, sub)
 
 
+# The filter nearly every provisioning client sends: one attribute, "eq", one string (Entra, Okta, SailPoint look a
+# user up by ``userName eq "…"``). Recognised whole, it skips the tokenizer and the parser objects; anything else,
+# or anything odd inside it, takes the full parser, which gives the same tree for what matches here.
+_SIMPLE_EQ = re.compile(r'[ \t]*(?P<path>[^ \t()\[\]"]+)[ \t]+(?i:eq)[ \t]+(?P<value>"(?:[^"\\]|\\.)*")[ \t]*')
+
+
 def parse_filter(raw: str) -> Node:
     """Parse an RFC 7644 §3.4.2.2 filter; anything that does not parse raises FilterFormat(raw)."""
+    m = _SIMPLE_EQ.fullmatch(raw)
+    if m is not None:
+        path = attr_path(m.group("path"))
+        if path is not None:
+            try:
+                value = json.loads(m.group("value"))
+            except ValueError:
+                raise FilterFormat(raw) from None
+            return Compare(path, "eq", value)
     return _Parser(raw).filter()
 
 

@@ -535,3 +535,30 @@ def test_compile_once_reuse() -> None:
     first: Callable[[Mapping[str, Any]], bool] = compile_filter(parse_filter('userName eq "jdoe"'))
     compile_filter(parse_filter('userName eq "bjensen"'))
     assert [first(doc) for doc in DOCS.values()] == [False, False, True]
+
+
+@pytest.mark.parametrize("raw", [
+    'userName eq "bjensen"',
+    '  USERNAME   EQ   "BJensen@Example.com"  ',
+    'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a"',
+    'emails.value eq "a@b"',
+    'externalId eq "x\\"y\\\\z\\u00e9"',
+    'userName eq ""',
+    'not eq "x"',
+    'userName eq "a" and title eq "b"',
+    'userName eq "bad \\x"',
+    'userName\teq\t"tab"',
+    'userName eq"glued"',
+    'members[value eq "1"]',
+])
+def test_simple_eq_fast_path_gives_the_parsers_tree(raw: str) -> None:
+    """The one-comparison fast path answers exactly what the full parser answers (tree or the same error)."""
+    from mockscim.filter_parser import _Parser
+
+    def outcome(parse: Callable[[], object]) -> object:
+        try:
+            return parse()
+        except FilterFormat as err:
+            return ("error", err.detail)
+
+    assert outcome(lambda: parse_filter(raw)) == outcome(lambda: _Parser(raw).filter())
