@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mockscim.store import KINDS, Change, Delete, Put
+from mockscim.store.files import fsync_dir, now_iso, parse_line, well_formed, write_all
 from mockscim.store.memory import MemoryStore
 
 try:
@@ -150,7 +151,7 @@ class DurableStore(MemoryStore):
         state = {kind: list(data.get(kind, {}).values()) for kind in KINDS}
         try:
             # The lenient shipped profile: the file must be a state, whichever profile the server then serves.
-            tables = normalise_state(state, load_profile("rfc"), now=_now())
+            tables = normalise_state(state, load_profile("rfc"), now=now_iso())
         except StateError as exc:
             raise StoreError(f"{hint}: {exc}") from None
         for kind in KINDS:  # ``schemas`` as stored: the core derives it under the serving profile, not "rfc"
@@ -166,14 +167,14 @@ class DurableStore(MemoryStore):
         while chunk := os.read(self._wal_fd, 1 << 20):
             chunks.append(chunk)
         lines = b"".join(chunks).split(b"\n")[:-1]  # the part after the last newline is torn
-        header = _parse(lines[0]) if lines else None
+        header = parse_line(lines[0]) if lines else None
         if header is None or not generation or header.get("generation") != generation:
             return []  # empty, torn at its header, or older than the snapshot (which already holds it)
         records: list[dict[str, Any]] = []
         bad = 0
         for number, line in enumerate(lines[1:], start=2):
-            record = _parse(line)
-            if record is None or not _well_formed(record):
+            record = parse_line(line)
+            if record is None or not well_formed(record):
                 bad = bad or number
             elif bad:
                 raise StoreError(f"{self.wal_path}: corrupt record at line {bad} (valid records follow it)")
@@ -321,7 +322,7 @@ class DurableStore(MemoryStore):
             self._compact(snapshot)
         data = b"".join(item for item in batch[last + 1:] if isinstance(item, bytes))
         if data:
-            _write_all(self._wal_fd, data)
+            write_all(self._wal_fd, data)
             os.fsync(self._wal_fd)
             self._wal_bytes += len(data)
         if self._wal_bytes > max(self._compact_min, self._snapshot_bytes):
@@ -346,7 +347,7 @@ class DurableStore(MemoryStore):
             os.fsync(out.fileno())
             self._snapshot_bytes = out.tell()
         os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         self._generation = generation
         self.loaded_from_disk = True
         self._new_wal()
@@ -354,7 +355,7 @@ class DurableStore(MemoryStore):
     def _new_wal(self) -> None:
         os.ftruncate(self._wal_fd, 0)
         header = json.dumps({"generation": self._generation}).encode() + b"\n"
-        _write_all(self._wal_fd, header)
+        write_all(self._wal_fd, header)
         os.fsync(self._wal_fd)
         self._wal_bytes = 0
 
@@ -373,7 +374,7 @@ class DurableStore(MemoryStore):
                     if self._wal_bytes or self._generation is None:
                         self._compact(self._current())
                     self.wal_path.unlink(missing_ok=True)
-                    _fsync_dir(self.path.parent)
+                    fsync_dir(self.path.parent)
         finally:
             self._closed = True
             os.close(self._wal_fd)
@@ -382,35 +383,6 @@ class DurableStore(MemoryStore):
 _dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 """Compact JSON, made once (``json.dumps`` with arguments builds an encoder per call). Stored documents come from
 JSON and hold no cycles; a value JSON cannot hold still raises ``TypeError``."""
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _well_formed(record: Mapping[str, Any]) -> bool:
-    """A record ``apply()`` could have written: ``{"c": [["P", kind, doc] | ["D", kind, key], …], "n": …}``."""
-    ops = record.get("c")
-    if not isinstance(ops, list):
-        return False
-    for op in ops:
-        if not (isinstance(op, list) and len(op) == 3 and op[1] in KINDS):
-            return False
-        verb, kind, target = op
-        key = target.get("userName" if kind == "serviceUsers" else "id") if isinstance(target, dict) else target
-        if verb not in ("P", "D") or (verb == "P") != isinstance(target, dict) or not isinstance(key, str):
-            return False
-    return True
-
-
-def _parse(line: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _settle(futures: list[asyncio.Future[None]], error: StoreError | None) -> None:
@@ -422,26 +394,6 @@ def _settle(futures: list[asyncio.Future[None]], error: StoreError | None) -> No
             future.set_result(None)
         else:
             future.set_exception(error)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename durable (POSIX); a no-op where directories cannot be opened (Windows)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _now() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 __all__ = ["DurableStore", "StoreError"]
