@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -34,6 +35,19 @@ log = logging.getLogger("mockscim.journal")
 def iso_utc(moment: datetime) -> str:
     """ISO 8601 UTC with milliseconds and ``Z`` (the journal's ``time``)."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_second: list[Any] = [None, ""]
+
+
+def iso_utc_epoch(moment: float) -> str:
+    """:func:`iso_utc` of epoch seconds, formatting the date and time once per second (every request needs it)."""
+    second = int(moment)
+    cached = _second
+    if cached[0] != second:
+        cached[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        cached[0] = second
+    return f"{cached[1]}.{int((moment - second) * 1000):03d}Z"
 
 
 def parse_time(text: str) -> datetime | None:
@@ -128,7 +142,7 @@ class Journal:
     """The newest ``size`` entries in memory (memory stays flat), each also appended to ``path`` as JSON Lines."""
 
     def __init__(self, size: int = 10000, path: str | None = None) -> None:
-        self._ring: deque[tuple[datetime, dict[str, Any]]] = deque(maxlen=max(size, 0))
+        self._ring: deque[tuple[float, dict[str, Any]]] = deque(maxlen=max(size, 0))  # (arrival epoch, entry)
         self._lock = threading.Lock()
         self.path = path
         self._file: TextIO | None = None
@@ -141,8 +155,13 @@ class Journal:
     def __len__(self) -> int:
         return len(self._ring)
 
-    def record(self, arrived: datetime, entry: dict[str, Any]) -> None:
-        """Keep ``entry`` (already redacted, exactly :data:`KEYS`), append it to the file, and log it."""
+    def record(self, arrived: datetime | float, entry: dict[str, Any]) -> None:
+        """Keep ``entry`` (already redacted, exactly :data:`KEYS`), append it to the file, and log it.
+
+        ``arrived`` is when the request arrived, as a datetime or as epoch seconds (what the middleware has).
+        """
+        if isinstance(arrived, datetime):
+            arrived = arrived.timestamp()
         logging_on = log.isEnabledFor(logging.INFO)
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) if self._file or logging_on else ""
         with self._lock:
@@ -174,14 +193,15 @@ class Journal:
         return len(matching), kept
 
     @staticmethod
-    def _since(items: list[tuple[datetime, dict[str, Any]]], query: Query) -> list[tuple[datetime, dict[str, Any]]]:
+    def _since(items: list[tuple[float, dict[str, Any]]], query: Query) -> list[tuple[float, dict[str, Any]]]:
         """SPEC §12 ``since``: a requestId → the entries after it; an ISO 8601 time → the entries at or after it."""
         request_id = str(query.since)
         for i, (_, entry) in enumerate(items):
             if entry["requestId"] == request_id:
                 return items[i + 1:]
         if query.since_time is not None:
-            return [item for item in items if item[0] >= query.since_time]
+            since = query.since_time.timestamp()
+            return [item for item in items if item[0] >= since]
         # Not kept (evicted from the ring): ids are sortable within a run, so keep those issued after it.
         prefix = request_id.rpartition("-")[0]
         if prefix and all(str(e["requestId"]).rpartition("-")[0] == prefix for _, e in items):

@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockscim.context import state_of
-from mockscim.journal import Journal, iso_utc, redact_query, redact_text
+from mockscim.journal import Journal, iso_utc_epoch, redact_query, redact_text
 
 
 def credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, list[str]]:
@@ -25,7 +24,7 @@ def credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, list[st
         elif name == b"authorization":
             scheme, _, rest = value.decode("latin-1").strip().partition(" ")
             rest = rest.strip()
-            if scheme.lower() == "basic":
+            if len(scheme) == 5 and scheme.lower() == "basic":
                 try:
                     rest = base64.b64decode(rest, validate=True).decode("utf-8").partition(":")[2]
                 except (binascii.Error, UnicodeDecodeError):
@@ -50,8 +49,7 @@ class JournalMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        arrived = datetime.now(UTC)
-        arrived = arrived.replace(microsecond=arrived.microsecond // 1000 * 1000)  # the precision `time` shows
+        arrived = int(time.time() * 1000) / 1000  # the precision `time` shows: milliseconds
         started = time.perf_counter()
         state = state_of(scope)
         header = (b"x-request-id", state.request_id.encode("ascii"))
@@ -77,12 +75,12 @@ class JournalMiddleware:
             state.status = status if complete else 0
             self._record(scope, arrived, (time.perf_counter() - started) * 1000)
 
-    def _record(self, scope: Scope, arrived: datetime, duration_ms: float) -> None:
+    def _record(self, scope: Scope, arrived: float, duration_ms: float) -> None:
         state = state_of(scope)
         agent, known = credentials(scope["headers"])
         query = scope.get("query_string", b"").decode("latin-1")
         entry: dict[str, Any] = {
-            "time": iso_utc(arrived),
+            "time": iso_utc_epoch(arrived),
             "requestId": state.request_id,
             "method": scope["method"],
             "path": redact_text(scope["path"], known),
