@@ -61,6 +61,8 @@ class Users(Kind):
 
     def _unserved(self, doc: Mapping[str, Any]) -> list[str]:
         """The extension URN keys of a stored user that this profile's User resource type does not declare."""
+        if len(self.rtype.extensions) == len(self.core.profile.all_types["Users"].extensions):
+            return []  # this profile serves every extension a stored user can carry (cloud): nothing to hide
         ext = self.rtype.ext  # a dict lookup (schema.py), called per key of every rendered user
         return [k for k in doc if k.startswith("urn:") and ext(k) is None]
 
