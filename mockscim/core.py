@@ -6,19 +6,19 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from mockscim import filters, jsontext
-from mockscim.errors import Immutable, InvalidValue, NotFound, PreconditionFailed
+from mockscim.errors import Immutable, NotFound, PreconditionFailed
 from mockscim.patch import apply_operations, parse_operations
 from mockscim.patch_values import same_value
 from mockscim.profile import Profile
-from mockscim.query import Page, Projection, parse_page, sort_key
+from mockscim.query import Page, parse_page, sort_key
 from mockscim.resources import KINDS
 from mockscim.resources.base import Kind
 from mockscim.state import StateError, normalise_state
 from mockscim.store import Change, Delete, Put, Store
+from mockscim.timefmt import iso_utc
 from mockscim.tokens import TokenRegistry
 from mockscim.validate import clean_resource
 
@@ -127,7 +127,7 @@ class Core:
     # -- helpers used by kinds -------------------------------------------------------------------------------------
     def now(self) -> str:
         """RFC 7643 §2.3.5 dateTime, UTC, millisecond precision."""
-        return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return iso_utc()
 
     def new_version(self) -> str:
         """A weak ETag (RFC 7232 §2.3) that changes on every write (SPEC §6)."""
@@ -300,16 +300,3 @@ class Core:
         doc["schemas"] = kind.schemas(doc)
         doc["meta"] = {"resourceType": kind.rtype.name, "created": created, "lastModified": now,
                        "version": self.new_version()}
-
-
-def check_projection(kind: Kind, attributes: str | None, excluded: str | None) -> Projection:
-    """The projection a request asks for (RFC 7644 §3.4.2.5)."""
-    return Projection.parse(kind.rtype, attributes, excluded)
-
-
-def invalid_body() -> InvalidValue:
-    """Malformed JSON or a body that is not an object (SPEC §7)."""
-    return InvalidValue(scim_type="invalidSyntax")
-
-
-Renderer = Callable[[Mapping[str, Any], str], dict[str, Any]]

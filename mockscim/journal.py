@@ -32,11 +32,6 @@ _STATUS = re.compile(r"0|[1-5]\d\d|[1-5]xx", re.IGNORECASE)
 log = logging.getLogger("mockscim.journal")
 
 
-def iso_utc(moment: datetime) -> str:
-    """ISO 8601 UTC with milliseconds and ``Z`` (the journal's ``time``)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 _second: list[Any] = [None, ""]
 
 

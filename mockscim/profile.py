@@ -54,10 +54,6 @@ class Profile:
         object.__setattr__(self, "all_types", build_resource_types(
             endpoints=ALL_ENDPOINTS, linked_object=True, **common))
 
-    def allows(self, endpoint: str, method: str) -> bool:
-        """Whether ``method`` is served on ``endpoint`` (else 405, SPEC §4)."""
-        return method in self.methods.get(endpoint, ())
-
 
 def load_profile(name_or_path: str = "cloud") -> Profile:
     """A shipped profile by name (``cloud``, ``rfc``), or a profile file by path."""

@@ -25,6 +25,7 @@ from mockscim.scenario_rules import (
     glob_problem,
     parse_duration,
 )
+from mockscim.timefmt import iso_utc
 
 __all__ = [
     "OPERATIONS",
@@ -216,12 +217,6 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _iso_utc(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class _Budget:
     """One rule's counters: candidates let through under ``after``, and firings."""
 
@@ -296,7 +291,7 @@ class ActiveScenario:
             "name": self.scenario.name,
             "description": self.scenario.description,
             "seed": self.scenario.seed,
-            "activatedAt": _iso_utc(self.activated_at),
+            "activatedAt": iso_utc(self.activated_at),
             "rules": rules,
         }
 

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from mockscim.store import KINDS, Change, Delete, Put
-from mockscim.store.files import fsync_dir, now_iso, parse_line, well_formed, write_all
+from mockscim.store.files import fsync_dir, parse_line, well_formed, write_all
 from mockscim.store.memory import MemoryStore
+from mockscim.timefmt import iso_utc
 
 try:
     import fcntl
@@ -151,7 +152,7 @@ class DurableStore(MemoryStore):
         state = {kind: list(data.get(kind, {}).values()) for kind in KINDS}
         try:
             # The lenient shipped profile: the file must be a state, whichever profile the server then serves.
-            tables = normalise_state(state, load_profile("rfc"), now=now_iso())
+            tables = normalise_state(state, load_profile("rfc"), now=iso_utc())
         except StateError as exc:
             raise StoreError(f"{hint}: {exc}") from None
         for kind in KINDS:  # ``schemas`` as stored: the core derives it under the serving profile, not "rfc"

@@ -53,8 +53,3 @@ def fsync_dir(directory: Path) -> None:
     finally:
         os.close(fd)
 
-
-def now_iso() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
