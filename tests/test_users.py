@@ -249,7 +249,7 @@ def test_if_match_stale_is_412_and_current_succeeds(client: TestClient) -> None:
     assert r.status_code == 200
     r = client.put(f"{USERS}/{user['id']}", json={"title": "B"}, headers={**SCIM, "If-Match": v1})
     assert r.status_code == 412
-    assert r.json()["status"] == "412"
+    assert r.json() == err(412, "The resource has changed: its version does not match If-Match.")
     assert client.get(f"{USERS}/{user['id']}", headers=AUTH).json()["title"] == "A"
 
 
