@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,7 +252,7 @@ class Core:
                                        core_schema=self.kinds[endpoint].rtype.schema.id)
         return node
 
-    def _candidates(self, kind: Kind, node: filters.Node | None) -> Sequence[Mapping[str, Any]]:
+    def _candidates(self, kind: Kind, node: filters.Node | None) -> Iterable[Mapping[str, Any]]:
         """Plan a filter: an ``eq`` on ``id`` or an indexed attribute is answered from the index (SPEC §5)."""
         if node is not None:
             for path, value in filters.eq_terms(node):
@@ -264,7 +264,7 @@ class Core:
                     return [doc] if doc is not None else []
                 if dotted is not None and self.store.indexed(kind.endpoint, dotted):
                     return self.store.lookup(kind.endpoint, dotted, value)
-        return list(self.store.all(kind.endpoint))
+        return self.store.all(kind.endpoint)  # unpacked one by one as the filter goes: never the whole kind at once
 
     def _keep_immutables(self, kind: Kind, new: dict[str, Any], old: Mapping[str, Any]) -> None:
         """PUT: an absent immutable keeps its value; a different one is refused (SPEC §6, RFC 7643 §7)."""

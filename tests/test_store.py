@@ -123,6 +123,23 @@ def test_load_export_round_trip(store: Store) -> None:
     assert store.export() == FIXTURE
 
 
+@pytest.mark.parametrize("kind", ["Users", "Containers", "ContainerPermissions", "PrivilegedData"])
+def test_packed_kinds_hand_out_copies(store: Store, kind: str) -> None:
+    """Users and PAM documents are kept packed: what was put, and what a read returns, can change without the
+    store seeing it (Groups stay live, and nothing in the core changes a stored document in place)."""
+    doc = dict(store.all(kind).__next__())
+    before = store.export()[kind]
+    doc["meta"] = {**doc["meta"], "version": "changed"}
+    store.apply([Put(kind, doc)])
+    doc["meta"]["version"] = "after the put"
+    read = store.get(kind, doc["id"])
+    assert read is not None and read["meta"]["version"] == "changed"
+    read["meta"]["version"] = "after the read"  # type: ignore[index]
+    looked_up = next(iter(store.page(kind, 0, 1)))
+    assert looked_up["meta"]["version"] == "changed"
+    assert [d["id"] for d in store.export()[kind]] == [d["id"] for d in before]
+
+
 # -- durability ----------------------------------------------------------------------------------------------------
 @pytest.fixture
 def path(tmp_path: Path) -> Path:

@@ -25,7 +25,7 @@ from typing import Any
 
 from mockscim.store import KINDS, Change, Delete, Put
 from mockscim.store.files import fsync_dir, parse_line, well_formed, write_all
-from mockscim.store.memory import MemoryStore
+from mockscim.store.memory import MemoryStore, Stored, unpack
 from mockscim.timefmt import iso_utc
 
 try:
@@ -48,7 +48,7 @@ class StoreError(RuntimeError):
 class _Snapshot:
     """A whole state to write as ``PATH.json`` (``load()``, or compaction of the running state)."""
 
-    tables: Mapping[str, Sequence[Mapping[str, Any]]]
+    tables: Mapping[str, Sequence[Stored]]
     next: Mapping[str, int]
 
 
@@ -340,8 +340,10 @@ class DurableStore(MemoryStore):
             out.write(f'{{"{META}":{{"1":{_dumps(meta)}}}')
             for kind in KINDS:
                 out.write(f',"{kind}":{{')
-                out.write(",".join(f'"{i}":{_dumps(doc)}'
-                                   for i, doc in enumerate(snapshot.tables.get(kind, ()), start=1)))
+                docs = snapshot.tables.get(kind, ())
+                for start in range(0, len(docs), 1000):  # in slices: no whole-kind string in memory
+                    out.write(("," if start else "") + ",".join(
+                        f'"{i}":{_dumps(unpack(doc))}' for i, doc in enumerate(docs[start:start + 1000], start + 1)))
                 out.write("}")
             out.write("}\n")
             out.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import marshal
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -26,11 +27,27 @@ def index_keys(doc: Mapping[str, Any], dotted: str, fold: bool) -> list[str]:
     return out
 
 
+PACKED = frozenset(KINDS) - {"Groups"}
+"""Kinds kept packed (``marshal``: ~650 bytes for a user instead of ~2.3 KB of dicts and strings; 2.5 µs to unpack).
+Groups stay live objects: their member lists can be long, and every User read looks its groups up."""
+
+Stored = bytes | Mapping[str, Any]
+
+
+def unpack(stored: Stored) -> Mapping[str, Any]:
+    """A stored document as a mapping: a fresh dict when packed, else the live (never mutated) one."""
+    if isinstance(stored, bytes):
+        doc: Mapping[str, Any] = marshal.loads(stored)
+        return doc
+    return stored
+
+
 class MemoryStore:
     """Documents in insertion-ordered dicts (the order lists are served in, SPEC §13) with per-attribute indexes.
 
     Every index maps a normalised value to the ordered set of ids carrying it, so uniqueness checks and ``eq``
-    filters on indexed attributes never scan a kind.
+    filters on indexed attributes never scan a kind. Documents of the ``PACKED`` kinds are kept as ``marshal``
+    bytes (in memory only, never on disk), so 100,000 users fit in about 130 MB.
     """
 
     def __init__(self) -> None:
@@ -38,7 +55,7 @@ class MemoryStore:
         self._clear()
 
     def _clear(self) -> None:
-        self._docs: dict[str, dict[str, Mapping[str, Any]]] = {k: {} for k in KINDS}
+        self._docs: dict[str, dict[str, Stored]] = {k: {} for k in KINDS}
         self._seq: dict[str, dict[str, int]] = {k: {} for k in KINDS}
         self._counter = 0
         self._index: dict[str, dict[str, dict[str, str | dict[str, None]]]] = {
@@ -49,10 +66,11 @@ class MemoryStore:
 
     # -- reads ---------------------------------------------------------------------------------------------------
     def get(self, kind: str, id: str) -> Mapping[str, Any] | None:
-        return self._docs[kind].get(id)
+        stored = self._docs[kind].get(id)
+        return None if stored is None else unpack(stored)
 
     def all(self, kind: str) -> Iterator[Mapping[str, Any]]:
-        return iter(list(self._docs[kind].values()))
+        return map(unpack, list(self._docs[kind].values()))
 
     def count(self, kind: str) -> int:
         return len(self._docs[kind])
@@ -67,7 +85,7 @@ class MemoryStore:
         if start >= len(docs):
             return []  # also for a startIndex beyond what islice accepts (RFC 7644 §3.4.2.4: any integer)
         with self.lock:
-            return list(itertools.islice(docs.values(), start, min(stop, len(docs))))
+            return list(map(unpack, itertools.islice(docs.values(), start, min(stop, len(docs)))))
 
     def indexed(self, kind: str, attr: str) -> bool:
         return attr in INDEXES.get(kind, {})
@@ -81,9 +99,9 @@ class MemoryStore:
             return []
         docs = self._docs[kind]
         if isinstance(ids, str):
-            return [docs[ids]]
+            return [unpack(docs[ids])]
         seq = self._seq[kind]
-        return [docs[i] for i in sorted(ids, key=seq.__getitem__)]
+        return [unpack(docs[i]) for i in sorted(ids, key=seq.__getitem__)]
 
     def next_id(self, kind: str) -> str:
         """The next integer id of ``kind`` (Secret Server ids, SPEC §3), never reused while the store lives."""
@@ -110,16 +128,18 @@ class MemoryStore:
         self._revision[kind] += 1
         old = self._docs[kind].get(key)
         if old is not None:
-            self._unindex(kind, key, old)
+            self._unindex(kind, key, unpack(old))
         else:
             self._counter += 1
             self._seq[kind][key] = self._counter
             if key.isdigit() and int(key) >= self._next[kind]:
                 self._next[kind] = int(key) + 1
-        self._docs[kind][key] = doc
+        self._docs[kind][key] = marshal.dumps(doc) if kind in PACKED else doc  # type: ignore[arg-type]
+        seen: dict[str, str] = {}
         for attr, fold in INDEXES.get(kind, {}).items():
             bucket = self._index[kind][attr]
             for k in index_keys(doc, attr, fold):
+                k = seen.setdefault(k, k)  # one string for equal keys (a userName that is also the e-mail)
                 # A bucket is the one id carrying a value (most values are unique: no dict per value, which
                 # costs ~80 MB at 100k users), or an ordered set of ids once a second one shares it.
                 ids = bucket.get(k)
@@ -134,7 +154,7 @@ class MemoryStore:
         self._revision[kind] += 1
         old = self._docs[kind].pop(key, None)
         if old is not None:
-            self._unindex(kind, key, old)
+            self._unindex(kind, key, unpack(old))
             del self._seq[kind][key]
 
     def _unindex(self, kind: str, key: str, doc: Mapping[str, Any]) -> None:
@@ -160,7 +180,8 @@ class MemoryStore:
     def export(self) -> dict[str, list[dict[str, Any]]]:
         """A deep copy of everything, in state-file order."""
         with self.lock:
-            return {kind: [copy.deepcopy(dict(d)) for d in self._docs[kind].values()] for kind in KINDS}
+            return {kind: [marshal.loads(d) if type(d) is bytes else copy.deepcopy(dict(d))  # type: ignore[arg-type]
+                           for d in self._docs[kind].values()] for kind in KINDS}
 
     async def sync(self) -> None:
         """Nothing to wait for: memory is the whole store."""
