@@ -91,15 +91,14 @@ class Core:
         state has no principal (its OAuth tokens stop working).
 
         Every authenticated request asks this, so the answer is cached until the service users change; a cached
-        principal is re-checked against its User (one dict lookup) in case that User was deleted or renamed.
+        principal is re-checked against the userName index (no document read) in case its User was deleted or renamed.
         """
         key = (user_name.lower() if user_name else None, self.store.revision("serviceUsers"))
         cached = self._principals.get(key, self)
         if cached is not self and isinstance(cached, Principal | None):
             if cached is None or cached.user_id is None:
                 return cached
-            user = self.store.get("Users", cached.user_id)
-            if user is not None and user.get("userName") == cached.user_name:
+            if cached.user_id in self.store.lookup_ids("Users", "userName", cached.user_name):
                 return cached
         found = self._find_principal(user_name)
         if len(self._principals) > 1024:

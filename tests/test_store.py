@@ -123,6 +123,23 @@ def test_load_export_round_trip(store: Store) -> None:
     assert store.export() == FIXTURE
 
 
+def test_replace_reindexes_only_what_changed(store: Store) -> None:
+    shared = [{"value": "Team@Example.com"}, {"value": "team@example.com"}]  # one key, twice in one document
+    store.apply([Put("Users", user("a", "a@example.com", emails=shared)),
+                 Put("Users", user("b", "b@example.com", emails=[{"value": "TEAM@example.com"}]))])
+    assert [d["id"] for d in store.lookup("Users", "emails.value", "team@example.com")] == ["a", "b"]
+    for title in ("one", "two"):  # a replace that keeps every indexed value
+        store.apply([Put("Users", user("a", "a@example.com", emails=shared, title=title))])
+    assert [d["id"] for d in store.lookup("Users", "emails.value", "team@example.com")] == ["a", "b"]
+    assert store.lookup("Users", "userName", "A@example.com")[0]["title"] == "two"
+    store.apply([Put("Users", user("a", "a2@example.com", emails=[{"value": "a2@example.com"}]))])
+    assert [d["id"] for d in store.lookup("Users", "emails.value", "team@example.com")] == ["b"]
+    assert [d["id"] for d in store.lookup("Users", "emails.value", "a2@example.com")] == ["a"]
+    assert store.lookup("Users", "userName", "a@example.com") == []
+    store.apply([Delete("Users", "b")])
+    assert store.lookup("Users", "emails.value", "team@example.com") == []
+
+
 @pytest.mark.parametrize("kind", ["Users", "Containers", "ContainerPermissions", "PrivilegedData"])
 def test_packed_kinds_hand_out_copies(store: Store, kind: str) -> None:
     """Users and PAM documents are kept packed: what was put, and what a read returns, can change without the

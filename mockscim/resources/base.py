@@ -109,8 +109,8 @@ class Kind:
         value = doc.get(attr)
         if value is None:
             return
-        for other in self.store.lookup(self.endpoint, attr, value):
-            if other["id"] != doc["id"]:
+        for other in self.store.lookup_ids(self.endpoint, attr, value):  # ids: no document to read
+            if other != doc["id"]:
                 raise NotUnique(label or attr)
 
     def reference(self, doc: Mapping[str, Any], attr: str, target: str) -> Mapping[str, Any] | None:

@@ -84,8 +84,8 @@ class Containers(PamKind):
         for cid in owner.subtree(self.store, [str(doc["id"])]):
             if cid != doc["id"]:
                 changes.append(Delete("Containers", cid))
-            changes.extend(Delete("ContainerPermissions", p["id"])
-                           for p in self.store.lookup("ContainerPermissions", "container.value", cid))
+            changes.extend(Delete("ContainerPermissions", p)
+                           for p in self.store.lookup_ids("ContainerPermissions", "container.value", cid))
             changes.extend(Put("PrivilegedData", self._moved(s, None))
                            for s in self.store.lookup("PrivilegedData", "container.value", cid))
         return changes

@@ -41,9 +41,9 @@ class Groups(Kind):
     def on_delete(self, doc: Mapping[str, Any]) -> list[Change]:
         """SPEC §4: deleting a group deletes the permissions that name it."""
         return [
-            Delete(kind, p["id"])
+            Delete(kind, p)
             for kind in ("ContainerPermissions", "PrivilegedDataPermissions")
-            for p in self.store.lookup(kind, "group.value", doc["id"])
+            for p in self.store.lookup_ids(kind, "group.value", doc["id"])
         ]
 
     def render(self, doc: Mapping[str, Any], base: str) -> Doc:

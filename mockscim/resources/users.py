@@ -92,7 +92,7 @@ class Users(Kind):
             updated = {**group, "members": members} if members else {k: v for k, v in group.items() if k != "members"}
             changes.append(Put("Groups", updated))
         for kind in ("ContainerPermissions", "PrivilegedDataPermissions"):
-            changes.extend(Delete(kind, p["id"]) for p in self.store.lookup(kind, "user.value", uid))
+            changes.extend(Delete(kind, p) for p in self.store.lookup_ids(kind, "user.value", uid))
         for container in self.store.all("Containers"):
             if (container.get("owner") or {}).get("value") == uid:
                 changes.append(Put("Containers", {k: v for k, v in container.items() if k != "owner"}))
