@@ -9,7 +9,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -133,11 +133,22 @@ class Query:
         return True
 
 
+_Item = tuple[float, dict[str, Any], Sequence[str]]
+
+
+def _redacted(entry: dict[str, Any], secrets: Sequence[str]) -> dict[str, Any]:
+    """``entry`` with its query redacted (SPEC §2), the same dict when nothing changes."""
+    query = entry["query"]
+    redacted = redact_query(query, secrets) if query else query
+    return entry if redacted == query else {**entry, "query": redacted}
+
+
 class Journal:
     """The newest ``size`` entries in memory (memory stays flat), each also appended to ``path`` as JSON Lines."""
 
     def __init__(self, size: int = 10000, path: str | None = None) -> None:
-        self._ring: deque[tuple[float, dict[str, Any]]] = deque(maxlen=max(size, 0))  # (arrival epoch, entry)
+        # (arrival epoch, entry, the request's secrets while its query is still to redact: see record())
+        self._ring: deque[tuple[float, dict[str, Any], Sequence[str]]] = deque(maxlen=max(size, 0))
         self._lock = threading.Lock()
         self.path = path
         self._file: TextIO | None = None
@@ -150,17 +161,23 @@ class Journal:
     def __len__(self) -> int:
         return len(self._ring)
 
-    def record(self, arrived: datetime | float, entry: dict[str, Any]) -> None:
-        """Keep ``entry`` (already redacted, exactly :data:`KEYS`), append it to the file, and log it.
+    def record(self, arrived: datetime | float, entry: dict[str, Any], secrets: Sequence[str] = ()) -> None:
+        """Keep ``entry`` (exactly :data:`KEYS`, redacted but for its ``query``), append it to the file, and log it.
 
         ``arrived`` is when the request arrived, as a datetime or as epoch seconds (what the middleware has).
+        The ``query`` is redacted with ``secrets`` (the request's credentials) on every way out: at once for the file
+        and the log, when read for the ring. Decoding a query costs more than the rest of an entry, and entries
+        are written far more often than read.
         """
         if isinstance(arrived, datetime):
             arrived = arrived.timestamp()
         logging_on = log.isEnabledFor(logging.INFO)
+        if self._file or logging_on:
+            entry = _redacted(entry, secrets)
+            secrets = ()
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) if self._file or logging_on else ""
         with self._lock:
-            self._ring.append((arrived, entry))
+            self._ring.append((arrived, entry, secrets if entry["query"] else ()))
             if self._file is not None:
                 try:
                     self._file.write(line + "\n")
@@ -175,7 +192,7 @@ class Journal:
     def entries(self) -> list[dict[str, Any]]:
         """Every entry kept, oldest first."""
         with self._lock:
-            return [entry for _, entry in self._ring]
+            return [_redacted(entry, secrets) for _, entry, secrets in self._ring]
 
     def query(self, query: Query) -> tuple[int, list[dict[str, Any]]]:
         """``(total, entries)``: every matching entry counted, the newest ``limit`` returned oldest first."""
@@ -183,15 +200,15 @@ class Journal:
             items = list(self._ring)
         if query.since is not None:
             items = self._since(items, query)
-        matching = [entry for _, entry in items if query.keeps(entry)]
+        matching = [(entry, secrets) for _, entry, secrets in items if query.keeps(entry)]
         kept = matching[len(matching) - query.limit:] if query.limit else []
-        return len(matching), kept
+        return len(matching), [_redacted(entry, secrets) for entry, secrets in kept]
 
     @staticmethod
-    def _since(items: list[tuple[float, dict[str, Any]]], query: Query) -> list[tuple[float, dict[str, Any]]]:
+    def _since(items: list[_Item], query: Query) -> list[_Item]:
         """SPEC §12 ``since``: a requestId → the entries after it; an ISO 8601 time → the entries at or after it."""
         request_id = str(query.since)
-        for i, (_, entry) in enumerate(items):
+        for i, (_, entry, _secrets) in enumerate(items):
             if entry["requestId"] == request_id:
                 return items[i + 1:]
         if query.since_time is not None:
@@ -199,7 +216,7 @@ class Journal:
             return [item for item in items if item[0] >= since]
         # Not kept (evicted from the ring): ids are sortable within a run, so keep those issued after it.
         prefix = request_id.rpartition("-")[0]
-        if prefix and all(str(e["requestId"]).rpartition("-")[0] == prefix for _, e in items):
+        if prefix and all(str(e["requestId"]).rpartition("-")[0] == prefix for _, e, _s in items):
             return [item for item in items if str(item[1]["requestId"]) > request_id]
         raise ValueError(f"since: {request_id!r} is neither an ISO 8601 time nor a request id in the journal")
 

@@ -246,6 +246,23 @@ def test_no_secret_reaches_the_journal_file_or_the_log(
     assert REDACTED in text
 
 
+def test_no_secret_leaves_the_journal_api(make_client: Callable[..., TestClient]) -> None:
+    """Without a journal file or log, queries are redacted when read: no token leaves through the control plane."""
+    client = make_client()
+    token = oauth_token(client)
+    client.get(f"/scim/v2/Users?access_token={token}&count=1", headers=AUTH)
+    client.get("/scim/v2/Groups", params={"t": "mockscim-token", "filter": 'displayName eq "x"'}, headers=AUTH)
+    oauth = {"Authorization": f"Bearer {token}"}
+    client.get("/scim/v2/Users", params={"filter": f'userName eq "{token}"'}, headers=oauth)
+    for query in ("", "?limit=2", "?path=/scim/v2/*", "?method=GET"):
+        text = client.get(f"/_mockscim/journal{query}").text
+        assert token not in text and "mockscim-token" not in text
+        assert REDACTED in text
+    entries = client.get("/_mockscim/journal").json()["entries"]
+    assert [e["query"] for e in entries[-3:]] == [
+        f"access_token={REDACTED}&count=1", f"t={REDACTED}&filter=displayName+eq+%22x%22", f"filter={REDACTED}"]
+
+
 def test_epoch_time_formatting_matches_iso_utc() -> None:
     """The middleware's per-second cached formatter writes exactly what iso_utc writes for the same moment."""
     from mockscim.journal import iso_utc_epoch
