@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple, NoReturn, TypeAlias
 
 from mockscim.errors import FilterFormat, InvalidValue
@@ -152,8 +153,9 @@ def _tokenize(raw: str) -> list[_Tok]:
     return toks
 
 
+@lru_cache(maxsize=1024)
 def attr_path(text: str) -> AttrPath | None:
-    """Parse one RFC 7644 §3.4.2.2 attrPath, or None if ``text`` is not one."""
+    """Parse one RFC 7644 §3.4.2.2 attrPath, or None if ``text`` is not one (cached: clients use few paths)."""
     m = _PATH_RE.fullmatch(text)
     if m is None:
         return None

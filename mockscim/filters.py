@@ -95,8 +95,10 @@ def _as_datetime(text: str) -> datetime | None:
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
+@lru_cache(maxsize=1024)
 def _resolver(path: AttrPath, core: str, *, element_value: bool) -> _Resolver:
-    """Build ``doc -> [non-null values at path]``; ``element_value`` compares a complex value's ``value``."""
+    """Build ``doc -> [non-null values at path]``; ``element_value`` compares a complex value's ``value``.
+    Cached: it depends on the path alone, and clients filter on few paths with many values."""
     urn, name, sub = path.urn, path.name, path.sub
     urn_key, name_l = urn or "", name.lower()
     urn_l = urn_key.lower()
@@ -256,7 +258,7 @@ def _value_path_key(path: AttrPath, node: Node | None, sub: str | None, core: st
 
 
 @lru_cache(maxsize=64)
-def _allowed_keys(allowed: frozenset[str], core: str) -> frozenset[str]:
+def _allowed_keys(allowed: tuple[str, ...], core: str) -> frozenset[str]:
     keys: set[str] = set()
     for spelling in allowed:
         parsed = parse_path(spelling)
@@ -303,4 +305,4 @@ def enforce_allow_list(node: Node, raw: str, allowed: Collection[str], *, core_s
     """Apply Delinea's filter policy (SPEC §5): FilterUnsupported first, then FilterCombination."""
     _check_supported(node, raw)
     core = core_schema.lower()
-    _check_allowed(node, _allowed_keys(frozenset(allowed), core), core)
+    _check_allowed(node, _allowed_keys(tuple(allowed), core), core)  # a profile's tuple: no copy, hashed once

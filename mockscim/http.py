@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,10 +27,18 @@ SCIM_MEDIA = "application/scim+json"
 _JSON_TYPES = {"application/scim+json", "application/json"}
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False, separators=(",", ":")).encode
+"""Starlette's JSONResponse encoding, built once (``json.dumps`` with options builds an encoder per call); responses
+are trees built from stored JSON, which has no cycles."""
+
+
 class ScimResponse(JSONResponse):
     """RFC 7644 §3.1: SCIM responses are ``application/scim+json``."""
 
     media_type = SCIM_MEDIA
+
+    def render(self, content: Any) -> bytes:
+        return _encode(content).encode("utf-8")
 
 
 def scim_error_response(err: ScimError, scope: Scope | None = None) -> Response:

@@ -42,6 +42,8 @@ def _render(kind: Kind, doc: Mapping[str, Any], request: Request, projection: Pr
 
 def _projection(kind: Kind, source: Mapping[str, Any]) -> Projection:
     attributes, excluded = source.get("attributes"), source.get("excludedAttributes")
+    if attributes is None and excluded is None:
+        return _NO_PROJECTION
     # POST /.search carries them as lists (RFC 7644 §3.4.3); a query string as comma-separated text.
     if isinstance(attributes, list):
         attributes = ",".join(map(str, attributes))
