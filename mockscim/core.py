@@ -34,9 +34,10 @@ class Principal:
 ANONYMOUS = Principal()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ListParams:
-    """The query parameters of a list (GET on a collection, or ``POST /.search``)."""
+    """The query parameters of a list (GET on a collection, or ``POST /.search``); not frozen: a frozen dataclass
+    costs a ``object.__setattr__`` per field, and one is built per list request."""
 
     filter: str | None = None
     start_index: str | None = None

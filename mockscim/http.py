@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -70,6 +71,12 @@ async def read_json(request: Request, max_body: int) -> dict[str, Any]:
         # SPEC §7: a body that is not a JSON object is malformed too.
         raise InvalidValue(scim_type="invalidSyntax")
     return body
+
+
+def query_dict(request: Request) -> dict[str, str]:
+    """The query string as a plain dict, the last value of a repeated name winning (as Starlette's ``query_params``,
+    without building its multi-dict: a SCIM list reads five names from it)."""
+    return dict(parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True))
 
 
 def base_url(request: Request) -> str:

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 from mockscim.context import state_of
 from mockscim.core import ANONYMOUS, Core, ListParams, Principal
 from mockscim.errors import InvalidValue
-from mockscim.http import ScimResponse, base_url, etag_headers, read_json
+from mockscim.http import ScimResponse, base_url, etag_headers, query_dict, read_json
 from mockscim.profile import Profile
 from mockscim.query import Projection, list_response, parse_page, sort_key
 from mockscim.resources.base import Kind
@@ -53,7 +53,7 @@ def _projection(kind: Kind, source: Mapping[str, Any]) -> Projection:
 
 
 def _one(kind: Kind, doc: Mapping[str, Any], request: Request, status: int = 200) -> Response:
-    projection = _projection(kind, request.query_params) if request.scope["query_string"] else _NO_PROJECTION
+    projection = _projection(kind, query_dict(request)) if request.scope["query_string"] else _NO_PROJECTION
     body = _render(kind, doc, request, projection)
     headers = etag_headers(doc)
     if status == 201:
@@ -72,7 +72,7 @@ async def collection(request: Request) -> Response:
         doc = core.create(kind.endpoint, body, caller)
         await core.store.sync()
         return _one(kind, doc, request, 201)
-    q = request.query_params
+    q = query_dict(request)
     params = ListParams(q.get("filter"), q.get("startIndex"), q.get("count"), q.get("sortBy"), q.get("sortOrder"))
     return _list(core, kind, params, _projection(kind, q), request, caller)
 
