@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import re
@@ -13,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 from urllib.parse import unquote_plus
 
 KEYS: tuple[str, ...] = (
@@ -133,22 +135,81 @@ class Query:
         return True
 
 
-_Item = tuple[float, dict[str, Any], Sequence[str]]
+class Request(NamedTuple):
+    """One request as the middleware saw it; the journal entry is built from it when first read or written out.
+
+    Building an entry (credentials parsed, every field redacted, the time formatted) costs more than serving a
+    small request, and entries are written far more often than read. ``headers`` is the ASGI scope's own list.
+    """
+
+    request_id: str
+    method: str
+    path: str
+    query: str
+    principal: str | None
+    headers: Sequence[tuple[bytes, bytes]]
+    status: int
+    scim_type: str | None
+    detail: str | None
+    duration_ms: float
+    rule: str | None
 
 
-def _redacted(entry: dict[str, Any], secrets: Sequence[str]) -> dict[str, Any]:
-    """``entry`` with its query redacted (SPEC §2), the same dict when nothing changes."""
-    query = entry["query"]
-    redacted = redact_query(query, secrets) if query else query
-    return entry if redacted == query else {**entry, "query": redacted}
+def credentials(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, list[str]]:
+    """The user agent, and the credential values a request carries (bearer tokens, a Basic client secret)."""
+    agent: str | None = None
+    known: list[str] = []
+    for name, value in headers:
+        if name == b"user-agent":
+            agent = value.decode("latin-1")
+        elif name == b"authorization":
+            scheme, _, rest = value.decode("latin-1").strip().partition(" ")
+            rest = rest.strip()
+            if len(scheme) == 5 and scheme.lower() == "basic":
+                try:
+                    rest = base64.b64decode(rest, validate=True).decode("utf-8").partition(":")[2]
+                except (binascii.Error, UnicodeDecodeError):
+                    pass
+                known.append(unquote_plus(rest))  # RFC 6749 §2.3.1: form-encoded inside Basic
+            known.append(rest)
+    return agent, [k for k in known if len(k) >= 4]  # too short to be a secret, and would mangle everything
+
+
+def build_entry(arrived: float, request: Request) -> dict[str, Any]:
+    """The journal entry of ``request`` (exactly :data:`KEYS`), with every credential it carried redacted."""
+    agent, known = credentials(request.headers)
+    return {
+        "time": iso_utc_epoch(arrived),
+        "requestId": request.request_id,
+        "method": request.method,
+        "path": redact_text(request.path, known),
+        "query": redact_query(request.query, known),  # SPEC §2: a token in the query string is redacted
+        "principal": request.principal,
+        "userAgent": redact_text(agent, known),
+        "status": request.status,
+        "scimType": request.scim_type,
+        "detail": redact_text(request.detail, known),
+        "durationMs": round(request.duration_ms, 3),
+        "rule": request.rule,
+    }
+
+
+_Item = list[Any]
+"""A ring slot: ``[arrival epoch, entry dict or the Request it is built from]``."""
+
+
+def _entry(item: _Item) -> dict[str, Any]:
+    if not isinstance(item[1], dict):
+        item[1] = build_entry(item[0], item[1])
+    entry: dict[str, Any] = item[1]
+    return entry
 
 
 class Journal:
     """The newest ``size`` entries in memory (memory stays flat), each also appended to ``path`` as JSON Lines."""
 
     def __init__(self, size: int = 10000, path: str | None = None) -> None:
-        # (arrival epoch, entry, the request's secrets while its query is still to redact: see record())
-        self._ring: deque[tuple[float, dict[str, Any], Sequence[str]]] = deque(maxlen=max(size, 0))
+        self._ring: deque[_Item] = deque(maxlen=max(size, 0))
         self._lock = threading.Lock()
         self.path = path
         self._file: TextIO | None = None
@@ -161,23 +222,29 @@ class Journal:
     def __len__(self) -> int:
         return len(self._ring)
 
-    def record(self, arrived: datetime | float, entry: dict[str, Any], secrets: Sequence[str] = ()) -> None:
-        """Keep ``entry`` (exactly :data:`KEYS`, redacted but for its ``query``), append it to the file, and log it.
+    def record(self, arrived: datetime | float, entry: dict[str, Any]) -> None:
+        """Keep ``entry`` (already redacted, exactly :data:`KEYS`), append it to the file, and log it.
 
         ``arrived`` is when the request arrived, as a datetime or as epoch seconds (what the middleware has).
-        The ``query`` is redacted with ``secrets`` (the request's credentials) on every way out: at once for the file
-        and the log, when read for the ring. Decoding a query costs more than the rest of an entry, and entries
-        are written far more often than read.
         """
         if isinstance(arrived, datetime):
             arrived = arrived.timestamp()
+        self._keep([arrived, entry])
+
+    def record_request(self, arrived: float, request: Request) -> None:
+        """Keep ``request``; its entry is built when first read, or at once for the file and the log."""
+        self._keep([arrived, request])
+
+    def _keep(self, item: _Item) -> None:
         logging_on = log.isEnabledFor(logging.INFO)
-        if self._file or logging_on:
-            entry = _redacted(entry, secrets)
-            secrets = ()
-        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) if self._file or logging_on else ""
+        if not (self._file or logging_on):
+            with self._lock:
+                self._ring.append(item)
+            return
+        entry = _entry(item)
+        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
         with self._lock:
-            self._ring.append((arrived, entry, secrets if entry["query"] else ()))
+            self._ring.append(item)
             if self._file is not None:
                 try:
                     self._file.write(line + "\n")
@@ -192,23 +259,23 @@ class Journal:
     def entries(self) -> list[dict[str, Any]]:
         """Every entry kept, oldest first."""
         with self._lock:
-            return [_redacted(entry, secrets) for _, entry, secrets in self._ring]
+            return [_entry(item) for item in self._ring]
 
     def query(self, query: Query) -> tuple[int, list[dict[str, Any]]]:
         """``(total, entries)``: every matching entry counted, the newest ``limit`` returned oldest first."""
         with self._lock:
-            items = list(self._ring)
+            items = [(item[0], _entry(item)) for item in self._ring]
         if query.since is not None:
             items = self._since(items, query)
-        matching = [(entry, secrets) for _, entry, secrets in items if query.keeps(entry)]
+        matching = [entry for _, entry in items if query.keeps(entry)]
         kept = matching[len(matching) - query.limit:] if query.limit else []
-        return len(matching), [_redacted(entry, secrets) for entry, secrets in kept]
+        return len(matching), kept
 
     @staticmethod
-    def _since(items: list[_Item], query: Query) -> list[_Item]:
+    def _since(items: list[tuple[float, dict[str, Any]]], query: Query) -> list[tuple[float, dict[str, Any]]]:
         """SPEC §12 ``since``: a requestId → the entries after it; an ISO 8601 time → the entries at or after it."""
         request_id = str(query.since)
-        for i, (_, entry, _secrets) in enumerate(items):
+        for i, (_, entry) in enumerate(items):
             if entry["requestId"] == request_id:
                 return items[i + 1:]
         if query.since_time is not None:
@@ -216,7 +283,7 @@ class Journal:
             return [item for item in items if item[0] >= since]
         # Not kept (evicted from the ring): ids are sortable within a run, so keep those issued after it.
         prefix = request_id.rpartition("-")[0]
-        if prefix and all(str(e["requestId"]).rpartition("-")[0] == prefix for _, e, _s in items):
+        if prefix and all(str(e["requestId"]).rpartition("-")[0] == prefix for _, e in items):
             return [item for item in items if str(item[1]["requestId"]) > request_id]
         raise ValueError(f"since: {request_id!r} is neither an ISO 8601 time nor a request id in the journal")
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockscim.journal import KEYS, REDACTED, Journal, Query, redact_query, redact_text
+from mockscim.journal import KEYS, REDACTED, Journal, Query, Request, redact_query, redact_text
 
 from .conftest import AUTH, SCIM
 
@@ -144,6 +144,25 @@ def test_query_redaction_by_name_and_by_value() -> None:
     assert redact_query("password=p&Refresh_Token=r&api_key=k", ()) == (
         f"password={REDACTED}&Refresh_Token={REDACTED}&api_key={REDACTED}")
     assert redact_text("Resource 'tok-1234' not found.", ["tok-1234"]) == f"Resource '{REDACTED}' not found."
+
+
+def test_request_entries_are_built_when_read_and_redacted() -> None:
+    """record_request keeps the raw request; the entry is built (and redacted) once, on first read."""
+    journal = Journal(size=2)
+    basic = base64.b64encode(b"client:s3cret-value").decode()
+    headers = [(b"authorization", f"Basic {basic}".encode()), (b"user-agent", b"agent s3cret-value")]
+    journal.record_request(1764366000.25, Request(
+        "r-1", "GET", "/scim/v2/Users/s3cret-value", "access_token=abc&count=1", "svc", headers, 404,
+        None, "Resource s3cret-value not found.", 1.23456, None))
+    first = journal.entries()[0]
+    assert first == {
+        "time": "2025-11-28T21:40:00.250Z", "requestId": "r-1", "method": "GET", "path": f"/scim/v2/Users/{REDACTED}",
+        "query": f"access_token={REDACTED}&count=1", "principal": "svc", "userAgent": f"agent {REDACTED}",
+        "status": 404, "scimType": None, "detail": f"Resource {REDACTED} not found.", "durationMs": 1.235,
+        "rule": None}
+    assert list(first) == list(KEYS)
+    assert journal.entries()[0] is first  # built once
+    assert journal.query(Query.parse({"status": "404"})) == (1, [first])
 
 
 # ------------------------------------------------------------------------------------------------ over HTTP

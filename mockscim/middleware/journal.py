@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
-from typing import Any
-from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockscim.context import state_of
-from mockscim.journal import Journal, iso_utc_epoch, redact_text
-
-
-def credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, list[str]]:
-    """The user agent, and the credential values a request carries (bearer tokens, a Basic client secret)."""
-    agent: str | None = None
-    known: list[str] = []
-    for name, value in headers:
-        if name == b"user-agent":
-            agent = value.decode("latin-1")
-        elif name == b"authorization":
-            scheme, _, rest = value.decode("latin-1").strip().partition(" ")
-            rest = rest.strip()
-            if len(scheme) == 5 and scheme.lower() == "basic":
-                try:
-                    rest = base64.b64decode(rest, validate=True).decode("utf-8").partition(":")[2]
-                except (binascii.Error, UnicodeDecodeError):
-                    pass
-                known.append(unquote_plus(rest))  # RFC 6749 §2.3.1: form-encoded inside Basic
-            known.append(rest)
-    return agent, [k for k in known if len(k) >= 4]  # too short to be a secret, and would mangle everything
+from mockscim.journal import Journal, Request
 
 
 class JournalMiddleware:
@@ -77,20 +53,7 @@ class JournalMiddleware:
 
     def _record(self, scope: Scope, arrived: float, duration_ms: float) -> None:
         state = state_of(scope)
-        agent, known = credentials(scope["headers"])
-        query = scope.get("query_string", b"").decode("latin-1")
-        entry: dict[str, Any] = {
-            "time": iso_utc_epoch(arrived),
-            "requestId": state.request_id,
-            "method": scope["method"],
-            "path": redact_text(scope["path"], known),
-            "query": query,  # SPEC §2: a token in the query string is redacted, by the journal on the way out
-            "principal": state.principal.user_name if state.principal is not None else None,
-            "userAgent": redact_text(agent, known),
-            "status": state.status,
-            "scimType": state.scim_type,
-            "detail": redact_text(state.detail, known),
-            "durationMs": round(duration_ms, 3),
-            "rule": state.rule,
-        }
-        self.journal.record(arrived, entry, known)
+        principal = state.principal.user_name if state.principal is not None else None
+        self.journal.record_request(arrived, Request(
+            state.request_id, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
+            principal, scope["headers"], state.status, state.scim_type, state.detail, duration_ms, state.rule))
