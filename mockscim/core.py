@@ -203,7 +203,7 @@ class Core:
             extra = kind.validate(new, old, caller)
             self._check_if_match(old, if_match)
             self._stamp(kind, new, old)
-            self.store.apply([Put(endpoint, new), *extra])
+            self.store.apply([Put(endpoint, new, old), *extra])
         return new
 
     def patch(self, endpoint: str, id: str, body: Mapping[str, Any], caller: Principal,
@@ -220,7 +220,7 @@ class Core:
             extra = [*kind.validate(new, old, caller), *moves]
             self._check_if_match(old, if_match)
             self._stamp(kind, new, old)
-            self.store.apply([Put(endpoint, new), *extra])
+            self.store.apply([Put(endpoint, new, old), *extra])
         return new
 
     def delete(self, endpoint: str, id: str, caller: Principal, if_match: str | None = None) -> None:

@@ -52,7 +52,12 @@ def scim_error_response(err: ScimError, scope: Scope | None = None) -> Response:
 
 async def read_json(request: Request, max_body: int) -> dict[str, Any]:
     """The request body as a JSON object: 413 over ``max_body``, 415 for another media type, 400 when malformed."""
-    declared = request.headers.get("content-length", "")
+    declared = content_type = b""
+    for name, value in request.scope["headers"]:  # one pass over the raw headers (Headers.get scans per call)
+        if name == b"content-length" and not declared:
+            declared = value
+        elif name == b"content-type" and not content_type:
+            content_type = value
     if declared.isdigit() and int(declared) > max_body:
         raise PayloadTooLarge()
     chunks = bytearray()
@@ -60,7 +65,7 @@ async def read_json(request: Request, max_body: int) -> dict[str, Any]:
         chunks += chunk
         if len(chunks) > max_body:
             raise PayloadTooLarge()
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    media = content_type.decode("latin-1").split(";", 1)[0].strip().lower()
     if chunks and media not in _JSON_TYPES:
         raise UnsupportedMediaType()
     try:

@@ -27,10 +27,15 @@ INDEXES: Mapping[str, Mapping[str, bool]] = {
 
 @dataclass(frozen=True)
 class Put:
-    """Insert or replace ``doc`` (its ``id``, or ``userName`` for service users) in ``kind``."""
+    """Insert or replace ``doc`` (its ``id``, or ``userName`` for service users) in ``kind``.
+
+    ``previous``: the stored document this replaces, as the caller read it under the store's lock (a replace then
+    need not read it again to re-index); ``None`` when unknown.
+    """
 
     kind: str
     doc: Mapping[str, Any]
+    previous: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -121,11 +121,11 @@ class MemoryStore:
         with self.lock:
             for change in changes:
                 if isinstance(change, Put):
-                    self._put(change.kind, change.doc)
+                    self._put(change.kind, change.doc, change.previous)
                 else:
                     self._delete(change.kind, change.id)
 
-    def _put(self, kind: str, doc: Mapping[str, Any]) -> None:
+    def _put(self, kind: str, doc: Mapping[str, Any], previous: Mapping[str, Any] | None = None) -> None:
         key = key_of(kind, doc)
         self._revision[kind] += 1
         docs = self._docs[kind]
@@ -137,7 +137,7 @@ class MemoryStore:
                 self._next[kind] = int(key) + 1
         docs[key] = marshal.dumps(doc) if kind in PACKED else doc  # type: ignore[arg-type]
         indexes = INDEXES.get(kind, {})
-        before = unpack(old) if old is not None and indexes else None
+        before = (previous if previous is not None else unpack(old)) if old is not None and indexes else None
         seen: dict[str, str] = {}
         for attr, fold in indexes.items():
             bucket = self._index[kind][attr]
