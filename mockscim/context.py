@@ -16,7 +16,7 @@ _ids = itertools.count(1)
 _prefix = os.urandom(3).hex()
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestState:
     """What one request carries through the stack, and what the journal records of it (SPEC §12)."""
 

@@ -317,11 +317,13 @@ def parse_filter(raw: str) -> Node:
     if m is not None:
         path = attr_path(m.group("path"))
         if path is not None:
-            try:
-                value = json.loads(m.group("value"))
-            except ValueError:
-                raise FilterFormat(raw) from None
-            return Compare(path, "eq", value)
+            text = m.group("value")[1:-1]
+            if "\\" in text or not text.isprintable():  # escapes, or control characters JSON refuses raw
+                try:
+                    text = json.loads(m.group("value"))
+                except ValueError:
+                    raise FilterFormat(raw) from None
+            return Compare(path, "eq", text)
     return _Parser(raw).filter()
 
 

@@ -72,6 +72,10 @@ def test_count_capped_at_max_results(client: TestClient) -> None:
     ('userName eq "bjensen@example.com" and externalId eq "bjensen"', ["bjensen@example.com"]),
     ('userName eq "bjensen@example.com" and externalId eq "other"', []),
     ('userName eq "nobody@example.com"', []),
+    # Answered by the index alone (no predicate runs): the index must fold exactly as the comparison does.
+    ('id eq "2819C223-7F76-453A-919D-413861904646"', []),  # RFC 7643 §3.1: id is caseExact
+    ('userName eq 5', []),  # a number never equals a string (RFC 7644 §3.4.2.2), though the index keys are text
+    ('externalId eq "bjensen" and userName eq "BJENSEN@example.com"', ["bjensen@example.com"]),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_allowed_filters(client: TestClient, flt: str, expected: list[str]) -> None:
     """Delinea's allow-listed filters work, case-insensitive where the attribute is (SPEC §5)."""

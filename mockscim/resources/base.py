@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from mockscim.errors import InvalidAttribute, NotUnique, RequiredAttribute
 from mockscim.schema import ResourceType
-from mockscim.store import Change
+from mockscim.store import INDEXES, Change
 from mockscim.validate import schemas_of
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ class Kind:
         self.rtype: ResourceType = types.get(self.endpoint) or core.profile.all_types[self.endpoint]
         self._case_exact = _case_exact_table(self.rtype)
         self._paths = {p.lower(): p for p in self._case_exact}
+        self._exact_indexes = _exact_indexes(self.rtype, self.endpoint)
 
     @property
     def store(self) -> Any:
@@ -49,6 +50,11 @@ class Kind:
     def case_exact(self, dotted_lower: str) -> bool:
         """RFC 7643 §2.2 caseExact of an attribute path (``emails.value``)."""
         return self._case_exact.get(self._paths.get(dotted_lower, dotted_lower), False)
+
+    def exact_index(self, dotted: str) -> bool:
+        """True when the store's index on ``dotted`` answers an ``eq`` of a string exactly: a single-valued string
+        attribute whose index folds case as RFC 7643 §2.2 caseExact says the filter compares."""
+        return dotted in self._exact_indexes
 
     def canonical_path(self, dotted: str) -> str | None:
         """The schema's spelling of a dotted path (``username`` → ``userName``), or ``None`` if unknown."""
@@ -143,3 +149,12 @@ def _case_exact_table(rtype: ResourceType) -> dict[str, bool]:
         for sub in attr.sub_attributes:
             table[f"{attr.name}.{sub.name}"] = sub.case_exact
     return table
+
+
+def _exact_indexes(rtype: ResourceType, endpoint: str) -> frozenset[str]:
+    from mockscim.schema import COMMON
+
+    indexed = INDEXES.get(endpoint, {})
+    return frozenset(a.name for a in (*COMMON, *rtype.schema.attributes)
+                     if a.name in indexed and a.type == "string" and not a.multi_valued
+                     and a.case_exact != indexed[a.name])
