@@ -234,11 +234,18 @@ def compile_filter(node: Node, *, core_schema: str = "", case_exact: Callable[[s
 
 
 def eq_terms(node: Node) -> list[tuple[AttrPath, str | int | float | bool]]:
-    """The non-null ``eq`` comparisons on plain paths of the top-level conjunction, for index planning."""
+    """The non-null ``eq`` comparisons of the top-level conjunction, for index planning.
+
+    A value path contributes its element's ``eq`` terms as dotted paths: ``emails[type eq "work"].value eq "x"``
+    gives ``emails.value eq "x"`` (and ``emails.type eq "work"``), a superset the full filter then narrows."""
     if isinstance(node, And):
         return eq_terms(node.left) + eq_terms(node.right)
     if isinstance(node, Compare) and node.op == "eq" and node.value is not None:
         return [(node.path, node.value)]
+    if isinstance(node, ValuePath) and node.path.sub is None:
+        inner = eq_terms(node.filter) + (eq_terms(node.sub_compare) if node.sub_compare is not None else [])
+        return [(AttrPath(node.path.urn, node.path.name, path.name), value)
+                for path, value in inner if path.urn is None and path.sub is None]
     return []
 
 

@@ -378,7 +378,12 @@ EQ_TERMS: list[tuple[str, str, list[tuple[AttrPath, str | int | float | bool]]]]
     ("not-dropped", "a eq 1 and not (b eq 2)", [(p("a"), 1)]),
     ("null-dropped", "a eq null and b eq 2", [(p("b"), 2)]),
     ("other-ops-dropped", 'a ne 1 and b co "x" and c eq 3', [(p("c"), 3)]),
-    ("value-path-dropped", 'emails[type eq "work"].value eq "x" and id eq "1"', [(p("id"), "1")]),
+    ("value-path-terms", 'emails[type eq "work"].value eq "x" and id eq "1"',
+     [(p("emails", sub="type"), "work"), (p("emails", sub="value"), "x"), (p("id"), "1")]),
+    ("value-path-inner-and", 'emails[type eq "work" and value eq "x"]',
+     [(p("emails", sub="type"), "work"), (p("emails", sub="value"), "x")]),
+    ("value-path-inner-or-dropped", 'emails[type eq "work" or value eq "x"]', []),
+    ("value-path-ne-dropped", 'emails[value ne "x"]', []),
     ("grouped-and-kept", "(a eq 1 and b eq 2) and c pr", [(p("a"), 1), (p("b"), 2)]),
     ("urn-kept", f'{CORE}:userName eq "x"', [(p("userName", urn=CORE), "x")]),
 ]
