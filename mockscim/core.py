@@ -18,7 +18,7 @@ from mockscim.resources import KINDS
 from mockscim.resources.base import Kind
 from mockscim.state import StateError, normalise_state
 from mockscim.store import Change, Delete, Put, Store
-from mockscim.timefmt import iso_utc
+from mockscim.timefmt import iso_utc_epoch
 from mockscim.tokens import TokenRegistry
 from mockscim.validate import clean_resource
 
@@ -127,7 +127,7 @@ class Core:
     # -- helpers used by kinds -------------------------------------------------------------------------------------
     def now(self) -> str:
         """RFC 7643 §2.3.5 dateTime, UTC, millisecond precision."""
-        return iso_utc()
+        return iso_utc_epoch()
 
     def new_version(self) -> str:
         """A weak ETag (RFC 7232 §2.3) that changes on every write (SPEC §6)."""

@@ -8,7 +8,6 @@ import json
 import logging
 import re
 import threading
-import time
 import weakref
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,6 +16,8 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any, NamedTuple, TextIO
 from urllib.parse import unquote_plus
+
+from mockscim.timefmt import iso_utc_epoch
 
 KEYS: tuple[str, ...] = (
     "time", "requestId", "method", "path", "query", "principal", "userAgent", "status", "scimType", "detail",
@@ -32,19 +33,6 @@ _SENSITIVE = re.compile(r"token|secret|passw|pwd|credential|api[_-]?key|assertio
 _STATUS = re.compile(r"0|[1-5]\d\d|[1-5]xx", re.IGNORECASE)
 
 log = logging.getLogger("mockscim.journal")
-
-
-_second: list[Any] = [None, ""]
-
-
-def iso_utc_epoch(moment: float) -> str:
-    """:func:`iso_utc` of epoch seconds, formatting the date and time once per second (every request needs it)."""
-    second = int(moment)
-    cached = _second
-    if cached[0] != second:
-        cached[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        cached[0] = second
-    return f"{cached[1]}.{int((moment - second) * 1000):03d}Z"
 
 
 def parse_time(text: str) -> datetime | None:

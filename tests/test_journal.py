@@ -284,8 +284,7 @@ def test_no_secret_leaves_the_journal_api(make_client: Callable[..., TestClient]
 
 def test_epoch_time_formatting_matches_iso_utc() -> None:
     """The middleware's per-second cached formatter writes exactly what iso_utc writes for the same moment."""
-    from mockscim.journal import iso_utc_epoch
-    from mockscim.timefmt import iso_utc
+    from mockscim.timefmt import iso_utc, iso_utc_epoch
 
     for t in (0.0, 1764366000.123, 1764366000.999, 1764366001.0, 1764366001.5, 1893456000.001):
         moment = datetime.fromtimestamp(int(t), UTC).replace(microsecond=int((t - int(t)) * 1000) * 1000)

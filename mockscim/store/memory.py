@@ -47,7 +47,7 @@ class MemoryStore:
 
     Every index maps a normalised value to the ordered set of ids carrying it, so uniqueness checks and ``eq``
     filters on indexed attributes never scan a kind. Documents of the ``PACKED`` kinds are kept as ``marshal``
-    bytes (in memory only, never on disk), so 100,000 users fit in about 130 MB.
+    bytes (in memory only, never on disk): a user with its index entries takes ~0.9 KB instead of ~2.3 KB.
     """
 
     def __init__(self) -> None:
@@ -140,6 +140,9 @@ class MemoryStore:
         before = (previous if previous is not None else unpack(old)) if old is not None and indexes else None
         seen: dict[str, str] = {}
         for attr, fold in indexes.items():
+            head = attr.partition(".")[0]
+            if before is not None and before.get(head) == doc.get(head):
+                continue  # the indexed value did not change (a PATCH of a title): nothing to re-index
             bucket = self._index[kind][attr]
             # One string for equal keys (a userName that is also the e-mail); ordered, without repeats.
             added = {seen.setdefault(k, k): None for k in index_keys(doc, attr, fold)}
