@@ -12,46 +12,29 @@ from typing import Any
 __all__ = ["SERVICE_CLIENT_SECRET", "SERVICE_USER_NAME", "dumps_state", "generate_state", "write_state"]
 
 from mockscim.seed_data import (
-    ACCOUNT_NAMES,
-    CONTAINER_PERMISSION_SCHEMA,
-    CONTAINER_RIGHTS,
-    CONTAINER_SCHEMA,
-    CONTAINER_TREE,
-    DATABASES,
     DEPARTMENTS,
     ENTERPRISE_SCHEMA,
-    ENVIRONMENTS,
     FEDERATED_SHARE,
     GROUP_QUALIFIERS,
     GROUP_SCHEMA,
-    HOST_PREFIXES,
-    HOST_ROLES,
     INACTIVE_SHARE,
     LINKED_SCHEMA,
-    MAX_CONTAINER_DEPTH,
     NAME_POOL_DRAWS,
-    NOTES,
     PASSWORD_USERS,
-    PRIVILEGED_DATA_PERMISSION_SCHEMA,
-    PRIVILEGED_DATA_SCHEMA,
-    SECRET_RIGHTS,
-    SECRET_TEMPLATES,
     SERVICE_CLIENT_SECRET,
     SERVICE_USER_NAME,
     SPECIAL_GROUPS,
-    TEMPLATE_WEIGHTS,
     USER_SCHEMA,
     Progress,
     _ascii_slug,
     _name_pool,
-    _password,
     _pool,
     _spaced,
     _ticker,
     _Unique,
     _uuid,
-    _weighted,
 )
+from mockscim.seed_pam import _container_permissions, _containers, _secret_permissions, _secrets
 
 
 def generate_state(
@@ -207,185 +190,6 @@ def _groups(
         for g in rng.sample(range(count), k):
             result[g]["members"].append({"value": user["id"], "display": user["userName"], "type": "User"})
         tick(done)
-    return result
-
-
-def _containers(
-    rng: random.Random, count: int, service_id: str, cities: Sequence[str], progress: Progress | None
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """``count`` containers in a tree up to MAX_CONTAINER_DEPTH deep, parents before children; also the root ids."""
-    if count == 0:
-        return [], []
-    n_roots = min(count, len(CONTAINER_TREE), max(3, count // 25))
-    themes = rng.sample(list(CONTAINER_TREE), n_roots)
-    siblings: dict[str, _Unique] = {"": _Unique()}
-    theme_of: dict[str, str] = {}
-    depth_of: dict[str, int] = {}
-    path_of: dict[str, str] = {}
-    eligible: list[str] = []
-    result: list[dict[str, Any]] = []
-    tick = _ticker(progress, "containers", count)
-    for index in range(count):
-        cid = str(index + 1)
-        if index < n_roots:
-            parent = ""
-            name = _spaced(siblings[""], themes[index])
-            theme_of[cid], depth_of[cid], path_of[cid] = themes[index], 1, name
-        else:
-            parent = rng.choice(eligible)
-            depth = depth_of[parent] + 1
-            pool: Sequence[str] = (
-                CONTAINER_TREE[theme_of[parent]] if depth == 2 else ENVIRONMENTS if depth == 3 else cities
-            )
-            used = siblings.setdefault(parent, _Unique())
-            base = rng.choice(pool)
-            for _ in range(3):
-                if not used.taken(base):
-                    break
-                base = rng.choice(pool)
-            name = _spaced(used, base)
-            theme_of[cid], depth_of[cid], path_of[cid] = theme_of[parent], depth, f"{path_of[parent]} / {name}"
-        container: dict[str, Any] = {
-            "id": cid,
-            "schemas": [CONTAINER_SCHEMA],
-            "name": name,
-            "displayName": name,
-            "description": f"Credentials for {path_of[cid]}",
-        }
-        if parent:
-            container["parent"] = {"value": parent}
-        container["owner"] = {"value": service_id}
-        result.append(container)
-        if depth_of[cid] < MAX_CONTAINER_DEPTH:
-            eligible.append(cid)
-        tick(index + 1)
-    return result, [str(i + 1) for i in range(n_roots)]
-
-
-def _container_permissions(
-    rng: random.Random,
-    containers: Sequence[dict[str, Any]],
-    roots: Sequence[str],
-    service_id: str,
-    user_ids: Sequence[str],
-    groups: Sequence[dict[str, Any]],
-    progress: Progress | None,
-) -> list[dict[str, Any]]:
-    """Owner for the service user on most (not all) roots, then assorted rights for other users and groups."""
-    result: list[dict[str, Any]] = []
-    seen: set[tuple[str, str]] = set()
-
-    def add(cid: str, kind: str, principal: str, right: str) -> None:
-        seen.add((cid, principal))
-        result.append(
-            {
-                "id": str(len(result) + 1),
-                "schemas": [CONTAINER_PERMISSION_SCHEMA],
-                "container": {"value": cid},
-                kind: {"value": principal},
-                "rights": [right],
-            }
-        )
-
-    n_unowned = max(1, round(len(roots) * 0.2)) if len(roots) >= 2 else 0
-    unowned = set(rng.sample(list(roots), n_unowned))
-    for cid in roots:
-        if cid not in unowned:
-            add(cid, "user", service_id, "Owner")
-    group_ids = [g["id"] for g in groups]
-    if not containers or not (user_ids or group_ids):
-        return result
-    target = len(containers) + len(containers) // 2
-    tick = _ticker(progress, "permissions", target)
-    for done in range(1, target + 1):
-        cid = rng.choice(containers)["id"]
-        use_group = bool(group_ids) and (not user_ids or rng.random() < 0.6)
-        principal = rng.choice(group_ids) if use_group else rng.choice(user_ids)
-        if (cid, principal) not in seen:
-            add(cid, "group" if use_group else "user", principal, _weighted(rng, CONTAINER_RIGHTS))
-        tick(done)
-    return result
-
-
-def _secrets(
-    rng: random.Random,
-    count: int,
-    containers: Sequence[dict[str, Any]],
-    domain: str,
-    given_slugs: Sequence[str],
-    family_slugs: Sequence[str],
-    progress: Progress | None,
-) -> list[dict[str, Any]]:
-    """``count`` secrets spread over the containers, names unique per container, fields per template."""
-    templates = list(SECRET_TEMPLATES)
-    names: dict[str, _Unique] = {}
-    result: list[dict[str, Any]] = []
-    tick = _ticker(progress, "secrets", count)
-    for index in range(count):
-        template = rng.choices(templates, weights=TEMPLATE_WEIGHTS)[0]
-        host = f"{HOST_PREFIXES[template]}-{rng.choice(HOST_ROLES)}-{rng.randint(1, 99):02d}.{domain}"
-        if rng.random() < 0.7:
-            username = rng.choice(ACCOUNT_NAMES[template])
-        else:
-            username = rng.choice(given_slugs)[:1] + rng.choice(family_slugs)
-        values = {
-            "resource": host,
-            "machine": host,
-            "server": host,
-            "database": rng.choice(DATABASES),
-            "url": f"https://{host}/login",
-            "username": username,
-            "password": _password(rng),
-            "notes": rng.choice(NOTES),
-        }
-        fields = {key: values[key] for key in SECRET_TEMPLATES[template]}
-        label = f"{values['database']} on {host}" if template == "SQL Server Account" else host
-        cid = rng.choice(containers)["id"] if containers else ""
-        base = f"{username}@{host.split('.')[0]}"
-        name = names.setdefault(cid, _Unique()).claim(base, base + " (", ")")
-        secret: dict[str, Any] = {
-            "id": str(index + 1),
-            "schemas": [PRIVILEGED_DATA_SCHEMA],
-            "name": name,
-            "type": template,
-            "description": f"{template} for {label}",
-        }
-        if cid:
-            secret["container"] = {"value": cid}
-        secret["active"] = True
-        secret["fields"] = fields
-        result.append(secret)
-        tick(index + 1)
-    return result
-
-
-def _secret_permissions(
-    rng: random.Random, secrets: Sequence[dict[str, Any]], user_ids: Sequence[str], groups: Sequence[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """One to three permissions on about 15 % of the secrets, for users and groups other than the service user."""
-    group_ids = [g["id"] for g in groups]
-    result: list[dict[str, Any]] = []
-    if not (user_ids or group_ids):
-        return result
-    for secret in secrets:
-        if rng.random() >= 0.15:
-            continue
-        named: set[str] = set()
-        for _ in range(rng.randint(1, 3)):
-            use_group = bool(group_ids) and (not user_ids or rng.random() < 0.5)
-            principal = rng.choice(group_ids) if use_group else rng.choice(user_ids)
-            if principal in named:
-                continue
-            named.add(principal)
-            result.append(
-                {
-                    "id": str(len(result) + 1),
-                    "schemas": [PRIVILEGED_DATA_PERMISSION_SCHEMA],
-                    "privilegedData": {"value": secret["id"]},
-                    "group" if use_group else "user": {"value": principal},
-                    "rights": [_weighted(rng, SECRET_RIGHTS)],
-                }
-            )
     return result
 
 
