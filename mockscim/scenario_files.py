@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from mockscim import jsontext
-from mockscim.scenario_rules import Scenario, ScenarioError, build_scenario
+from mockscim.scenario_model import Scenario, ScenarioError
+from mockscim.scenario_rules import build_scenario
 
 SHIPPED_DIR: Path = Path(__file__).parent / "data" / "scenarios"
 """The scenarios shipped as package data (SPEC §13), one ``<name>.yaml`` each."""

@@ -14,17 +14,8 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from mockscim.scenario_files import SHIPPED_DIR, check_files, load_scenario, resolve, shipped
-from mockscim.scenario_rules import (
-    OPERATIONS,
-    RESOURCES,
-    Effect,
-    Match,
-    Rule,
-    Scenario,
-    ScenarioError,
-    glob_problem,
-    parse_duration,
-)
+from mockscim.scenario_model import OPERATIONS, RESOURCES, Effect, Match, Rule, Scenario, ScenarioError
+from mockscim.scenario_rules import glob_problem, parse_duration
 from mockscim.timefmt import iso_utc
 
 __all__ = [
