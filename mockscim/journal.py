@@ -123,7 +123,7 @@ class Query:
         return True
 
 
-class Request(NamedTuple):
+class RawRequest(NamedTuple):
     """One request as the middleware saw it; the journal entry is built from it when first read or written out.
 
     Building an entry (credentials parsed, every field redacted, the time formatted) costs more than serving a
@@ -163,7 +163,7 @@ def credentials(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, lis
     return agent, [k for k in known if len(k) >= 4]  # too short to be a secret, and would mangle everything
 
 
-def build_entry(arrived: float, request: Request) -> dict[str, Any]:
+def build_entry(arrived: float, request: RawRequest) -> dict[str, Any]:
     """The journal entry of ``request`` (exactly :data:`KEYS`), with every credential it carried redacted."""
     agent, known = credentials(request.headers)
     return {
@@ -183,7 +183,7 @@ def build_entry(arrived: float, request: Request) -> dict[str, Any]:
 
 
 _Item = list[Any]
-"""A ring slot: ``[arrival epoch, entry dict or the Request it is built from]``."""
+"""A ring slot: ``[arrival epoch, entry dict or the RawRequest it is built from]``."""
 
 
 def _entry(item: _Item) -> dict[str, Any]:
@@ -219,7 +219,7 @@ class Journal:
             arrived = arrived.timestamp()
         self._keep([arrived, entry])
 
-    def record_request(self, arrived: float, request: Request) -> None:
+    def record_request(self, arrived: float, request: RawRequest) -> None:
         """Keep ``request``; its entry is built when first read, or at once for the file and the log."""
         self._keep([arrived, request])
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockscim.journal import KEYS, REDACTED, Journal, Query, Request, redact_query, redact_text
+from mockscim.journal import KEYS, REDACTED, Journal, Query, RawRequest, redact_query, redact_text
 
 from .conftest import AUTH, SCIM
 
@@ -151,7 +151,7 @@ def test_request_entries_are_built_when_read_and_redacted() -> None:
     journal = Journal(size=2)
     basic = base64.b64encode(b"client:s3cret-value").decode()
     headers = [(b"authorization", f"Basic {basic}".encode()), (b"user-agent", b"agent s3cret-value")]
-    journal.record_request(1764366000.25, Request(
+    journal.record_request(1764366000.25, RawRequest(
         "r-1", "GET", "/scim/v2/Users/s3cret-value", "access_token=abc&count=1", "svc", headers, 404,
         None, "Resource s3cret-value not found.", 1.23456, None))
     first = journal.entries()[0]

@@ -7,7 +7,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockscim.context import state_of
-from mockscim.journal import Journal, Request
+from mockscim.journal import Journal, RawRequest
 
 
 class JournalMiddleware:
@@ -54,6 +54,6 @@ class JournalMiddleware:
     def _record(self, scope: Scope, arrived: float, duration_ms: float) -> None:
         state = state_of(scope)
         principal = state.principal.user_name if state.principal is not None else None
-        self.journal.record_request(arrived, Request(
+        self.journal.record_request(arrived, RawRequest(
             state.request_id, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
             principal, scope["headers"], state.status, state.scim_type, state.detail, duration_ms, state.rule))
