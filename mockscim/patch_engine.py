@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from mockscim.errors import Immutable, InvalidAttribute, InvalidValue, RequiredAttribute
-from mockscim.filters import PatchPath, compile_filter
+from mockscim.filters import PatchPath, Predicate, compile_filter
 from mockscim.filters import parse_path as _parse_path
 from mockscim.patch_values import (
     SCALARS,
@@ -32,7 +32,6 @@ OPS = frozenset({"add", "remove", "replace"})
 _UNTOUCHED = frozenset({"id", "schemas", "meta"})
 
 
-Predicate = Callable[[Mapping[str, Any]], bool]
 
 
 # A parsed path is a frozen value, so the few distinct paths clients send (Entra's path-less keys, "displayName",

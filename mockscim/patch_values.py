@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mockscim.errors import InvalidAttribute
+from mockscim.filters import Predicate
 from mockscim.schema import Attribute
-
-Predicate = Callable[[Mapping[str, Any]], bool]
 
 SCALARS = (str, int, float, bool, type(None))
 

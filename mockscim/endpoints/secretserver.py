@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -182,15 +182,21 @@ async def vaults(request: Request, caller: Principal) -> Response:
     }]})
 
 
+def _by_id_or_path(request: Request, kind: str, path_param: str,
+                   find: Callable[[Any, Sequence[str]], Mapping[str, Any] | None]) -> Mapping[str, Any] | None:
+    """The object ``/{id}`` names, or with id ``0`` the one ``?secretPath=``/``?folderPath=`` names (SPEC §9)."""
+    store = request.app.state.core.store
+    oid = request.path_params["id"]
+    if oid == "0" and path_param in request.query_params:
+        return find(store, models.normalise_path(request.query_params[path_param]))
+    found: Mapping[str, Any] | None = store.get(kind, oid)
+    return found
+
+
 # -- secrets ----------------------------------------------------------------------------------------------------
 def _readable_secret(request: Request, caller: Principal) -> Mapping[str, Any] | None:
     """The secret the path (or ``0?secretPath=``) names, if the caller may read it (SPEC §9)."""
-    store = request.app.state.core.store
-    sid = request.path_params["id"]
-    if sid == "0" and "secretPath" in request.query_params:
-        secret = models.find_secret(store, models.normalise_path(request.query_params["secretPath"]))
-    else:
-        secret = store.get("PrivilegedData", sid)
+    secret = _by_id_or_path(request, "PrivilegedData", "secretPath", models.find_secret)
     if secret is None or not _access(request, caller).can_read_secret(str(secret["id"])):
         return None
     return secret
@@ -236,11 +242,7 @@ async def search_total(request: Request, caller: Principal) -> Response:
 async def get_folder(request: Request, caller: Principal) -> Response:
     """``GET /api/v1/folders/{id}`` (``0?folderPath=``; ``getAllChildren=true`` fills ``childFolders``)."""
     store = request.app.state.core.store
-    fid = request.path_params["id"]
-    if fid == "0" and "folderPath" in request.query_params:
-        folder = models.find_folder(store, models.normalise_path(request.query_params["folderPath"]))
-    else:
-        folder = store.get("Containers", fid)
+    folder = _by_id_or_path(request, "Containers", "folderPath", models.find_folder)
     if folder is None or not _access(request, caller).can_see_folder(str(folder["id"])):
         return access_denied()
     with_children = models.truthy(request.query_params.get("getAllChildren"))
