@@ -1,1 +1,0 @@
-"""HTTP endpoints: thin wrappers that read the request, call the core and return a response."""
