@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from mockscim.testing import MockScim
+from mockscim.testing.server import MockScim
 
 
 def main(rounds: int = 20) -> None:

@@ -197,8 +197,8 @@ def ceiling_argv(port: int) -> list[str]:
 
 # -- data ------------------------------------------------------------------------------------------------------------
 def user_pool(n: int) -> list[dict[str, Any]]:
-    """``n`` realistic users from ``mockscim.seed`` (seed 1), without ids, the service user left out."""
-    from mockscim.seed import generate_state
+    """``n`` realistic users from ``mockscim.seed.generate`` (seed 1), without ids, the service user left out."""
+    from mockscim.seed.generate import generate_state
 
     users = generate_state(users=n, groups=0, containers=0, secrets=0, seed=1)["Users"][1:]
     return [{k: v for k, v in u.items() if k != "id"} for u in users]

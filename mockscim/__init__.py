@@ -11,14 +11,14 @@ __all__ = ["JournalEntry", "MockScim", "MockScimError", "Settings", "__version__
 if TYPE_CHECKING:
     from mockscim.app import create_app
     from mockscim.settings import Settings
-    from mockscim.testing import JournalEntry, MockScim, MockScimError
+    from mockscim.testing.server import JournalEntry, MockScim, MockScimError
 
 _LAZY = {
     "create_app": "mockscim.app",
     "Settings": "mockscim.settings",
-    "MockScim": "mockscim.testing",
-    "JournalEntry": "mockscim.testing",
-    "MockScimError": "mockscim.testing",
+    "MockScim": "mockscim.testing.server",
+    "JournalEntry": "mockscim.testing.server",
+    "MockScimError": "mockscim.testing.server",
 }
 
 

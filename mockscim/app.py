@@ -7,26 +7,28 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 
-from mockscim import jsontext
-from mockscim.core import Core
-from mockscim.endpoints import control, discovery, oauth, scim, secretserver
-from mockscim.errors import ScimError
-from mockscim.http import on_http_error, on_scim_error
+from mockscim import control, oauth, secretserver
+from mockscim.api import discovery, scim
+from mockscim.auth import TokenRegistry
+from mockscim.core import Core, check_stored_state
+from mockscim.http.errors import EXCEPTION_HANDLERS
+from mockscim.http.runtime import Runtime
 from mockscim.journal import Journal
 from mockscim.middleware.auth import AuthMiddleware
-from mockscim.middleware.faults import FaultsMiddleware, ScenarioSlot
+from mockscim.middleware.caller import CallerMiddleware
+from mockscim.middleware.faults import FaultsMiddleware
 from mockscim.middleware.guard import GuardMiddleware
 from mockscim.middleware.journal import JournalMiddleware
-from mockscim.profile import load_profile
-from mockscim.scenarios import resolve
+from mockscim.scenarios import ScenarioSlot, resolve
+from mockscim.scim.profile import load_profile
 from mockscim.settings import Settings
 from mockscim.store import Store
 from mockscim.store.memory import MemoryStore
-from mockscim.tokens import TokenRegistry
+from mockscim.surfaces import CONTROL_ROOT, SCIM_ROOT
+from mockscim.util import jsontext
 
 FIXTURE_DIR = Path(__file__).parent / "data" / "fixtures"
 
@@ -61,12 +63,12 @@ def load_fixture(path: str | None) -> Any:
 
 
 def open_store(settings: Settings) -> Store:
-    """The store ``--store`` names: ``memory`` or a TinyDB file."""
+    """The store ``--store`` names: ``memory`` or a TinyDB file (checked as a state by the core when it opens)."""
     if settings.store == "memory":
         return MemoryStore()
     from mockscim.store.durable import DurableStore
 
-    return DurableStore(settings.store)
+    return DurableStore(settings.store, validate=check_stored_state)
 
 
 def _prefixed(prefix: str, routes: list[BaseRoute]) -> list[BaseRoute]:
@@ -80,43 +82,38 @@ def _prefixed(prefix: str, routes: list[BaseRoute]) -> list[BaseRoute]:
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Starlette:
-    """Build the whole server from ``settings`` (SPEC §14). Nothing registers itself at import time."""
+    """Build the whole server from ``settings`` (docs/behaviour.md §14). Nothing registers itself at import time."""
     settings = settings or Settings()
     profile = load_profile(settings.profile)
     tokens = TokenRegistry(static_token=settings.token, ttl=settings.token_ttl, grace=settings.token_grace)
-    fixture = fixture_source(settings.fixture)
-    store = store or open_store(settings)
-    core = Core(store=store, profile=profile, fixture=fixture, tokens=tokens,
-                secret_server_default=not settings.secret_server_down)
-    if not getattr(store, "loaded_from_disk", False):
-        core.reset()
-    errors: list[BaseException] = []
-
-    routes = [
-        Route("/identity/api/oauth2/token/xpmplatform", oauth.token, methods=["POST"]),
-        *_prefixed("/scim/v2", [*scim.routes(profile), *discovery.routes()]),
-        Mount("/_mockscim", routes=control.routes()),
-        *secretserver.routes(),  # SPEC §1, §9: the Secret Server facade and Platform mode
-    ]
-    # SPEC §10, §12: the active scenario (started now, when --scenario names one) and the request journal.
-    scenario = ScenarioSlot(resolve(settings.scenario) if settings.scenario else None)
-    journal = Journal(settings.journal_size, settings.journal_file)
-    # Outer → inner: Journal (request id, timing), Guard (500s), Faults (before Auth: `token: expire` meets 401).
-    middleware = [
-        Middleware(JournalMiddleware, journal=journal),
-        Middleware(GuardMiddleware, errors=errors),
-        Middleware(FaultsMiddleware, slot=scenario, core=core, tokens=tokens, max_body=settings.max_body),
-        Middleware(AuthMiddleware, core=core, tokens=tokens, admin_token=settings.admin_token),
-    ]
-    app = Starlette(
-        routes=routes,
-        middleware=middleware,
-        exception_handlers={ScimError: on_scim_error, HTTPException: on_http_error},
+    core = Core(store=store or open_store(settings), profile=profile, fixture=fixture_source(settings.fixture),
+                tokens=tokens, secret_server_default=not settings.secret_server_down)
+    core.start()
+    runtime = Runtime(
+        settings=settings,
+        core=core,
+        tokens=tokens,
+        # docs/behaviour.md §10, §12: the active scenario (started now when --scenario names one), the journal.
+        journal=Journal(settings.journal_size, settings.journal_file),
+        scenario=ScenarioSlot(resolve(settings.scenario) if settings.scenario else None),
     )
-    app.state.settings = settings
-    app.state.core = core
-    app.state.tokens = tokens
-    app.state.errors = errors
-    app.state.scenario = scenario
-    app.state.journal = journal
+    # One route table per surface, each at the root the surface map gives it (docs/behaviour.md §1).
+    routes = [
+        *_prefixed(SCIM_ROOT, [*scim.routes(profile), *discovery.routes()]),
+        *oauth.routes(),
+        Mount(CONTROL_ROOT, routes=control.routes()),
+        *secretserver.routes(),
+    ]
+    # Outer → inner: Journal (the request's state: id and surface, classified once; timing; the entry), Guard
+    # (500s), Caller (the principal, resolved once), Faults (before Auth: a `token: expire` request meets its own
+    # 401), Auth (401s).
+    middleware = [
+        Middleware(JournalMiddleware, journal=runtime.journal),
+        Middleware(GuardMiddleware, errors=runtime.errors),
+        Middleware(CallerMiddleware, core=core),
+        Middleware(FaultsMiddleware, slot=runtime.scenario, core=core, tokens=tokens, max_body=settings.max_body),
+        Middleware(AuthMiddleware, admin_token=settings.admin_token),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=dict(EXCEPTION_HANDLERS))
+    app.state.runtime = runtime
     return app

@@ -108,7 +108,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         _quiet_signals_server(config).run()
     finally:
-        app.state.core.store.close()  # SPEC §14: a clean shutdown flushes the store
+        app.state.runtime.core.close()  # docs/behaviour.md §14: a clean shutdown flushes the store
     return 0
 
 
@@ -136,7 +136,7 @@ def _quiet_signals_server(config: Any) -> Any:
 
 def seed(args: argparse.Namespace) -> int:
     """``mockscim seed``: Faker data in the state format, progress on stderr for large N (SPEC §13)."""
-    from mockscim.seed import generate_state, write_state
+    from mockscim.seed.generate import generate_state, write_state
 
     def progress(stage: str, done: int, total: int) -> None:
         print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)

@@ -13,7 +13,7 @@ import pytest
 if TYPE_CHECKING:  # the server itself is imported when a test first asks for it, not by every pytest run
     from starlette.applications import Starlette
 
-    from mockscim.testing import MockScim, ScenarioSource
+    from mockscim.testing.server import MockScim, ScenarioSource
 
 MARKER = (
     "mockscim(fixture=None, scenario=None, profile=None, **settings): run this test against a mockscim server "
@@ -61,7 +61,7 @@ class ServerPool:
         key = self._key(settings)
         server = self._servers.get(key)
         if server is None or server.closed:  # a test may have stopped it
-            from mockscim.testing import MockScim
+            from mockscim.testing.server import MockScim
 
             server = self._servers[key] = MockScim(**settings)
         self._servers.move_to_end(key)
@@ -149,7 +149,7 @@ def _mockscim_test(request: pytest.FixtureRequest, _mockscim_pool: ServerPool) -
 
 @pytest.fixture
 def mockscim(_mockscim_test: MockScim) -> MockScim:
-    """A live mockscim (a :class:`~mockscim.testing.MockScim`), started once per session and reset for this test."""
+    """A live mockscim (a :class:`~mockscim.MockScim`), started once per session and reset for this test."""
     return _mockscim_test.start()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockscim import tokens as tokens_module
+from mockscim.auth import tokens as tokens_module
 from tests.test_users import err
 
 TOKEN_URL = "/identity/api/oauth2/token/xpmplatform"

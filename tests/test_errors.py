@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mockscim import errors
+from mockscim.scim import errors
 from tests.conftest import AUTH, SCIM, live_server
 from tests.test_users import err
 
@@ -52,7 +52,7 @@ def test_body_over_max_body_is_413(make_client: Any) -> None:
 def test_unexpected_exception_is_500_without_traceback(client: TestClient, monkeypatch: pytest.MonkeyPatch,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     """Any unexpected exception → 500 `Internal Server Error.`; the traceback goes to the log only."""
-    core = client.app.state.core  # type: ignore[attr-defined]
+    core = client.app.state.runtime.core  # type: ignore[attr-defined]
 
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("kaboom-secret-detail")
@@ -62,7 +62,7 @@ def test_unexpected_exception_is_500_without_traceback(client: TestClient, monke
     assert r.status_code == 500 and r.json() == err(500, "Internal Server Error.")
     assert "kaboom" not in r.text and "Traceback" not in r.text
     assert "kaboom-secret-detail" in caplog.text
-    assert isinstance(client.app.state.errors[-1], RuntimeError)  # type: ignore[attr-defined]
+    assert isinstance(client.app.state.runtime.errors[-1], RuntimeError)  # type: ignore[attr-defined]
 
 
 def test_unknown_scim_path_is_404_naming_it(client: TestClient) -> None:
@@ -158,7 +158,7 @@ def test_huge_start_index_is_an_empty_page(client: TestClient) -> None:
 def test_500_takes_the_shape_of_its_surface(client: TestClient, monkeypatch: pytest.MonkeyPatch, method: str,
                                             path: str, patched: str, body: Any) -> None:
     """An unexpected exception on the control plane answers {"error"}; on the facade {"errorCode","message"}."""
-    core = client.app.state.core  # type: ignore[attr-defined]
+    core = client.app.state.runtime.core  # type: ignore[attr-defined]
 
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("kaboom")

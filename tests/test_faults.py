@@ -377,7 +377,7 @@ def test_owner_revoke_finds_the_addressed_container(client: TestClient, method: 
     """The addressed container: a permission's container, a secret's container, a facade folder; else none."""
     activate(client, {"match": {}, "then": {"owner": "revoke"}})
     client.request(method, url, headers=SCIM, json=body)
-    revoked = client.app.state.core.revoked  # type: ignore[attr-defined]
+    revoked = client.app.state.runtime.core.revoked  # type: ignore[attr-defined]
     assert revoked == ({(container, SERVICE)} if container else set())
 
 

@@ -1,4 +1,4 @@
-"""Tests for mockscim.filters: RFC 7644 §3.4.2.2 parsing and evaluation, §3.5.2 paths, and SPEC §5's allow-list."""
+"""Tests for mockscim.scim.filters: RFC 7644 §3.4.2.2 parsing and evaluation, §3.5.2 paths, and SPEC §5's allow-list."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from mockscim.errors import FilterCombination, FilterFormat, FilterUnsupported, InvalidValue
-from mockscim.filters import (
+from mockscim.scim.errors import FilterCombination, FilterFormat, FilterUnsupported, InvalidValue
+from mockscim.scim.filters import (
     And,
     AttrPath,
     Compare,
@@ -558,7 +558,7 @@ def test_compile_once_reuse() -> None:
 ])
 def test_simple_eq_fast_path_gives_the_parsers_tree(raw: str) -> None:
     """The one-comparison fast path answers exactly what the full parser answers (tree or the same error)."""
-    from mockscim.filter_parser import _Parser
+    from mockscim.scim.filter_parser import _Parser
 
     def outcome(parse: Callable[[], object]) -> object:
         try:

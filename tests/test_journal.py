@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockscim.journal import KEYS, REDACTED, Journal, Query, RawRequest, redact_query, redact_text
+from mockscim.journal.ring import KEYS, REDACTED, Journal, Query, RawRequest, redact_query, redact_text
 
 from .conftest import AUTH, SCIM
 
@@ -284,7 +284,7 @@ def test_no_secret_leaves_the_journal_api(make_client: Callable[..., TestClient]
 
 def test_epoch_time_formatting_matches_iso_utc() -> None:
     """The middleware's per-second cached formatter writes exactly what iso_utc writes for the same moment."""
-    from mockscim.timefmt import iso_utc, iso_utc_epoch
+    from mockscim.util.timefmt import iso_utc, iso_utc_epoch
 
     for t in (0.0, 1764366000.123, 1764366000.999, 1764366001.0, 1764366001.5, 1893456000.001):
         moment = datetime.fromtimestamp(int(t), UTC).replace(microsecond=int((t - int(t)) * 1000) * 1000)

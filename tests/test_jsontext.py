@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mockscim.jsontext import MAX_DEPTH, JsonTextError, loads
+from mockscim.util.jsontext import MAX_DEPTH, JsonTextError, loads
 
 
 @pytest.mark.parametrize(("raw", "value"), [

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mockscim import owner
+from mockscim.resources import owner
 from mockscim.store.memory import MemoryStore
 
 U, V, W = "u", "v", "w"  # u: direct and group grants; v: member of g2; w: member of nothing, no grants

@@ -124,7 +124,7 @@ def test_owner_through_a_group(client: TestClient) -> None:
 
 def test_revoked_owner_denies_the_subtree(client: TestClient) -> None:
     """SPEC §10: a revocation on 2 denies Owner on 2, 3 and their secrets and permissions, whatever they say."""
-    client.app.state.core.revoked.add(("2", "scim-service@mockscim.test"))  # type: ignore[attr-defined]
+    client.app.state.runtime.core.revoked.add(("2", "scim-service@mockscim.test"))  # type: ignore[attr-defined]
     assert ids(listing(client, "Containers")) == ["1", "5"]
     for path in ("Containers/2", "Containers/3", "PrivilegedData/12", "ContainerPermissions/5"):
         error(client.get(f"/scim/v2/{path}", headers=AUTH), 403, OWNER_REQUIRED)

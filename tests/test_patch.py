@@ -1,4 +1,4 @@
-"""Tests for mockscim.patch: RFC 7644 §3.5.2 PatchOp parsing and application, with Entra ID and Okta request shapes."""
+"""mockscim.scim.patch: RFC 7644 §3.5.2 PatchOp parsing and application, with Entra ID and Okta request shapes."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from mockscim.errors import Immutable, InvalidAttribute, InvalidValue, RequiredAttribute, ScimError
-from mockscim.patch import PATCH_OP, Operation, apply_operations, parse_operations
-from mockscim.schema import (
+from mockscim.scim.errors import Immutable, InvalidAttribute, InvalidValue, RequiredAttribute, ScimError
+from mockscim.scim.patch import PATCH_OP, Operation, apply_operations, parse_operations
+from mockscim.scim.schema import (
     ALL_ENDPOINTS,
     CORE_GROUP,
     CORE_USER,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockscim.profile import PROFILE_DIR
+from mockscim.scim.profile import PROFILE_DIR
 from tests.conftest import AUTH, SCIM
 
 Make = Callable[..., TestClient]
@@ -138,7 +138,7 @@ def test_okta_password_sync_is_write_only(client: TestClient) -> None:
     r = patch(client, f"{USERS}/{BJENSEN}", {"op": "replace", "path": "password", "value": "N3w-Secret!"})
     assert r.status_code == 200 and "password" not in r.json() and "passwordHash" not in r.json()
     assert "password" not in get(client, f"{USERS}/{BJENSEN}")
-    stored = client.app.state.core.store.get("Users", BJENSEN)  # type: ignore[attr-defined]
+    stored = client.app.state.runtime.core.store.get("Users", BJENSEN)  # type: ignore[attr-defined]
     assert stored["passwordHash"].startswith("sha256$") and "N3w-Secret!" not in json.dumps(stored)
 
 

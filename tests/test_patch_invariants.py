@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from mockscim.errors import Immutable, InvalidValue, ScimError
-from mockscim.patch import PATCH_OP, apply_operations, parse_operations
-from mockscim.schema import ALL_ENDPOINTS, CORE_USER, ENTERPRISE_USER, LINKED_OBJECT, build_resource_types
-from mockscim.validate import clean_resource
+from mockscim.scim.errors import Immutable, InvalidValue, ScimError
+from mockscim.scim.patch import PATCH_OP, apply_operations, parse_operations
+from mockscim.scim.schema import ALL_ENDPOINTS, CORE_USER, ENTERPRISE_USER, LINKED_OBJECT, build_resource_types
+from mockscim.scim.validate import clean_resource
 
 USERS = build_resource_types(
     endpoints=ALL_ENDPOINTS, immutable=["Users.userName"], unique=["Users.userName"], linked_object=True

@@ -170,7 +170,7 @@ def test_an_exception_inside_the_server_fails_the_test(pytester: pytest.Pytester
 def test_breaks_the_server(mockscim, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("boom in the core")
-    monkeypatch.setattr(mockscim.app.state.core, "list", boom)
+    monkeypatch.setattr(mockscim.app.state.runtime.core, "list", boom)
     with mockscim.client() as c:
         assert c.get("/Users").status_code == 500
 

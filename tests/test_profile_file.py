@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mockscim.profile import PROFILE_DIR, ProfileError, load_profile
+from mockscim.scim.profile import PROFILE_DIR, ProfileError, load_profile
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [

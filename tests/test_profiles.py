@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from mockscim.app import create_app
 from mockscim.cli import main
-from mockscim.profile import PROFILE_DIR, ProfileError, load_profile
+from mockscim.scim.profile import PROFILE_DIR, ProfileError, load_profile
 from mockscim.settings import Settings
 from tests.conftest import AUTH, SCIM
 

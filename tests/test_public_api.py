@@ -21,6 +21,6 @@ def test_create_app_and_mockscim_are_the_real_objects() -> None:
     """`from mockscim import create_app, MockScim` gives the app factory and the server class (SPEC §14)."""
     from mockscim import MockScim, create_app
     from mockscim.app import create_app as real_create_app
-    from mockscim.testing import MockScim as RealMockScim
+    from mockscim.testing.server import MockScim as RealMockScim
 
     assert create_app is real_create_app and MockScim is RealMockScim

@@ -21,12 +21,12 @@ from mockscim.scenarios import (
     Scenario,
     ScenarioError,
     check_files,
-    classify,
     load_scenario,
     parse_duration,
     resolve,
     shipped,
 )
+from mockscim.surfaces import classify
 
 SHIPPED_NAMES = [
     "duplicate-usernames",
@@ -581,7 +581,8 @@ CLASSIFY_CASES: list[tuple[str, str, tuple[str | None, str | None]]] = [
 @pytest.mark.parametrize(("method", "path", "expected"), CLASSIFY_CASES)
 def test_classify(method: str, path: str, expected: tuple[str | None, str | None]) -> None:
     """classify() gives the (resource, operation) of SPEC §10 "Matching"."""
-    assert classify(method, path) == expected
+    target = classify(method, path)
+    assert (target.resource, target.operation) == expected
 
 
 # --------------------------------------------------------------------------------------------------------- budgets

@@ -1,4 +1,4 @@
-"""Tests for mockscim.seed: counts, determinism, uniqueness, references, ownership and speed of generated state."""
+"""mockscim.seed: counts, determinism, uniqueness, references, ownership and speed of generated state."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mockscim.seed import dumps_state, generate_state, write_state
+from mockscim.seed.generate import dumps_state, generate_state, write_state
 
 SERVICE = "scim-service@mockscim.test"
 LINKED = "urn:ietf:params:scim:schemas:pam:1.0:LinkedObject"
@@ -280,8 +280,8 @@ def test_twenty_thousand_users_fast() -> None:
 
 
 def test_import_does_not_load_faker() -> None:
-    """Importing mockscim.seed leaves Faker unimported (the server's cold start must stay light)."""
-    code = "import sys, mockscim.seed; print('faker' in sys.modules)"
+    """Importing mockscim.seed.generate leaves Faker unimported (the server's cold start must stay light)."""
+    code = "import sys, mockscim.seed.generate; print('faker' in sys.modules)"
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

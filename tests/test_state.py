@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockscim.app import FIXTURE_DIR, load_fixture
-from mockscim.seed import generate_state
+from mockscim.seed.generate import generate_state
 from tests.conftest import AUTH
 
 STATE = "/_mockscim/state"
@@ -35,7 +35,7 @@ def open_client(make_client: Callable[..., TestClient], tmp_path: Path) -> Itera
 
     yield make
     for c in made:
-        c.app.state.core.store.close()  # type: ignore[attr-defined]
+        c.app.state.runtime.core.store.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(params=["memory", "durable"])
@@ -113,12 +113,12 @@ def test_durable_state_survives_a_restart(open_client: Maker, tmp_path: Path) ->
     r = first.post("/scim/v2/Users", json={"userName": "after@example.com"}, headers=AUTH)
     assert r.status_code == 201
     before = get_state(first)
-    first.app.state.core.store.close()  # type: ignore[attr-defined]
+    first.app.state.runtime.core.store.close()  # type: ignore[attr-defined]
     second = open_client(store=path, fixture="empty")  # the file wins over --fixture (SPEC §13)
     assert get_state(second) == before
     assert second.post("/_mockscim/reset", headers=AUTH).status_code == 200
     assert [u["userName"] for u in get_state(second)["Users"]] == ["scim-service@mockscim.test"]  # reset → --fixture
-    second.app.state.core.store.close()  # type: ignore[attr-defined]
+    second.app.state.runtime.core.store.close()  # type: ignore[attr-defined]
     third = open_client(store=path)
     assert [u["userName"] for u in get_state(third)["Users"]] == ["scim-service@mockscim.test"]
 

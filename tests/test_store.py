@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from mockscim.app import load_fixture
-from mockscim.profile import load_profile
-from mockscim.state import normalise_state
+from mockscim.core import check_stored_state
+from mockscim.core.state import normalise_state
+from mockscim.scim.profile import load_profile
 from mockscim.store import Delete, Put, Store
 from mockscim.store.durable import DurableStore, StoreError
 from mockscim.store.memory import MemoryStore
@@ -49,7 +50,8 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     opened: list[Store] = []
 
     def open_() -> Store:
-        store: Store = MemoryStore() if request.param == "memory" else DurableStore(tmp_path / "store.json")
+        store: Store = (MemoryStore() if request.param == "memory"
+                        else DurableStore(tmp_path / "store.json", validate=check_stored_state))
         opened.append(store)
         return store
 
@@ -165,7 +167,7 @@ def path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def durable(path: Path) -> Iterator[DurableStore]:
-    s = DurableStore(path)
+    s = DurableStore(path, validate=check_stored_state)
     assert not s.loaded_from_disk
     s.load(FIXTURE)
     s.flush()
@@ -192,7 +194,7 @@ def test_restart_after_close_keeps_everything(durable: DurableStore, path: Path)
     assert not Path(f"{path}.wal").exists()  # after a clean close the file alone is the store (SPEC §13)
     tiny = json.loads(path.read_text())
     assert [d["userName"] for d in tiny["Users"].values()] == [d["userName"] for d in before["Users"]]
-    again = DurableStore(path)
+    again = DurableStore(path, validate=check_stored_state)
     try:
         assert again.loaded_from_disk and again.export() == before
         assert again.lookup("Users", "userName", "U1@EXAMPLE.COM")
@@ -207,7 +209,7 @@ def test_stored_schemas_survive_a_restart(durable: DurableStore, path: Path) -> 
     durable.apply([Put("Users", doc)])
     before = durable.export()
     durable.close()
-    again = DurableStore(path)
+    again = DurableStore(path, validate=check_stored_state)
     try:
         assert again.export() == before
     finally:
@@ -233,7 +235,7 @@ def test_wal_replay_without_close(durable: DurableStore, tmp_path: Path) -> None
     cid = durable.next_id("Containers")
     durable.apply([Put("Containers", container(cid, "C"))])
     crashed = crash_copy(durable, tmp_path)
-    recovered = DurableStore(crashed)
+    recovered = DurableStore(crashed, validate=check_stored_state)
     try:
         assert recovered.export() == durable.export()
         assert recovered.next_id("Containers") == str(int(cid) + 1)
@@ -249,7 +251,7 @@ def test_torn_wal_tail_is_ignored(durable: DurableStore, tmp_path: Path, tail: b
     crashed = crash_copy(durable, tmp_path)
     with open(f"{crashed}.wal", "ab") as wal:
         wal.write(tail)
-    recovered = DurableStore(crashed)
+    recovered = DurableStore(crashed, validate=check_stored_state)
     try:
         assert recovered.export() == before
     finally:
@@ -265,7 +267,7 @@ def test_corrupt_record_before_the_tail_is_refused(durable: DurableStore, tmp_pa
     wal.write_bytes(header + junk + record)
     snapshot = crashed.read_bytes()
     with pytest.raises(StoreError, match="line 2"):
-        DurableStore(crashed)
+        DurableStore(crashed, validate=check_stored_state)
     assert crashed.read_bytes() == snapshot and wal.read_bytes() == header + junk + record
 
 
@@ -277,7 +279,7 @@ def test_stale_wal_from_before_a_snapshot_is_not_replayed(durable: DurableStore,
     durable.load(norm(load_fixture("empty")))
     crashed = crash_copy(durable, tmp_path)
     Path(f"{crashed}.wal").write_bytes(old_wal)
-    recovered = DurableStore(crashed)
+    recovered = DurableStore(crashed, validate=check_stored_state)
     try:
         assert recovered.export() == durable.export()
         assert recovered.get("Users", "u1") is None
@@ -300,7 +302,7 @@ def test_writes_do_not_rewrite_the_file(durable: DurableStore, path: Path) -> No
 
 
 def test_log_is_compacted_when_it_outgrows_the_snapshot(path: Path) -> None:
-    store = DurableStore(path, compact_min_bytes=4096)
+    store = DurableStore(path, compact_min_bytes=4096, validate=check_stored_state)
     store.load(FIXTURE)
     for i in range(300):
         store.apply([Put("Users", user(f"u{i:03}", f"u{i:03}@example.com"))])
@@ -311,7 +313,7 @@ def test_log_is_compacted_when_it_outgrows_the_snapshot(path: Path) -> None:
     shutil.copy(path, crashed)
     shutil.copy(store.wal_path, f"{crashed}.wal")
     store.close()
-    recovered = DurableStore(crashed)
+    recovered = DurableStore(crashed, validate=check_stored_state)
     try:
         assert recovered.export() == before
     finally:
@@ -364,7 +366,7 @@ def test_one_loop_iteration_is_one_batch(durable: DurableStore, monkeypatch: pyt
 
 def test_flush_and_close_on_a_loop_do_not_wait_for_its_kick(path: Path) -> None:
     """apply() on a loop defers waking the writer to the loop; a blocking flush() or close() there still writes."""
-    store = DurableStore(path)
+    store = DurableStore(path, validate=check_stored_state)
     store.load(FIXTURE)
 
     async def flush_then_close() -> None:
@@ -375,7 +377,7 @@ def test_flush_and_close_on_a_loop_do_not_wait_for_its_kick(path: Path) -> None:
         store.close()  # likewise (an ASGI lifespan shutdown runs on the loop)
 
     asyncio.run(asyncio.wait_for(flush_then_close(), 10))
-    again = DurableStore(path)
+    again = DurableStore(path, validate=check_stored_state)
     try:
         assert again.get("Users", "f1") and again.get("Users", "f2")
     finally:
@@ -432,7 +434,7 @@ def test_failed_write_fails_sync(durable: DurableStore, monkeypatch: pytest.Monk
 
 def test_second_server_on_the_same_file_is_refused(durable: DurableStore, path: Path) -> None:
     with pytest.raises(StoreError, match="in use"):
-        DurableStore(path)
+        DurableStore(path, validate=check_stored_state)
 
 
 def test_foreign_tinydb_file_that_is_a_state_loads(path: Path) -> None:
@@ -440,7 +442,7 @@ def test_foreign_tinydb_file_that_is_a_state_loads(path: Path) -> None:
     db = tinydb.TinyDB(path)
     db.table("Users").insert({"id": "u1", "userName": "alice@example.com", "password": "pw"})
     db.close()
-    store = DurableStore(path)
+    store = DurableStore(path, validate=check_stored_state)
     try:
         assert store.loaded_from_disk
         doc = store.get("Users", "u1")
@@ -466,14 +468,14 @@ def test_foreign_tinydb_file_that_is_a_state_loads(path: Path) -> None:
 def test_corrupt_or_foreign_file_is_refused_untouched(path: Path, content: bytes, reason: str) -> None:
     path.write_bytes(content)
     with pytest.raises(StoreError, match=reason) as info:
-        DurableStore(path)
+        DurableStore(path, validate=check_stored_state)
     assert str(path) in str(info.value)
     assert path.read_bytes() == content
     assert sorted(p.name for p in path.parent.iterdir()) == ["store.json"]  # no sidecar created either
 
 
 def test_missing_file_is_created_on_first_load(path: Path) -> None:
-    store = DurableStore(path)
+    store = DurableStore(path, validate=check_stored_state)
     assert not store.loaded_from_disk and not path.exists()
     store.load(FIXTURE)
     store.flush()

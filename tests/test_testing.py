@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from mockscim.testing import MockScim, MockScimError
+from mockscim.testing.server import MockScim, MockScimError
 
 NEW_USER = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "new.user@example.com"}
 EXPECTING: dict[str, Any] = {"name": "expecting", "rules": [
@@ -208,7 +208,7 @@ def test_problems_carry_the_server_exception_and_its_traceback(m: MockScim, monk
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("kaboom in list")
 
-    monkeypatch.setattr(m.app.state.core, "list", boom)
+    monkeypatch.setattr(m.app.state.runtime.core, "list", boom)
     with m.client() as c:
         assert c.get("/Users").status_code == 500
     [problem] = m.problems()

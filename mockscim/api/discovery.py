@@ -8,15 +8,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from mockscim.core import Core
-from mockscim.errors import NotFound, NotImplementedFeature
-from mockscim.http import ScimResponse, base_url
-from mockscim.query import LIST_RESPONSE
+from mockscim.core.engine import Core
+from mockscim.http.responses import ScimResponse, base_url
+from mockscim.http.runtime import runtime_of
+from mockscim.scim.errors import NotFound, NotImplementedFeature
+from mockscim.scim.query import LIST_RESPONSE
 
 
 def _core(request: Request) -> Core:
-    core: Core = request.app.state.core
-    return core
+    return runtime_of(request).core
 
 
 def _listing(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -71,7 +71,7 @@ async def schemas(request: Request) -> Response:
     for item in seen.values():
         if item["id"] in {rt.schema.id for rt in core.profile.resource_types.values()}:
             # RFC 7643 §3.1: id, externalId and meta are common to every resource; list them with the core schema.
-            from mockscim.schema import COMMON
+            from mockscim.scim.schema import COMMON
 
             names = {a["name"] for a in item["attributes"]}
             item["attributes"] = [a.to_scim() for a in COMMON if a.name not in names] + item["attributes"]

@@ -9,21 +9,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from mockscim.context import state_of
-from mockscim.core import ANONYMOUS, Core, ListParams, Principal
-from mockscim.errors import InvalidValue
-from mockscim.http import ScimResponse, base_url, etag_headers, query_dict, read_json
-from mockscim.profile import Profile
-from mockscim.query import Projection, list_response, parse_page, sort_key
+from mockscim.auth.principal import ANONYMOUS, Principal
+from mockscim.core.engine import Core, ListParams
+from mockscim.http.context import state_of
+from mockscim.http.responses import ScimResponse, base_url, etag_headers, query_dict, read_json
+from mockscim.http.runtime import runtime_of
 from mockscim.resources.base import Kind
+from mockscim.scim.errors import InvalidValue
+from mockscim.scim.profile import Profile
+from mockscim.scim.query import Projection, list_response, parse_page, sort_key
 
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 _NO_PROJECTION = Projection()
 
 
 def _core(request: Request) -> Core:
-    core: Core = request.app.state.core
-    return core
+    return runtime_of(request).core
 
 
 def _caller(request: Request) -> Principal:
@@ -68,9 +69,8 @@ async def collection(request: Request) -> Response:
     kind = core.kind(_endpoint(request))
     if request.method == "POST":
         kind.before_create(caller)  # SPEC §4 precedence: 503 before the body is read
-        body = await read_json(request, request.app.state.settings.max_body)
-        doc = core.create(kind.endpoint, body, caller)
-        await core.store.sync()
+        body = await read_json(request, runtime_of(request).settings.max_body)
+        doc = await core.create(kind.endpoint, body, caller)
         return _one(kind, doc, request, 201)
     q = query_dict(request)
     params = ListParams(q.get("filter"), q.get("startIndex"), q.get("count"), q.get("sortBy"), q.get("sortOrder"))
@@ -87,7 +87,7 @@ def _list(core: Core, kind: Kind, params: ListParams, projection: Projection, re
 async def search(request: Request) -> Response:
     """``POST /{Resources}/.search`` and ``POST /.search`` (RFC 7644 §3.4.3), served by the ``rfc`` profile."""
     core, caller = _core(request), _caller(request)
-    body = await read_json(request, request.app.state.settings.max_body)
+    body = await read_json(request, runtime_of(request).settings.max_body)
     schemas = body.get("schemas")
     if not isinstance(schemas, list) or SEARCH_REQUEST not in schemas:
         raise InvalidValue(scim_type="invalidSyntax")
@@ -147,18 +147,16 @@ async def item(request: Request) -> Response:
         return _one(kind, doc, request)
     if_match = request.headers.get("if-match")
     if method == "DELETE":
-        core.delete(kind.endpoint, rid, caller, if_match)
-        await core.store.sync()
+        await core.delete(kind.endpoint, rid, caller, if_match)
         return Response(status_code=204)
     # SPEC §4 precedence: 413/415/malformed JSON (4) come before a missing resource (5).
-    body = await read_json(request, request.app.state.settings.max_body)
+    body = await read_json(request, runtime_of(request).settings.max_body)
     if method == "PUT":
-        doc = core.replace(kind.endpoint, rid, body, caller, if_match)
+        doc = await core.replace(kind.endpoint, rid, body, caller, if_match)
         status = core.profile.put_status
     else:
-        doc = core.patch(kind.endpoint, rid, body, caller, if_match)
+        doc = await core.patch(kind.endpoint, rid, body, caller, if_match)
         status = core.profile.patch_status
-    await core.store.sync()
     if status == 204:
         return Response(status_code=204, headers=etag_headers(doc))
     return _one(kind, doc, request, status)

@@ -1,4 +1,4 @@
-"""The control plane under ``/_mockscim`` (SPEC §12): health, reset, state, Secret Server, scenario, journal, page."""
+"""The control plane (docs/behaviour.md §12): health, reset, state, Secret Server, scenario, journal, dashboard."""
 
 from __future__ import annotations
 
@@ -11,27 +11,27 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mockscim import __version__, jsontext
-from mockscim.core import Core
+from mockscim import __version__
+from mockscim.core import Core, StateError
+from mockscim.http.errors import ControlError
+from mockscim.http.runtime import runtime_of
 from mockscim.journal import Journal, Query
-from mockscim.middleware.faults import ScenarioSlot
-from mockscim.scenarios import SHIPPED_DIR, Scenario, ScenarioError, load_scenario, shipped
-from mockscim.state import StateError
+from mockscim.scenarios import SHIPPED_DIR, Scenario, ScenarioError, ScenarioSlot, load_scenario, shipped
+from mockscim.util import jsontext
 
 
 def _core(request: Request) -> Core:
-    core: Core = request.app.state.core
-    return core
+    return runtime_of(request).core
 
 
-def error(message: str, status: int = 400) -> JSONResponse:
-    """Control-plane errors are ``{"error": "…"}`` (SPEC §7, §12)."""
-    return JSONResponse({"error": message}, status_code=status)
+def error(message: str, status: int = 400) -> ControlError:
+    """A control-plane error, answered as ``{"error": "…"}`` (docs/behaviour.md §7, §12)."""
+    return ControlError(status, message)
 
 
 async def read_body(request: Request) -> Any:
     """The JSON body, or raise ValueError with a readable reason (bounded by ``--max-body``)."""
-    limit = request.app.state.settings.max_body
+    limit = runtime_of(request).settings.max_body
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
@@ -52,9 +52,7 @@ async def health(request: Request) -> Response:
 
 async def reset(request: Request) -> Response:
     """Back to the start-up fixture; Secret Server to its start-up availability; revocations cleared."""
-    core = _core(request)
-    core.reset()
-    await core.store.sync()
+    await _core(request).reset()
     return JSONResponse({"status": "reset"})
 
 
@@ -64,10 +62,9 @@ async def state(request: Request) -> Response:
         return JSONResponse(core.export_state())
     try:
         raw = await read_body(request)
-        core.load_state(raw)
+        await core.load_state(raw)
     except (ValueError, StateError) as exc:
-        return error(f"invalid state: {exc}")
-    await core.store.sync()
+        raise error(f"invalid state: {exc}") from None
     return JSONResponse({"status": "loaded", "counts": {k: core.store.count(k) for k in raw or {}}})
 
 
@@ -78,21 +75,19 @@ async def secret_server(request: Request) -> Response:
         try:
             body = await read_body(request)
         except ValueError as exc:
-            return error(str(exc))
+            raise error(str(exc)) from None
         if not isinstance(body, dict) or not isinstance(body.get("available"), bool):
-            return error('expected {"available": true|false}')
+            raise error('expected {"available": true|false}')
         core.secret_server_up = body["available"]
     return JSONResponse({"available": core.secret_server_up})
 
 
 def _slot(request: Request) -> ScenarioSlot:
-    slot: ScenarioSlot = request.app.state.scenario
-    return slot
+    return runtime_of(request).scenario
 
 
 def _journal(request: Request) -> Journal:
-    journal: Journal = request.app.state.journal
-    return journal
+    return runtime_of(request).journal
 
 
 def choose_scenario(body: Any) -> Scenario:
@@ -123,7 +118,7 @@ async def scenario(request: Request) -> Response:
         try:
             chosen = choose_scenario(await read_body(request))
         except (ValueError, ScenarioError) as exc:
-            return error(str(exc))  # the active scenario stays
+            raise error(str(exc)) from None  # the active scenario stays
         slot.activate(chosen)
     active = slot.active
     return JSONResponse({"active": active.status() if active is not None else None})
@@ -142,7 +137,7 @@ async def journal(request: Request) -> Response:
     try:
         total, entries = _journal(request).query(Query.parse(request.query_params))
     except ValueError as exc:
-        return error(str(exc))
+        raise error(str(exc)) from None
     return JSONResponse({"total": total, "entries": entries})
 
 

@@ -8,30 +8,21 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockscim import filters, jsontext
-from mockscim.errors import Immutable, NotFound, PreconditionFailed
-from mockscim.patch import apply_operations, parse_operations
-from mockscim.patch_values import same_value
-from mockscim.profile import Profile
-from mockscim.query import Page, parse_page, sort_key
+from mockscim.auth.principal import ANONYMOUS, Principal
+from mockscim.auth.tokens import TokenRegistry
+from mockscim.core.state import StateError, normalise_state
 from mockscim.resources import KINDS
 from mockscim.resources.base import Kind
-from mockscim.state import StateError, normalise_state
+from mockscim.scim import filters
+from mockscim.scim.errors import Immutable, NotFound, PreconditionFailed
+from mockscim.scim.patch import apply_operations, parse_operations
+from mockscim.scim.patch_values import same_value
+from mockscim.scim.profile import Profile
+from mockscim.scim.query import Page, parse_page, sort_key
+from mockscim.scim.validate import clean_resource
 from mockscim.store import Change, Delete, Put, Store
-from mockscim.timefmt import iso_utc_epoch
-from mockscim.tokens import TokenRegistry
-from mockscim.validate import clean_resource
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who calls: a service user (SPEC §2); both fields ``None`` for the static token with no service user."""
-
-    user_name: str | None = None
-    user_id: str | None = None
-
-
-ANONYMOUS = Principal()
+from mockscim.util import jsontext
+from mockscim.util.timefmt import iso_utc_epoch
 
 
 @dataclass(slots=True)
@@ -67,21 +58,39 @@ class Core:
         self.secret_server_up = self.secret_server_default
 
     # -- state -----------------------------------------------------------------------------------------------------
-    def load_state(self, raw: Any) -> None:
-        """Replace the whole store with ``raw`` (SPEC §13); invalid → StateError, store unchanged."""
+    def start(self) -> None:
+        """Load the fixture into a store that did not come from disk (at start-up, before any request)."""
+        if not getattr(self.store, "loaded_from_disk", False):
+            self._reset()
+
+    async def load_state(self, raw: Any) -> None:
+        """Replace the whole store with ``raw`` (docs/behaviour.md §13); invalid → StateError, store unchanged.
+        Returns once the new state is durable."""
+        self._load(raw)
+        await self.store.sync()
+
+    async def reset(self) -> None:
+        """Back to the start-up fixture, Secret Server availability and no revocations (docs/behaviour.md §12)."""
+        self._reset()
+        await self.store.sync()
+
+    def _load(self, raw: Any) -> None:
         state = normalise_state(raw, self.profile, now=self.now())
         with self.store.lock:
             self.store.load(state)
             self.revoked.clear()
 
-    def reset(self) -> None:
-        """Back to the start-up fixture, Secret Server availability and no revocations (SPEC §12)."""
+    def _reset(self) -> None:
         try:
             raw = jsontext.loads(self.fixture())
         except jsontext.JsonTextError as exc:
             raise StateError(f"the fixture is not usable JSON: {exc}") from None
-        self.load_state(raw)
+        self._load(raw)
         self.secret_server_up = self.secret_server_default
+
+    def close(self) -> None:
+        """Flush and close the store (a clean shutdown, docs/behaviour.md §14)."""
+        self.store.close()
 
     def export_state(self) -> dict[str, list[dict[str, Any]]]:
         return self.store.export()
@@ -120,6 +129,32 @@ class Core:
             return None
         return Principal(str(users[0]["userName"]), str(users[0]["id"]))
 
+    def authenticate(self, token: str, *, users: bool = False) -> Principal | None:
+        """The caller a bearer token stands for (docs/behaviour.md §2), or ``None`` when it stands for nobody now.
+
+        The static token is the first service user; an OAuth token is the service user it was issued to while that
+        user exists. With ``users`` (the Secret Server API, §9), a token of the password grant may also stand for an
+        active User who is no service user.
+        """
+        if self.tokens is None:
+            return None
+        resolved = self.tokens.resolve(token)
+        if resolved is None:
+            return None
+        principal = self.principal(resolved[1])
+        if principal is None and users and resolved[1] is not None:
+            found = self.store.lookup("Users", "userName", resolved[1])
+            if found and found[0].get("active", True) is not False:
+                principal = Principal(str(found[0]["userName"]), str(found[0]["id"]))
+        return principal
+
+    def service_user_secret(self, client_id: str) -> str | None:
+        """The clientSecret of the service user ``client_id`` (its userName, docs/behaviour.md §13), if any."""
+        for su in self.store.all("serviceUsers"):
+            if str(su["userName"]).lower() == client_id.lower():
+                return str(su["clientSecret"])
+        return None
+
     def on_service_user_removed(self, user_name: str) -> None:
         if self.tokens is not None:
             self.tokens.forget_user(user_name)
@@ -148,7 +183,32 @@ class Core:
         return doc
 
     # -- operations ------------------------------------------------------------------------------------------------
-    def create(self, endpoint: str, body: Mapping[str, Any], caller: Principal) -> Mapping[str, Any]:
+    async def create(self, endpoint: str, body: Mapping[str, Any], caller: Principal) -> Mapping[str, Any]:
+        """Create a resource; returns it once it is durable (docs/behaviour.md §4, §13)."""
+        doc = self._create(endpoint, body, caller)
+        await self.store.sync()
+        return doc
+
+    async def replace(self, endpoint: str, id: str, body: Mapping[str, Any], caller: Principal,
+                      if_match: str | None = None) -> Mapping[str, Any]:
+        """PUT (docs/behaviour.md §6); returns the new resource once it is durable."""
+        doc = self._replace(endpoint, id, body, caller, if_match)
+        await self.store.sync()
+        return doc
+
+    async def patch(self, endpoint: str, id: str, body: Mapping[str, Any], caller: Principal,
+                    if_match: str | None = None) -> Mapping[str, Any]:
+        """PATCH (docs/behaviour.md §6), atomic; returns the new resource once it is durable."""
+        doc = self._patch(endpoint, id, body, caller, if_match)
+        await self.store.sync()
+        return doc
+
+    async def delete(self, endpoint: str, id: str, caller: Principal, if_match: str | None = None) -> None:
+        """DELETE with its cascades (docs/behaviour.md §4); returns once durable."""
+        self._delete(endpoint, id, caller, if_match)
+        await self.store.sync()
+
+    def _create(self, endpoint: str, body: Mapping[str, Any], caller: Principal) -> Mapping[str, Any]:
         kind = self.kind(endpoint)
         kind.before_create(caller)
         doc = clean_resource(kind.rtype, body)
@@ -189,8 +249,8 @@ class Core:
                        reverse=(params.sort_order or "").lower() == "descending")
         return len(found), found[page.start - 1: page.start - 1 + page.count], page
 
-    def replace(self, endpoint: str, id: str, body: Mapping[str, Any], caller: Principal,
-                if_match: str | None = None) -> Mapping[str, Any]:
+    def _replace(self, endpoint: str, id: str, body: Mapping[str, Any], caller: Principal,
+                 if_match: str | None = None) -> Mapping[str, Any]:
         kind = self.kind(endpoint)
         with self.store.lock:
             old = self.get_or_404(endpoint, id)
@@ -208,8 +268,8 @@ class Core:
             self.store.apply([Put(endpoint, new, old), *extra])
         return new
 
-    def patch(self, endpoint: str, id: str, body: Mapping[str, Any], caller: Principal,
-              if_match: str | None = None) -> Mapping[str, Any]:
+    def _patch(self, endpoint: str, id: str, body: Mapping[str, Any], caller: Principal,
+               if_match: str | None = None) -> Mapping[str, Any]:
         kind = self.kind(endpoint)
         with self.store.lock:
             old = self.get_or_404(endpoint, id)
@@ -225,7 +285,7 @@ class Core:
             self.store.apply([Put(endpoint, new, old), *extra])
         return new
 
-    def delete(self, endpoint: str, id: str, caller: Principal, if_match: str | None = None) -> None:
+    def _delete(self, endpoint: str, id: str, caller: Principal, if_match: str | None = None) -> None:
         kind = self.kind(endpoint)
         with self.store.lock:
             old = self.get_or_404(endpoint, id)

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mockscim.errors import ScimError
-from mockscim.schema import Attribute, ResourceType
+from mockscim import kinds
+from mockscim.auth.passwords import hash_password
+from mockscim.scim.errors import ScimError
+from mockscim.scim.profile import Profile, load_profile
+from mockscim.scim.schema import Attribute, ResourceType
+from mockscim.scim.validate import coerce, schemas_of
 from mockscim.store import KINDS
-from mockscim.validate import coerce, schemas_of
-
-if TYPE_CHECKING:
-    from mockscim.profile import Profile
+from mockscim.util.timefmt import iso_utc
 
 _EXTRA_KEYS: Mapping[str, frozenset[str]] = {
     "Users": frozenset({"password", "passwordHash"}),
     "PrivilegedData": frozenset({"fields"}),
 }
-_INTEGER_IDS = {"Containers", "ContainerPermissions", "PrivilegedData", "PrivilegedDataPermissions"}
+_INTEGER_IDS = frozenset(k.name for k in kinds.ALL if k.integer_ids)
 
 
 class StateError(ValueError):
@@ -27,7 +28,6 @@ class StateError(ValueError):
 
 def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[dict[str, Any]]]:
     """Validate ``raw`` as a whole and return it in stored form; nothing is half-loaded (SPEC §13)."""
-    from mockscim.resources.users import hash_password
 
     if not isinstance(raw, Mapping):
         raise StateError("a state is a JSON object with the lists serviceUsers, Users, Groups, Containers, "
@@ -192,3 +192,17 @@ def _no_cycles(containers: list[dict[str, Any]]) -> None:
                 raise StateError(f"Containers (id {start!r}): 'parent' forms a cycle")
             seen.add(node)
             node = parent.get(node)
+
+
+def check_stored_state(tables: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """A durable store's tables checked as a state and brought to stored form (docs/behaviour.md §13).
+
+    Checked under the lenient shipped profile (``rfc``): the file must be a state, whichever profile the server
+    then serves. ``schemas`` stay as stored: the core derives them under the serving profile.
+    """
+    checked = normalise_state(tables, load_profile("rfc"), now=iso_utc())
+    for kind in kinds.ALL:
+        for doc, given in zip(checked[kind.name], tables.get(kind.name, []), strict=True):
+            if isinstance(given.get("schemas"), list):
+                doc["schemas"] = given["schemas"]
+    return checked

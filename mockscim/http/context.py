@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import Scope
 
+from mockscim.surfaces import Target, classify
+
 if TYPE_CHECKING:
-    from mockscim.core import Principal
+    from mockscim.auth.principal import Principal
 
 _ids = itertools.count(1)
 _prefix = os.urandom(3).hex()
@@ -21,6 +23,8 @@ class RequestState:
     """What one request carries through the stack, and what the journal records of it (SPEC §12)."""
 
     request_id: str
+    target: Target
+    """What the request addresses (the surface map's classification, made once)."""
     principal: Principal | None = None
     token: str | None = None
     status: int = 0
@@ -32,9 +36,25 @@ class RequestState:
 
 
 def state_of(scope: Scope) -> RequestState:
-    """The request's state, created on first use (a request id that is unique and sortable within a run)."""
+    """The request's state, created on first use: a request id that is unique and sortable within a run, and the
+    request's :class:`~mockscim.surfaces.Target`."""
     state: RequestState | None = scope.get("mockscim")
     if state is None:
-        state = RequestState(request_id=f"{_prefix}-{next(_ids):08d}")
+        state = RequestState(f"{_prefix}-{next(_ids):08d}", classify(scope.get("method", "GET"), scope["path"]))
         scope["mockscim"] = state
     return state
+
+
+def bearer(scope: Scope) -> str | None:
+    """The token of exactly one ``Authorization: Bearer`` header (RFC 6750 §2.1: scheme case-insensitive).
+
+    Read from the raw ASGI headers (names arrive lower-cased, RFC 9110 §5.1): every request passes here.
+    """
+    values: list[bytes] = [v for k, v in scope["headers"] if k == b"authorization"]
+    if len(values) != 1:
+        return None
+    scheme, _, token = values[0].decode("latin-1").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token

@@ -1,28 +1,20 @@
-"""The HTTP edge shared by endpoints and middleware: SCIM responses, bounded JSON bodies, error rendering."""
+"""What the endpoints share of HTTP: SCIM responses, bounded JSON and form bodies, the query, the base URL."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import Scope
+from starlette.responses import JSONResponse
 
-from mockscim import jsontext
-from mockscim.context import state_of
-from mockscim.errors import (
-    InternalError,
-    InvalidValue,
-    MethodNotAllowed,
-    NotFound,
-    PayloadTooLarge,
-    ScimError,
-    UnsupportedMediaType,
-)
+from mockscim.http.context import state_of
+from mockscim.scim.errors import InvalidValue, PayloadTooLarge, UnsupportedMediaType
+from mockscim.util import jsontext
 
 SCIM_MEDIA = "application/scim+json"
 _JSON_TYPES = {"application/scim+json", "application/json"}
@@ -40,14 +32,6 @@ class ScimResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return _encode(content).encode("utf-8")
-
-
-def scim_error_response(err: ScimError, scope: Scope | None = None) -> Response:
-    """The one way a SCIM error reaches the wire; the journal learns its scimType and detail."""
-    if scope is not None:
-        state = state_of(scope)
-        state.scim_type, state.detail = err.scim_type, err.detail
-    return ScimResponse(err.body(), status_code=err.status, headers=err.headers)
 
 
 async def read_json(request: Request, max_body: int) -> dict[str, Any]:
@@ -104,21 +88,28 @@ def etag_headers(doc: Mapping[str, Any]) -> dict[str, str]:
     return {"ETag": version} if version else {}
 
 
-async def on_scim_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ScimError)
-    return scim_error_response(exc, request.scope)
+async def read_form(request: Request, max_body: int) -> dict[str, str]:
+    """A form-encoded body, bounded by ``max_body`` (no multipart: token requests are urlencoded)."""
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > max_body:
+            return {}
+    try:
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        return {}
 
 
-async def on_http_error(request: Request, exc: Exception) -> Response:
-    """Routing errors: a SCIM error under ``/scim/v2`` (SPEC §1), a JSON message elsewhere."""
-    assert isinstance(exc, HTTPException)
-    path = request.url.path
-    if path.startswith("/scim/v2"):
-        if exc.status_code == 405:
-            allow = tuple((exc.headers or {}).get("Allow", "").split(", "))
-            return scim_error_response(MethodNotAllowed(allow=allow), request.scope)
-        if exc.status_code == 404:
-            return scim_error_response(NotFound(path.removeprefix("/scim/v2").lstrip("/")), request.scope)
-        return scim_error_response(InternalError(), request.scope)
-    message = {404: "Not found.", 405: "Method not allowed."}.get(exc.status_code, str(exc.detail))
-    return JSONResponse({"message": message}, status_code=exc.status_code, headers=exc.headers)
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """RFC 6749 §2.3.1: client credentials in HTTP Basic, form-urlencoded inside."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ("", "")
+    user, _, secret = decoded.partition(":")
+    return unquote_plus(user), unquote_plus(secret)

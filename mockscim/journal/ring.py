@@ -17,7 +17,7 @@ from fnmatch import fnmatchcase
 from typing import Any, NamedTuple, TextIO
 from urllib.parse import unquote_plus
 
-from mockscim.timefmt import iso_utc_epoch
+from mockscim.util.timefmt import iso_utc_epoch
 
 KEYS: tuple[str, ...] = (
     "time", "requestId", "method", "path", "query", "principal", "userAgent", "status", "scimType", "detail",

@@ -11,38 +11,19 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockscim import jsontext
-from mockscim.context import state_of
+from mockscim.auth import TokenRegistry
 from mockscim.core import Core
-from mockscim.errors import CATALOGUE, error_body, from_key
-from mockscim.http import ScimResponse
-from mockscim.middleware.auth import bearer
-from mockscim.scenarios import ActiveScenario, Effect, RequestInfo, Scenario, in_scope
-from mockscim.tokens import TokenRegistry
+from mockscim.http.context import RequestState, state_of
+from mockscim.http.errors import Problem, answer
+from mockscim.scenarios import ActiveScenario, Effect, RequestInfo, ScenarioSlot
+from mockscim.scim.errors import CATALOGUE, from_key
+from mockscim.surfaces import Surface
+from mockscim.util import jsontext
 
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 _REF_EQ = re.compile(r'^\s*(container|privilegedData)\.value\s+eq\s+"([^"]*)"\s*$', re.IGNORECASE)
-_FACADE = re.compile(r"^(?:/platform)?/api/v[12]/(secrets|folders)/(\d+)(?:/|$)")
-
-
-class ScenarioSlot:
-    """The app's active scenario (``app.state.scenario``); activating replaces it whole, with fresh budgets."""
-
-    def __init__(self, scenario: Scenario | None = None) -> None:
-        self.active: ActiveScenario | None = None
-        if scenario is not None:
-            self.activate(scenario)
-
-    def activate(self, scenario: Scenario) -> ActiveScenario:
-        """Start ``scenario``: its clock, budgets and random generator start afresh (SPEC §10)."""
-        self.active = ActiveScenario(scenario)
-        return self.active
-
-    def deactivate(self) -> None:
-        self.active = None
 
 
 class _Body:
@@ -140,12 +121,17 @@ class FaultsMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         active = self.slot.active
-        if active is None or scope["type"] != "http" or not in_scope(scope["path"]):
+        if active is None or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await self._apply(active, scope, receive, send)
+        state = state_of(scope)
+        if not state.target.faultable:
+            await self.app(scope, receive, send)
+            return
+        await self._apply(active, state, scope, receive, send)
 
-    async def _apply(self, active: ActiveScenario, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _apply(self, active: ActiveScenario, state: RequestState, scope: Scope, receive: Receive,
+                     send: Send) -> None:
         body = _Body(receive, self.max_body)
         method: str = scope["method"]
         headers: dict[str, str] = {}
@@ -157,71 +143,56 @@ class FaultsMiddleware:
         raw_filter = params.get("filter")
         if raw_filter is None and document is not None and isinstance(document.get("filter"), str):
             raw_filter = document["filter"]  # POST /.search carries it in the body (RFC 7644 §3.4.3)
-        token = bearer(scope)
-        wants_principal = any(rule.match.principal for rule in active.scenario.rules)
         info = RequestInfo(
             method=method,
             path=scope["path"],
             headers=headers,
-            principal=self._caller(token) if wants_principal else None,
+            principal=self._caller(state),
             filter=raw_filter,
             body=document,
+            target=state.target,
         )
         decision = active.decide(info)
         if decision is None:
             await self.app(scope, body.receive, send)
             return
-        state_of(scope).rule = decision.tag  # the journal's `rule` (SPEC §12)
+        state.rule = decision.tag  # the journal's `rule` (docs/behaviour.md §12)
         effect = decision.effect
         if effect.headers:
             send = _with_headers(send, effect.headers)
         if effect.latency:
-            await asyncio.sleep(effect.latency)  # SPEC §10: waits first, without blocking other requests
-        await self._change_state(effect, info, body, scope, token)
+            await asyncio.sleep(effect.latency)  # docs/behaviour.md §10: waits first, without blocking others
+        await self._change_state(effect, info, body, scope, state)
         if effect.apply_then_fail:
             await self.app(scope, body.receive, _swallow)  # the write is committed; the client never sees it
-        if effect.drop_connection or effect.error or effect.status is not None:
-            self._identify(scope, token)  # answered before AuthMiddleware: the journal still names a valid caller
         if effect.drop_connection:
-            # SPEC §10: start the response, then return without its body; uvicorn closes the connection and the
-            # journal records status 0 (the response never completed).
+            # docs/behaviour.md §10: start the response, then return without its body; uvicorn closes the
+            # connection and the journal records status 0 (the response never completed).
             await send({"type": "http.response.start", "status": 500, "headers": []})
             return
         key = effect.error or effect.apply_then_fail
         if key is not None or effect.status is not None:
-            await self._error(effect, key, info, scope)(scope, body.receive, send)
+            await answer(scope, self._problem(effect, key, info, state))(scope, body.receive, send)
             return
         await self.app(scope, body.receive, send)
 
-    def _caller(self, token: str | None) -> str | None:
-        """The userName behind ``token`` (auth is not enforced here: AuthMiddleware does that next)."""
-        resolved = self.tokens.resolve(token) if token else None
-        if resolved is None:
-            return None
-        if resolved[0] == "static":
-            principal = self.core.principal(None)  # SPEC §2: the first service user
-            return principal.user_name if principal is not None else None
-        return resolved[1]
-
-    def _identify(self, scope: Scope, token: str | None) -> None:
-        """Record the caller a live token names, as AuthMiddleware would (the journal's ``principal``, SPEC §12)."""
-        resolved = self.tokens.resolve(token) if token else None
-        principal = self.core.principal(resolved[1]) if resolved is not None else None
-        if principal is not None:
-            state = state_of(scope)
-            state.principal, state.token = principal, token
+    def _caller(self, state: RequestState) -> str | None:
+        """The userName the ``principal`` matcher sees: the caller RequestMiddleware resolved, if any."""
+        return state.principal.user_name if state.principal is not None else None
 
     async def _change_state(self, effect: Effect, info: RequestInfo, body: _Body, scope: Scope,
-                            token: str | None) -> None:
-        """SPEC §10: state changes happen first; the request then meets the new state."""
+                            state: RequestState) -> None:
+        """docs/behaviour.md §10: state changes happen first; the request then meets the new state."""
         core = self.core
         if effect.secret_server is not None:
             core.secret_server_up = effect.secret_server == "up"
+        token = state.token
         if effect.token == "expire" and token and self.tokens.resolve(token) != ("static", None):
             self.tokens.expire(token)  # the static token never expires
+            state.principal = None  # the request itself meets the 401
         if effect.owner is not None:
             container = effect.container or await self._addressed_container(info, body, scope)
-            principal = effect.principal or self._caller(token)
+            principal = effect.principal or self._caller(state)
             if container is None or principal is None:
                 return  # SPEC §10: no container (or nobody) named → nothing changes
             pair = (str(container), principal.lower())
@@ -235,11 +206,13 @@ class FaultsMiddleware:
         """The container a request addresses (SPEC §10): ``/Containers/{id}``, a ContainerPermission's container,
         an addressed secret's container (SCIM or the facade's ``/api/v1/secrets/{id}``), a facade folder."""
         store = self.core.store
-        facade = _FACADE.match(info.path)
-        if facade is not None:
-            kind, number = facade.groups()
-            return number if kind == "folders" else _ref(store.get("PrivilegedData", number), "container")
-        resource, rid = info.resource, _path_id(info.path)
+        target = info.target
+        assert target is not None
+        if target.surface is Surface.SECRET_SERVER:
+            if target.kind == "Containers":
+                return target.id
+            return _ref(store.get("PrivilegedData", target.id), "container") if target.kind and target.id else None
+        resource, rid = info.resource, target.id
         if resource == "Containers":
             return rid
         found = _REF_EQ.match(info.filter or "") if rid is None else None  # `container.value eq "3"` (SPEC §4)
@@ -264,38 +237,17 @@ class FaultsMiddleware:
             return None if secret is None else _ref(store.get("PrivilegedData", secret), "container")
         return None
 
-    def _error(self, effect: Effect, key: str | None, info: RequestInfo, scope: Scope) -> Response:
-        """The SCIM error a rule answers with (SPEC §7, §10): a catalogue entry, or ``status``/``detail`` as given."""
-        arg = _path_id(info.path) or info.filter or ""  # SPEC §7: the id in the path, else the raw filter
-        extra: dict[str, str] = {}
+    def _problem(self, effect: Effect, key: str | None, info: RequestInfo, state: RequestState) -> Problem:
+        """The error a rule answers with (docs/behaviour.md §7, §10): a catalogue entry, or ``status``/``detail`` as
+        given; the id in the path, else the raw filter, fills the entry's ``{0}``."""
         if key is not None:
-            err = from_key(key, arg)
+            err = from_key(key, state.target.id or info.filter or "")
             status, detail, scim_type, extra = err.status, err.detail, err.scim_type, err.headers
         else:
-            status, detail, scim_type = int(effect.status or 500), _default_detail(int(effect.status or 500)), None
-        detail = effect.detail if effect.detail is not None else detail
-        scim_type = effect.scim_type if effect.scim_type is not None else scim_type
-        state = state_of(scope)
-        state.scim_type, state.detail = scim_type, detail
-        if status < 200 or status in (204, 304):
-            return Response(status_code=status, headers=extra)  # RFC 9110: these carry no content
-        # SPEC §7: the catalogue shapes SCIM bodies only; the facade answers {"errorCode","message"} (a string
-        # message: Delinea's SDK 2.0.1 crashes without one) and the token endpoints RFC 6749 §5.2 bodies.
-        if info.resource == "SecretServer":
-            code = "".join(part.capitalize() for part in (key or "scenario_error").split("_"))
-            return JSONResponse({"errorCode": code, "message": detail}, status_code=status, headers=extra)
-        if info.resource == "Token":
-            code = key if key and status == 400 else ("temporarily_unavailable" if status == 503 else "server_error")
-            return JSONResponse({"error": code, "error_description": detail}, status_code=status, headers=extra)
-        return ScimResponse(error_body(status, detail, scim_type), status_code=status, headers=extra)
-
-
-def _path_id(path: str) -> str | None:
-    """The id a path addresses: ``/scim/v2/{Resource}/{id}``, or the number in a facade path."""
-    parts = [part for part in path.split("/") if part]
-    if parts[:2] == ["scim", "v2"]:
-        return parts[3] if len(parts) > 3 and parts[3] != ".search" else None
-    return next((part for part in parts if part.isdigit()), None)
+            status, scim_type, extra = int(effect.status or 500), None, {}
+            detail = _default_detail(status)
+        return Problem(status, effect.detail if effect.detail is not None else detail, key=key,
+                       scim_type=effect.scim_type if effect.scim_type is not None else scim_type, headers=extra)
 
 
 def _default_detail(status: int) -> str:

@@ -4,28 +4,26 @@ from __future__ import annotations
 
 import logging
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockscim.errors import InternalError
-from mockscim.http import scim_error_response
-from mockscim.scenarios import classify
+from mockscim.http.context import state_of
+from mockscim.http.errors import Problem, answer
+from mockscim.scim.errors import InternalError
+from mockscim.surfaces import Surface
 
 log = logging.getLogger("mockscim")
 
 
+_INTERNAL = Problem.of(InternalError())
+_INTERNAL_SECRET_SERVER = Problem(500, InternalError.template, code="InternalServerError")
+
+
 def _internal_error(scope: Scope) -> Response:
-    """The 500 in the body shape of the surface that failed (SPEC §7: the catalogue governs SCIM bodies only)."""
-    path: str = scope.get("path", "")
-    detail = InternalError.template
-    if path == "/_mockscim" or path.startswith("/_mockscim/"):
-        return JSONResponse({"error": detail}, status_code=500)  # SPEC §12
-    resource, _ = classify(scope.get("method", "GET"), path)
-    if resource == "Token":
-        return JSONResponse({"error": "server_error", "error_description": detail}, status_code=500)  # RFC 6749
-    if resource == "SecretServer":
-        return JSONResponse({"errorCode": "InternalServerError", "message": detail}, status_code=500)  # SPEC §9
-    return scim_error_response(InternalError(), scope)
+    """The 500 in the body shape of the surface that failed (docs/behaviour.md §7: the catalogue governs SCIM bodies
+    only; the Secret Server API names it ``InternalServerError``)."""
+    surface = state_of(scope).target.surface
+    return answer(scope, _INTERNAL_SECRET_SERVER if surface is Surface.SECRET_SERVER else _INTERNAL)
 
 
 class GuardMiddleware:

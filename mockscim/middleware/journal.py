@@ -6,7 +6,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockscim.context import state_of
+from mockscim.http.context import state_of
 from mockscim.journal import Journal, RawRequest
 
 
@@ -41,9 +41,8 @@ class JournalMiddleware:
                 complete = True
             await send(message)
 
-        path: str = scope["path"]
-        if path == "/_mockscim" or path.startswith("/_mockscim/"):
-            await self.app(scope, receive, journal_send)  # SPEC §12: the control plane is not journaled
+        if not state.target.journaled:
+            await self.app(scope, receive, journal_send)  # docs/behaviour.md §12: the control plane is not journaled
             return
         try:
             await self.app(scope, receive, journal_send)

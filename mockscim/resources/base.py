@@ -4,45 +4,68 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from mockscim.errors import InvalidAttribute, NotUnique, RequiredAttribute
-from mockscim.schema import ResourceType
-from mockscim.store import INDEXES, Change
-from mockscim.validate import schemas_of
+from mockscim.kinds import KindSpec
+from mockscim.scim.errors import InvalidAttribute, NotUnique, RequiredAttribute
+from mockscim.scim.schema import COMMON, ResourceType
+from mockscim.scim.validate import schemas_of
+from mockscim.store import Change
 
 if TYPE_CHECKING:
-    from mockscim.core import Core, Principal
-    from mockscim.filters import Node
-    from mockscim.patch import Operation
+    from mockscim.auth.principal import Principal
+    from mockscim.scim.filters import Node
+    from mockscim.scim.patch import Operation
+    from mockscim.scim.profile import Profile
+    from mockscim.store import Store
 
 Doc = dict[str, Any]
 _HIDDEN = frozenset({"passwordHash", "password", "fields"})
 """Stored keys never rendered: RFC 7643 §4.1.1 password is returned "never"; secret fields never (SPEC §3)."""
 
 
-class Kind:
-    """One resource kind (``Users``, ``Containers``…). Subclasses override the hooks they need."""
+class Context(Protocol):
+    """What a kind may use of the world around it: the narrow side of the core (``mockscim.core.Core`` is one)."""
 
-    endpoint: ClassVar[str]
-    integer_ids: ClassVar[bool] = False
-
-    def __init__(self, core: Core) -> None:
-        self.core = core
-        types = core.profile.resource_types
-        self.rtype: ResourceType = types.get(self.endpoint) or core.profile.all_types[self.endpoint]
-        self._case_exact = _case_exact_table(self.rtype)
-        self._paths = {p.lower(): p for p in self._case_exact}
-        self._exact_indexes = _exact_indexes(self.rtype, self.endpoint)
+    store: Store
+    profile: Profile
+    revoked: set[tuple[str, str]]
+    secret_server_up: bool
 
     @property
-    def store(self) -> Any:
-        return self.core.store
+    def kinds(self) -> Mapping[str, Kind]: ...
+
+    def now(self) -> str: ...
+
+    def new_version(self) -> str: ...
+
+    def on_service_user_removed(self, user_name: str) -> None: ...
+
+
+class Kind:
+    """One resource kind (``Users``, ``Containers``…). Subclasses name their entry of the kind registry
+    (:mod:`mockscim.kinds`) and override the hooks they need."""
+
+    spec: ClassVar[KindSpec]
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.store = context.store
+        types = context.profile.resource_types
+        self.rtype: ResourceType = types.get(self.endpoint) or context.profile.all_types[self.endpoint]
+        self._case_exact = _case_exact_table(self.rtype)
+        self._paths = {p.lower(): p for p in self._case_exact}
+        self._exact_indexes = _exact_indexes(self.rtype, self.spec)
+
+    @property
+    def endpoint(self) -> str:
+        """The kind's name: its SCIM endpoint and store table (``Users``)."""
+        return self.spec.name
 
     # -- identity and schema ---------------------------------------------------------------------------------------
     def new_id(self) -> str:
         """Users and Groups get UUIDs; Secret Server objects integer strings (SPEC §3)."""
-        return self.store.next_id(self.endpoint) if self.integer_ids else str(uuid.uuid4())
+        return self.store.next_id(self.endpoint) if self.spec.integer_ids else str(uuid.uuid4())
 
     def schemas(self, doc: Mapping[str, Any]) -> list[str]:
         return schemas_of(self.rtype, doc)
@@ -128,7 +151,7 @@ class Kind:
         found = self.store.get(target, value) if isinstance(value, str) else None
         if found is None:
             raise InvalidAttribute(attr)
-        return found  # type: ignore[no-any-return]
+        return found
 
     def ref(self, endpoint: str, id: str, base: str, display: str | None) -> Doc:
         """A rendered reference ``{value, display, $ref}``."""
@@ -141,8 +164,6 @@ class Kind:
 
 def _case_exact_table(rtype: ResourceType) -> dict[str, bool]:
     """Every dotted attribute path of ``rtype`` → caseExact, for filter compilation and planning."""
-    from mockscim.schema import COMMON
-
     table: dict[str, bool] = {}
     for attr in (*COMMON, *rtype.schema.attributes):
         table[attr.name] = attr.case_exact
@@ -151,10 +172,8 @@ def _case_exact_table(rtype: ResourceType) -> dict[str, bool]:
     return table
 
 
-def _exact_indexes(rtype: ResourceType, endpoint: str) -> frozenset[str]:
-    from mockscim.schema import COMMON
-
-    indexed = INDEXES.get(endpoint, {})
+def _exact_indexes(rtype: ResourceType, spec: KindSpec) -> frozenset[str]:
+    indexed = spec.indexes
     return frozenset(a.name for a in (*COMMON, *rtype.schema.attributes)
                      if a.name in indexed and a.type == "string" and not a.multi_valued
                      and a.case_exact != indexed[a.name])

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mockscim import owner
-from mockscim.errors import Immutable, InvalidAttribute, InvalidValue, NotUnique, OwnerRequired, ServiceUnavailable
-from mockscim.filters import Node, compile_filter, eq_terms, parse_path
-from mockscim.patch import Operation, apply_operations
+from mockscim import kinds
+from mockscim.resources import owner
 from mockscim.resources.base import Doc
 from mockscim.resources.pam import PamKind
-from mockscim.schema import CONTAINER
+from mockscim.scim.errors import Immutable, InvalidAttribute, InvalidValue, NotUnique, OwnerRequired, ServiceUnavailable
+from mockscim.scim.filters import Node, compile_filter, eq_terms, parse_path
+from mockscim.scim.patch import Operation, apply_operations
+from mockscim.scim.schema import CONTAINER
 from mockscim.store import Change, Delete, Put
 
 if TYPE_CHECKING:
-    from mockscim.core import Principal
+    from mockscim.auth.principal import Principal
 
 _PD = "privilegeddata"
 
@@ -27,12 +28,12 @@ def _names_privileged_data(key: str) -> bool:
 
 
 class Containers(PamKind):
-    endpoint = "Containers"
+    spec = kinds.CONTAINERS
 
     # -- hooks ---------------------------------------------------------------------------------------------------
     def before_create(self, caller: Principal) -> None:
         # SPEC §8 [D]: creating a container needs Secret Server: 503 right after authentication, before the body.
-        if not self.core.secret_server_up:
+        if not self.context.secret_server_up:
             raise ServiceUnavailable()
 
     def prepare(self, doc: Doc, old: Mapping[str, Any] | None) -> None:
@@ -116,7 +117,7 @@ class Containers(PamKind):
         if not all(self.owns_secret(d, caller) for d in docs.values()):
             # SPEC §4 precedence: the rest of the PATCH's validation errors (7) come before this 403 (8).
             dry = apply_operations(self.rtype, old, kept, resource_id=cid,
-                                   strict_read_only=self.core.profile.foreign_id == "reject")
+                                   strict_read_only=self.context.profile.foreign_id == "reject")
             self.prepare(dry, old)
             self._check(dry, old)
             raise OwnerRequired()

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mockscim.errors import InvalidAttribute
+from mockscim import kinds
 from mockscim.resources.base import Doc, Kind
+from mockscim.scim.errors import InvalidAttribute
 from mockscim.store import Change, Delete
 
 if TYPE_CHECKING:
-    from mockscim.core import Principal
+    from mockscim.auth.principal import Principal
 
 
 class Groups(Kind):
-    endpoint = "Groups"
+    spec = kinds.GROUPS
 
     def validate(self, doc: Doc, old: Mapping[str, Any] | None, caller: Principal) -> list[Change]:
         self.require(doc)
@@ -34,7 +35,7 @@ class Groups(Kind):
             doc["members"] = members
         else:
             doc.pop("members", None)
-        if "Groups.displayName" in self.core.profile.unique:
+        if "Groups.displayName" in self.context.profile.unique:
             self.unique(doc, "displayName")
         return []
 

@@ -5,29 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from mockscim import owner
-from mockscim.errors import OwnerRequired
-from mockscim.filters import eq_terms
+from mockscim import kinds
+from mockscim.resources import owner
 from mockscim.resources.base import Doc, Kind
+from mockscim.scim.errors import OwnerRequired
+from mockscim.scim.filters import eq_terms
 
 if TYPE_CHECKING:
-    from mockscim.core import Principal
-    from mockscim.filters import Node
+    from mockscim.auth.principal import Principal
+    from mockscim.scim.filters import Node
 
 
-_DISPLAY = {"Users": "userName", "Groups": "displayName", "Containers": "displayName", "PrivilegedData": "name"}
-"""The attribute a reference's ``display`` shows, per target kind."""
 
 
 class PamKind(Kind):
     """A Secret Server object (SPEC §3): integer-string ids, visible only to its Owner (SPEC §4)."""
 
-    integer_ids = True
-
     # -- Owner (SPEC §4, §10) ----------------------------------------------------------------------------------
     def revoked(self, caller: Principal) -> frozenset[str]:
         """Containers a scenario revoked the caller's Owner on (``Core.revoked``, SPEC §10)."""
-        return owner.revoked_for(self.core.revoked, caller.user_name)
+        return owner.revoked_for(self.context.revoked, caller.user_name)
 
     def ownership(self, caller: Principal) -> owner.Ownership:
         """Everything the caller owns, computed once for a list."""
@@ -67,11 +64,11 @@ class PamKind(Kind):
 
     def stamped(self, kind: str, doc: Doc, old: Mapping[str, Any] | None = None) -> Doc:
         """``doc`` with the ``schemas`` and ``meta`` a write of ``kind`` gives it (for changes made on the side)."""
-        now = self.core.now()
+        now = self.context.now()
         created = (old or {}).get("meta", {}).get("created", now)
-        doc["schemas"] = self.core.kinds[kind].schemas(doc)
-        doc["meta"] = {"resourceType": self.core.kinds[kind].rtype.name, "created": created, "lastModified": now,
-                       "version": self.core.new_version()}
+        doc["schemas"] = self.context.kinds[kind].schemas(doc)
+        doc["meta"] = {"resourceType": self.context.kinds[kind].rtype.name, "created": created, "lastModified": now,
+                       "version": self.context.new_version()}
         return doc
 
     # -- rendering ---------------------------------------------------------------------------------------------
@@ -81,7 +78,7 @@ class PamKind(Kind):
         if value is None:
             return
         doc = self.store.get(target, value)
-        display = None if doc is None else doc.get(_DISPLAY[target]) or doc.get("name")
+        display = None if doc is None else doc.get(kinds.display_attribute(target) or "name") or doc.get("name")
         out[attr] = self.ref(target, value, base, display)
         if with_name and doc is not None:
             # SPEC §3: a ContainerPermission's container is {value, display, name, $ref}.

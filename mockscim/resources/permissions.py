@@ -5,19 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from mockscim.errors import Immutable, InvalidAttribute, NotUnique, OwnerRequired, RequiredAttribute
-from mockscim.owner import ref_value
+from mockscim import kinds
 from mockscim.resources.base import Doc
+from mockscim.resources.owner import ref_value
 from mockscim.resources.pam import PamKind
+from mockscim.scim.errors import Immutable, InvalidAttribute, NotUnique, OwnerRequired, RequiredAttribute
 from mockscim.store import Change
 
 if TYPE_CHECKING:
-    from mockscim.core import Principal
-    from mockscim.filters import Node
+    from mockscim.auth.principal import Principal
+    from mockscim.scim.filters import Node
 
 
 class ContainerPermissions(PamKind):
-    endpoint = "ContainerPermissions"
+    spec = kinds.CONTAINER_PERMISSIONS
 
     def prepare(self, doc: Doc, old: Mapping[str, Any] | None) -> None:
         self.bare_refs(doc, "container", "user", "group")
@@ -73,7 +74,7 @@ class ContainerPermissions(PamKind):
 class PrivilegedDataPermissions(PamKind):
     """Read-only over SCIM (SPEC §4 [D]: creation is prevented; the cloud profile answers 405 to every write)."""
 
-    endpoint = "PrivilegedDataPermissions"
+    spec = kinds.PRIVILEGED_DATA_PERMISSIONS
 
     def _secret(self, doc: Mapping[str, Any]) -> Mapping[str, Any] | None:
         sid = ref_value(doc, "privilegedData")

@@ -5,22 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from mockscim.errors import MethodNotAllowed, OwnerRequired, ServiceUnavailable
+from mockscim import kinds
 from mockscim.resources.base import Doc
 from mockscim.resources.pam import PamKind
+from mockscim.scim.errors import MethodNotAllowed, OwnerRequired, ServiceUnavailable
 from mockscim.store import Change, Delete
 
 if TYPE_CHECKING:
-    from mockscim.core import Principal
-    from mockscim.filters import Node
+    from mockscim.auth.principal import Principal
+    from mockscim.scim.filters import Node
 
 
 class PrivilegedData(PamKind):
-    endpoint = "PrivilegedData"
+    spec = kinds.PRIVILEGED_DATA
 
     def before_read(self, caller: Principal) -> None:
         # SPEC §8 [D]: every GET needs Secret Server; 503 before 404 and 403, also for unknown or non-owned ids.
-        if not self.core.secret_server_up:
+        if not self.context.secret_server_up:
             raise ServiceUnavailable()
 
     def before_create(self, caller: Principal) -> None:

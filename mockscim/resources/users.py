@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mockscim.errors import NotAuthorized
+from mockscim import kinds
+from mockscim.auth.passwords import hash_password
 from mockscim.resources.base import Doc, Kind
-from mockscim.schema import LINKED_OBJECT
+from mockscim.scim.errors import NotAuthorized
+from mockscim.scim.schema import LINKED_OBJECT
+from mockscim.scim.validate import schemas_of
 from mockscim.store import Change, Delete, Put
-from mockscim.validate import schemas_of
 
 if TYPE_CHECKING:
-    from mockscim.core import Principal
-
-
-def hash_password(password: str) -> str:
-    """A salted SHA-256 hash (``sha256$salt$digest``): a mock needs no slow KDF, only never to keep clear text."""
-    salt = secrets.token_hex(8)
-    return f"sha256${salt}${hashlib.sha256((salt + password).encode()).hexdigest()}"
-
-
-def check_password(stored: str | None, password: str) -> bool:
-    """Whether ``password`` matches a ``passwordHash``."""
-    if not stored or stored.count("$") != 2:
-        return False
-    _, salt, digest = stored.split("$")
-    return hmac.compare_digest(digest, hashlib.sha256((salt + password).encode()).hexdigest())
+    from mockscim.auth.principal import Principal
 
 
 def _emails(value: Any) -> frozenset[tuple[Any, Any, Any]]:
@@ -45,7 +30,7 @@ def _name(value: Any) -> dict[str, Any]:
 
 
 class Users(Kind):
-    endpoint = "Users"
+    spec = kinds.USERS
 
     def prepare(self, doc: Doc, old: Mapping[str, Any] | None) -> None:
         # Okta sends a placeholder password on every create (delinea-scim.md §4.2): store a salted hash, never the text.
@@ -61,14 +46,14 @@ class Users(Kind):
 
     def _unserved(self, doc: Mapping[str, Any]) -> list[str]:
         """The extension URN keys of a stored user that this profile's User resource type does not declare."""
-        if len(self.rtype.extensions) == len(self.core.profile.all_types["Users"].extensions):
+        if len(self.rtype.extensions) == len(self.context.profile.all_types["Users"].extensions):
             return []  # this profile serves every extension a stored user can carry (cloud): nothing to hide
         ext = self.rtype.ext  # a dict lookup (schema.py), called per key of every rendered user
         return [k for k in doc if k.startswith("urn:") and ext(k) is None]
 
     def validate(self, doc: Doc, old: Mapping[str, Any] | None, caller: Principal) -> list[Change]:
         self.require(doc)
-        if old is not None and self.core.profile.federated_rule:
+        if old is not None and self.context.profile.federated_rule:
             self._federated(doc, old)
         self.unique(doc, "userName")
         return []
@@ -100,7 +85,7 @@ class Users(Kind):
         for su in self.store.all("serviceUsers"):
             if str(su["userName"]).lower() == user_name.lower():
                 changes.append(Delete("serviceUsers", su["userName"]))
-                self.core.on_service_user_removed(su["userName"])
+                self.context.on_service_user_removed(su["userName"])
         return changes
 
     def render(self, doc: Mapping[str, Any], base: str) -> Doc:

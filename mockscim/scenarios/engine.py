@@ -1,4 +1,4 @@
-"""Scenarios (SPEC §10): classify requests and decide which rule fires for each; loading lives in scenario_files."""
+"""The scenario engine (docs/behaviour.md §10): which rule fires for a request, with budgets, windows and draws."""
 
 from __future__ import annotations
 
@@ -13,108 +13,14 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from mockscim.scenario_files import SHIPPED_DIR, check_files, load_scenario, resolve, shipped
-from mockscim.scenario_model import OPERATIONS, RESOURCES, Effect, Match, Rule, Scenario, ScenarioError
-from mockscim.scenario_rules import glob_problem, parse_duration
-from mockscim.timefmt import iso_utc
+from mockscim.scenarios.model import Effect, Match, Rule, Scenario
+from mockscim.surfaces import Target, classify
+from mockscim.util.timefmt import iso_utc
 
-__all__ = [
-    "OPERATIONS",
-    "RESOURCES",
-    "SHIPPED_DIR",
-    "ActiveScenario",
-    "Decision",
-    "Effect",
-    "Match",
-    "RequestInfo",
-    "Rule",
-    "Scenario",
-    "ScenarioError",
-    "check_files",
-    "classify",
-    "glob_problem",
-    "in_scope",
-    "load_scenario",
-    "parse_duration",
-    "resolve",
-    "shipped",
-]
+__all__ = ["ActiveScenario", "Decision", "RequestInfo", "matches"]
 
 
 DEFAULT_SEED = 0  # a scenario without `seed` is still deterministic (SPEC §10 "Randomness is seeded")
-
-_SCIM = "/scim/v2"
-_TOKEN_PATHS = frozenset(
-    {"/identity/api/oauth2/token/xpmplatform", "/oauth2/token", "/platform/identity/api/oauth2/token/xpmplatform"}
-)
-_FACADE_PREFIXES = (
-    "/api/v1",
-    "/api/v2",
-    "/platform/api",
-    "/health",
-    "/vaultbroker",
-    "/platform/health",
-    "/platform/vaultbroker",
-)
-_SCIM_RESOURCES = frozenset(r for r in RESOURCES if r not in ("Token", "SecretServer"))
-_BY_METHOD = {"GET": "read", "HEAD": "read", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
-
-
-# ------------------------------------------------------------------------------------------------------- matching
-
-
-def _segments(path: str) -> list[str]:
-    return [part for part in path.split("?", 1)[0].split("/") if part]
-
-
-def _under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith(prefix + "/")
-
-
-def in_scope(path: str) -> bool:
-    """Whether scenario rules apply to ``path``: SCIM, both token endpoints and the facade, never ``/_mockscim``."""
-    path = path.split("?", 1)[0]
-    if _under(path, "/_mockscim"):
-        return False
-    return _under(path, _SCIM) or path.rstrip("/") in _TOKEN_PATHS or any(_under(path, p) for p in _FACADE_PREFIXES)
-
-
-def classify(method: str, path: str) -> tuple[str | None, str | None]:
-    """The ``(resource, operation)`` a request addresses, per SPEC §10 "Matching"; ``(None, None)`` when none."""
-    method = method.upper()
-    path = path.split("?", 1)[0]
-    if _under(path, "/_mockscim"):
-        return (None, None)  # SPEC §10: rules never apply to the control plane
-    if path.rstrip("/") in _TOKEN_PATHS:
-        return ("Token", "token")
-    if _under(path, _SCIM):
-        parts = _segments(path)[2:]
-        if not parts:
-            return (None, None)
-        if parts == [".search"]:
-            return (None, "list" if method == "POST" else None)  # root search: no single resource
-        resource = parts[0]
-        if resource not in _SCIM_RESOURCES:
-            return (None, None)
-        if resource == "ServiceProviderConfig" and method in ("GET", "HEAD"):
-            return (resource, "read")  # a single resource, not a collection
-        if len(parts) == 1:  # the collection
-            if method == "POST":
-                return (resource, "create")
-            return (resource, "list" if method in ("GET", "HEAD") else _BY_METHOD.get(method))
-        if parts[1] == ".search" and len(parts) == 2:
-            return (resource, "list" if method == "POST" else None)
-        return (resource, _BY_METHOD.get(method))  # by id; POST on an id creates nothing
-    if any(_under(path, p) for p in _FACADE_PREFIXES):
-        if method in ("GET", "HEAD"):
-            # A request naming a numeric id (a secret, a folder, a secret's field) reads one thing; else a list.
-            parts = _segments(path)
-            return ("SecretServer", "read" if any(p.isdigit() for p in parts[1:]) else "list")
-        if method == "POST":
-            return ("SecretServer", "create")
-        return ("SecretServer", _BY_METHOD.get(method))
-    return (None, None)
-
 
 @dataclass(frozen=True)
 class RequestInfo:
@@ -126,13 +32,16 @@ class RequestInfo:
     principal: str | None = None
     filter: str | None = None
     body: Mapping[str, Any] | None = None
+    target: Target | None = None
+    """What the request addresses, as the surface map classified it (worked out here when not given)."""
     resource: str | None = field(init=False, default=None)
     operation: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        resource, operation = classify(self.method, self.path)
-        object.__setattr__(self, "resource", resource)
-        object.__setattr__(self, "operation", operation)
+        target = self.target if self.target is not None else classify(self.method, self.path)
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "resource", target.resource)
+        object.__setattr__(self, "operation", target.operation)
         if any(name != name.lower() for name in self.headers):
             object.__setattr__(self, "headers", {name.lower(): value for name, value in self.headers.items()})
 
@@ -250,7 +159,7 @@ class ActiveScenario:
         So ``after: 2`` on a rule means exactly "the first 2 matching requests go through untouched".
         No draw is made for them; the draw comes only once ``after`` is used up.
         """
-        if not in_scope(request.path):
+        if request.target is None or not request.target.faultable:
             return None  # SPEC §10: rules apply to SCIM, both token endpoints and the facade only
         with self._lock:  # budgets and draws are exact and ordered under concurrent requests
             elapsed = self.elapsed()

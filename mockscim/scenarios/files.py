@@ -9,11 +9,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mockscim import jsontext
-from mockscim.scenario_model import Scenario, ScenarioError
-from mockscim.scenario_rules import build_scenario
+from mockscim.scenarios.model import Scenario, ScenarioError
+from mockscim.scenarios.rules import build_scenario
+from mockscim.util import jsontext
 
-SHIPPED_DIR: Path = Path(__file__).parent / "data" / "scenarios"
+SHIPPED_DIR: Path = Path(__file__).parents[1] / "data" / "scenarios"
 """The scenarios shipped as package data (SPEC §13), one ``<name>.yaml`` each."""
 
 _SUFFIXES = (".yaml", ".yml", ".json")

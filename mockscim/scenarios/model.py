@@ -7,23 +7,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-# SPEC §10 "Matching": the SCIM endpoint names, `Token` for both token endpoints, `SecretServer` for the facade.
-RESOURCES: tuple[str, ...] = (
-    "Users",
-    "Groups",
-    "Containers",
-    "ContainerPermissions",
-    "PrivilegedData",
-    "PrivilegedDataPermissions",
-    "ServiceProviderConfig",
-    "ResourceTypes",
-    "Schemas",
-    "Bulk",
-    "Token",
-    "SecretServer",
-)
-OPERATIONS: tuple[str, ...] = ("create", "read", "list", "replace", "patch", "delete", "token")
-
 TOP_KEYS: tuple[str, ...] = ("name", "description", "seed", "rules")
 RULE_KEYS: tuple[str, ...] = ("match", "then", "after", "times", "window", "probability", "expect")
 MATCH_KEYS: tuple[str, ...] = ("method", "resource", "operation", "path", "header", "principal", "filter", "body")

@@ -10,11 +10,8 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NoReturn
 
-from mockscim.errors import CATALOGUE
-from mockscim.scenario_model import (
+from mockscim.scenarios.model import (
     MATCH_KEYS,
-    OPERATIONS,
-    RESOURCES,
     RULE_KEYS,
     THEN_KEYS,
     TOP_KEYS,
@@ -25,6 +22,8 @@ from mockscim.scenario_model import (
     Scenario,
     ScenarioError,
 )
+from mockscim.scim.errors import CATALOGUE
+from mockscim.surfaces import OPERATIONS, RESOURCES
 
 _DURATION = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)(?P<unit>ms|s|m)?")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 §5.6.2 token: a header name

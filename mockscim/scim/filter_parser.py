@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple, NoReturn, TypeAlias
 
-from mockscim.errors import FilterFormat, InvalidValue
+from mockscim.scim.errors import FilterFormat, InvalidValue
 
 Scalar: TypeAlias = str | int | float | bool | None
 """A filter literal: RFC 7644 §3.4.2.2 compValue = false / null / true / number / string (JSON, RFC 7159)."""

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from mockscim.errors import FilterCombination, FilterUnsupported
-from mockscim.filter_parser import (
+from mockscim.scim.errors import FilterCombination, FilterUnsupported
+from mockscim.scim.filter_parser import (
     And,
     AttrPath,
     Compare,

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from mockscim.errors import InvalidValue
-from mockscim.filters import PatchPath
-from mockscim.patch_engine import OPS, Patcher, get_ci, has_ci, invalid_path, parse_path, syntax_error
-from mockscim.schema import ResourceType
+from mockscim.scim.errors import InvalidValue
+from mockscim.scim.patch_engine import OPS, Operation, Patcher, get_ci, has_ci, invalid_path, parse_path, syntax_error
+from mockscim.scim.schema import ResourceType
 
 __all__ = ["PATCH_OP", "Operation", "apply_operations", "parse_operations"]
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _PATCH_OP_LOWER = PATCH_OP.lower()
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One PatchOp operation: ``op`` lower-cased, ``path`` parsed (None when path-less), ``value`` as given."""
-
-    op: str
-    path: PatchPath | None
-    value: Any
-    raw_path: str | None
 
 
 def parse_operations(body: Mapping[str, Any]) -> list[Operation]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mockscim.errors import Immutable, InvalidAttribute, InvalidValue, RequiredAttribute
-from mockscim.filters import PatchPath, Predicate, compile_filter
-from mockscim.filters import parse_path as _parse_path
-from mockscim.patch_values import (
+from mockscim.scim.errors import Immutable, InvalidAttribute, InvalidValue, RequiredAttribute
+from mockscim.scim.filters import PatchPath, Predicate, compile_filter
+from mockscim.scim.filters import parse_path as _parse_path
+from mockscim.scim.patch_values import (
     SCALARS,
     Target,
     copy_json,
@@ -20,13 +21,20 @@ from mockscim.patch_values import (
     reset_primary,
     same_value,
 )
-from mockscim.schema import Attribute, ResourceType, Schema
-from mockscim.validate import coerce, coerce_single
-
-if TYPE_CHECKING:
-    from mockscim.patch import Operation
+from mockscim.scim.schema import Attribute, ResourceType, Schema
+from mockscim.scim.validate import coerce, coerce_single
 
 OPS = frozenset({"add", "remove", "replace"})
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One PatchOp operation: ``op`` lower-cased, ``path`` parsed (None when path-less), ``value`` as given."""
+
+    op: str
+    path: PatchPath | None
+    value: Any
+    raw_path: str | None
 
 
 _UNTOUCHED = frozenset({"id", "schemas", "meta"})

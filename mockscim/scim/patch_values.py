@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mockscim.errors import InvalidAttribute
-from mockscim.filters import Predicate
-from mockscim.schema import Attribute
+from mockscim.scim.errors import InvalidAttribute
+from mockscim.scim.filters import Predicate
+from mockscim.scim.schema import Attribute
 
 SCALARS = (str, int, float, bool, type(None))
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mockscim.schema import ALL_ENDPOINTS, ResourceType, build_resource_types
+from mockscim.scim.schema import ALL_ENDPOINTS, ResourceType, build_resource_types
 
-PROFILE_DIR = Path(__file__).parent / "data" / "profiles"
+PROFILE_DIR = Path(__file__).parents[1] / "data" / "profiles"
 
 _KEYS = {
     "name", "description", "endpoints", "linkedObject", "federatedRule", "filterAllowList", "sorting", "search",

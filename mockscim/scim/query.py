@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mockscim.errors import InvalidAttribute, InvalidValue
-from mockscim.schema import ResourceType
+from mockscim.scim.errors import InvalidAttribute, InvalidValue
+from mockscim.scim.schema import ResourceType
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
@@ -53,7 +53,7 @@ def list_response(resources: Sequence[Mapping[str, Any]], total: int, page: Page
 
 def sort_key(rtype: ResourceType, sort_by: str) -> Any:
     """A key function for ``sortBy`` (RFC 7644 §3.4.2.3): missing values sort last, strings case-insensitively."""
-    from mockscim.filters import parse_path  # local: filters is only needed when a client sorts
+    from mockscim.scim.filters import parse_path  # local: filters is only needed when a client sorts
 
     try:
         path = parse_path(sort_by)

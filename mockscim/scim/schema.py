@@ -6,18 +6,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mockscim.schema_model import Attribute, Schema
+from mockscim import kinds
+from mockscim.scim.schema_model import Attribute, Schema
 
 __all__ = ["Attribute", "ResourceType", "Schema", "build_resource_types"]
 
-CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+CORE_USER = kinds.USERS.schema
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 LINKED_OBJECT = "urn:ietf:params:scim:schemas:pam:1.0:LinkedObject"
-CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-CONTAINER = "urn:ietf:params:scim:schemas:pam:1.0:Container"
-CONTAINER_PERMISSION = "urn:ietf:params:scim:schemas:pam:1.0:ContainerPermission"
-PRIVILEGED_DATA = "urn:ietf:params:scim:schemas:pam:1.0:PrivilegedData"
-PRIVILEGED_DATA_PERMISSION = "urn:ietf:params:scim:schemas:pam:1.0:PrivilegedDataPermission"
+CORE_GROUP = kinds.GROUPS.schema
+CONTAINER = kinds.CONTAINERS.schema
+CONTAINER_PERMISSION = kinds.CONTAINER_PERMISSIONS.schema
+PRIVILEGED_DATA = kinds.PRIVILEGED_DATA.schema
+PRIVILEGED_DATA_PERMISSION = kinds.PRIVILEGED_DATA_PERMISSIONS.schema
 
 
 def _multi(
@@ -374,25 +375,14 @@ def build_resource_types(
     user = _override(user, "userName", mutability="immutable" if "Users.userName" in immutables else "readWrite")
     group = _override(group, "displayName", uniqueness="server" if "Groups.displayName" in uniques else "none")
     user_ext = (_enterprise_schema(), _linked_object_schema()) if linked_object else (_enterprise_schema(),)
-    every = {
-        "Users": ResourceType("User", "Users", user, user_ext, "User Account"),
-        "Groups": ResourceType("Group", "Groups", group, (), "Group"),
-        "Containers": ResourceType("Container", "Containers", container, (), "Secret Server folders"),
-        "ContainerPermissions": ResourceType(
-            "ContainerPermission", "ContainerPermissions", container_permission, (), "Secret Server folder permissions"
-        ),
-        "PrivilegedData": ResourceType(
-            "PrivilegedData", "PrivilegedData", privileged_data, (), "Secret Server secrets"
-        ),
-        "PrivilegedDataPermissions": ResourceType(
-            "PrivilegedDataPermission",
-            "PrivilegedDataPermissions",
-            pd_permission,
-            (),
-            "Secret Server secret permissions",
-        ),
+    schemas = {
+        kinds.USERS: (user, user_ext), kinds.GROUPS: (group, ()), kinds.CONTAINERS: (container, ()),
+        kinds.CONTAINER_PERMISSIONS: (container_permission, ()), kinds.PRIVILEGED_DATA: (privileged_data, ()),
+        kinds.PRIVILEGED_DATA_PERMISSIONS: (pd_permission, ()),
     }
+    every = {spec.name: ResourceType(spec.resource_type, spec.name, schema, extensions, spec.description)
+             for spec, (schema, extensions) in schemas.items()}
     return {name: every[name] for name in endpoints}
 
 
-ALL_ENDPOINTS = ("Users", "Groups", "Containers", "ContainerPermissions", "PrivilegedData", "PrivilegedDataPermissions")
+ALL_ENDPOINTS: tuple[str, ...] = tuple(k.name for k in kinds.ALL)

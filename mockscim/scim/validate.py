@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from mockscim.errors import InvalidAttribute
-from mockscim.schema import Attribute, ResourceType
+from mockscim.scim.errors import InvalidAttribute
+from mockscim.scim.schema import Attribute, ResourceType
 
 _TRUE = {"true"}
 _FALSE = {"false"}

@@ -7,8 +7,8 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from mockscim import owner
-from mockscim.core import Principal
+from mockscim.auth.principal import Principal
+from mockscim.resources import owner
 from mockscim.store import Store
 
 READ_RIGHTS = frozenset({"View", "Edit", "Owner"})

@@ -9,14 +9,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mockscim.context import state_of
-from mockscim.core import Core, Principal
-from mockscim.endpoints import oauth
-from mockscim.endpoints import secretserver_models as models
-from mockscim.http import base_url
-from mockscim.middleware.auth import bearer
-from mockscim.resources.users import check_password
-from mockscim.tokens import Issued, TokenRegistry
+from mockscim.auth import Issued, Principal, check_password
+from mockscim.core import Core
+from mockscim.http.context import state_of
+from mockscim.http.errors import TokenError
+from mockscim.http.responses import base_url, read_form
+from mockscim.http.runtime import runtime_of
+from mockscim.secretserver import models
+from mockscim.secretserver.errors import AccessDenied, AuthenticationFailed, BadRequest, FieldNotFound, Unavailable
+from mockscim.surfaces import SECRET_SERVER_TOKEN
 
 HEALTH = {"Healthy": True, "healthy": True, "databaseHealthy": True, "serviceBusHealthy": True,
           "storageAccountHealthy": True, "scheduledForDeletion": False}
@@ -28,87 +29,34 @@ PASSWORD_SCOPE = "xpm.platform"
 Handler = Callable[[Request, Principal], Awaitable[Response]]
 
 
-# -- answers (every 4xx carries a string ``message`` or ``error``: delinea-scim.md §3.7 item 1) --------------------
-def _answer(status: int, error_code: str, message: str) -> Response:
-    return JSONResponse({"errorCode": error_code, "message": message}, status_code=status)
-
-
-def unauthenticated() -> Response:
-    """SPEC §9: no token, or a bad one."""
-    return _answer(401, "AuthenticationFailed", "Authentication failed.")
-
-
-def access_denied() -> Response:
-    """SPEC §9: a denied or missing secret or folder (Secret Server does not tell the two apart)."""
-    return _answer(400, "API_AccessDenied", "Access Denied")
-
-
-def unavailable() -> Response:
-    """SPEC §8: Secret Server is down."""
-    return _answer(503, "ServiceUnavailable", "Secret Server service unavailable.")
-
-
-def bad_request(message: str) -> Response:
-    return _answer(400, "API_BadRequest", message)
-
-
-def _grant_error(code: str, description: str) -> Response:
-    return JSONResponse({"error": code, "error_description": description}, status_code=400,
-                        headers={"Cache-Control": "no-store"})
-
-
-# -- authentication (SPEC §2, §9) -------------------------------------------------------------------------------
-def _caller(request: Request) -> Principal | None:
-    """The caller behind ``Authorization: Bearer``: the static token's service user, or the User a token of either
-    token endpoint was issued to (a password-grant User is a caller here, never on SCIM)."""
-    core: Core = request.app.state.core
-    registry: TokenRegistry = request.app.state.tokens
-    token = bearer(request.scope)
-    resolved = registry.resolve(token) if token else None
-    if resolved is None:
-        return None
-    principal = core.principal(resolved[1])
-    if principal is None and resolved[1] is not None:
-        user = _active_user(core, resolved[1])
-        principal = None if user is None else Principal(str(user["userName"]), str(user["id"]))
-    if principal is not None:
-        state = state_of(request.scope)
-        state.principal, state.token = principal, token
-    return principal
-
-
-def _active_user(core: Core, user_name: str) -> Mapping[str, Any] | None:
-    users = core.store.lookup("Users", "userName", user_name)
-    return users[0] if users and users[0].get("active", True) is not False else None
-
-
+# -- authentication (docs/behaviour.md §2, §9) ------------------------------------------------------------------
 def api(handler: Handler, *, needs_secret_server: bool = True) -> Callable[[Request], Awaitable[Response]]:
     """Authenticate (401), then SPEC §8's 503 while Secret Server is down (before validation and access checks)."""
 
     async def endpoint(request: Request) -> Response:
-        caller = _caller(request)
+        caller = state_of(request.scope).principal  # resolved once, by RequestMiddleware
         if caller is None:
-            return unauthenticated()
-        if needs_secret_server and not request.app.state.core.secret_server_up:
-            return unavailable()
+            raise AuthenticationFailed()
+        if needs_secret_server and not runtime_of(request).core.secret_server_up:
+            raise Unavailable()
         try:
             return await handler(request, caller)
         except models.BadPaging:
-            return bad_request("skip and take must be non-negative integers.")
+            raise BadRequest("skip and take must be non-negative integers.") from None
 
     endpoint.__name__ = handler.__name__
     return endpoint
 
 
 def _access(request: Request, caller: Principal) -> models.Access:
-    core: Core = request.app.state.core
+    core = runtime_of(request).core
     return models.Access(core.store, caller, core.revoked)
 
 
 # -- health -----------------------------------------------------------------------------------------------------
 async def healthcheck(request: Request) -> Response:
     """``GET /api/v1/healthcheck``: what the SDK probes first to pick Secret Server mode (delinea-scim.md §3.2)."""
-    if not request.app.state.core.secret_server_up:
+    if not runtime_of(request).core.secret_server_up:
         return JSONResponse({**HEALTH, "Healthy": False, "healthy": False, "databaseHealthy": False,
                              "errorCode": "ServiceUnavailable", "message": "Secret Server service unavailable."},
                             status_code=503)
@@ -129,33 +77,34 @@ async def platform_no_healthcheck(request: Request) -> Response:
 async def token(request: Request) -> Response:
     """``POST /oauth2/token``: the password grant (a service user + its clientSecret, or a User + its password),
     and ``refresh_token``; RFC 6749 §5.2 errors with a string ``error`` (SPEC §9)."""
-    core: Core = request.app.state.core
-    registry: TokenRegistry = request.app.state.tokens
+    runtime = runtime_of(request)
+    core, registry = runtime.core, runtime.tokens
     if not core.secret_server_up:
-        return unavailable()
-    form = await oauth.read_form(request, request.app.state.settings.max_body)
+        raise Unavailable()
+    form = await read_form(request, runtime.settings.max_body)
     grant = form.get("grant_type")
     if grant == "refresh_token":
         issued = registry.refresh(form.get("refresh_token", ""), None)
         if issued is None:
-            return _grant_error("invalid_grant", "The refresh token is unknown or was already used.")
+            raise TokenError("invalid_grant", "The refresh token is unknown or was already used.")
         return _issued(issued)
     if grant != "password":
-        return _grant_error("unsupported_grant_type", "Supported grant types: password, refresh_token.")
+        raise TokenError("unsupported_grant_type", "Supported grant types: password, refresh_token.")
     user_name, password = form.get("username", ""), form.get("password", "")
     owner = _password_owner(core, user_name, password) if user_name and password else None
     if owner is None:
-        return _grant_error("invalid_grant", "The user name or password is incorrect.")
+        raise TokenError("invalid_grant", "The user name or password is incorrect.")
     return _issued(registry.issue(owner, PASSWORD_SCOPE))
 
 
 def _password_owner(core: Core, user_name: str, password: str) -> str | None:
     """The canonical userName ``user_name``/``password`` authenticate, or ``None``."""
-    secret = oauth.service_user_secret(core, user_name)
+    secret = core.service_user_secret(user_name)
     if secret is not None and secret == password:
         principal = core.principal(user_name)
         return principal.user_name if principal is not None else None
-    user = _active_user(core, user_name)
+    found = core.store.lookup("Users", "userName", user_name)
+    user = found[0] if found and found[0].get("active", True) is not False else None
     if user is not None and check_password(user.get("passwordHash"), password):
         return str(user["userName"])
     return None
@@ -185,7 +134,7 @@ async def vaults(request: Request, caller: Principal) -> Response:
 def _by_id_or_path(request: Request, kind: str, path_param: str,
                    find: Callable[[Any, Sequence[str]], Mapping[str, Any] | None]) -> Mapping[str, Any] | None:
     """The object ``/{id}`` names, or with id ``0`` the one ``?secretPath=``/``?folderPath=`` names (SPEC §9)."""
-    store = request.app.state.core.store
+    store = runtime_of(request).core.store
     oid = request.path_params["id"]
     if oid == "0" and path_param in request.query_params:
         return find(store, models.normalise_path(request.query_params[path_param]))
@@ -206,27 +155,27 @@ async def get_secret(request: Request, caller: Principal) -> Response:
     """``GET /api/v1/secrets/{id}``: a SecretModel."""
     secret = _readable_secret(request, caller)
     if secret is None:
-        return access_denied()
-    return JSONResponse(models.secret_model(request.app.state.core.store, secret))
+        raise AccessDenied()
+    return JSONResponse(models.secret_model(runtime_of(request).core.store, secret))
 
 
 async def get_field(request: Request, caller: Principal) -> Response:
     """``GET /api/v1/secrets/{id}/fields/{slug}``: the raw value as a JSON string."""
     secret = _readable_secret(request, caller)
     if secret is None:
-        return access_denied()
+        raise AccessDenied()
     slug = request.path_params["slug"]
     fields = models.sub_map(secret, "fields")
     key = slug if slug in fields else next((k for k in fields if str(k).lower() == slug.lower()), None)
     if key is None:
-        return _answer(400, "API_FieldNotFound", f"Field '{slug}' not found.")
+        raise FieldNotFound(slug)
     value = fields[key]
     return JSONResponse("" if value is None else str(value))
 
 
 async def search_secrets(request: Request, caller: Principal) -> Response:
     """``GET /api/v1/secrets`` (and ``/api/v2``): PagingOfSecretSummary."""
-    store = request.app.state.core.store
+    store = runtime_of(request).core.store
     params = request.query_params
     found = models.search_secrets(store, _access(request, caller), params)
     return JSONResponse(models.paging(params, found, lambda s: models.secret_summary(store, s)))
@@ -234,24 +183,24 @@ async def search_secrets(request: Request, caller: Principal) -> Response:
 
 async def search_total(request: Request, caller: Principal) -> Response:
     """``GET /api/v1/secrets/search-total``: a bare integer (the SDK sends its text back as ``take``, §3.5)."""
-    found = models.search_secrets(request.app.state.core.store, _access(request, caller), request.query_params)
+    found = models.search_secrets(runtime_of(request).core.store, _access(request, caller), request.query_params)
     return JSONResponse(len(found))
 
 
 # -- folders ----------------------------------------------------------------------------------------------------
 async def get_folder(request: Request, caller: Principal) -> Response:
     """``GET /api/v1/folders/{id}`` (``0?folderPath=``; ``getAllChildren=true`` fills ``childFolders``)."""
-    store = request.app.state.core.store
+    store = runtime_of(request).core.store
     folder = _by_id_or_path(request, "Containers", "folderPath", models.find_folder)
     if folder is None or not _access(request, caller).can_see_folder(str(folder["id"])):
-        return access_denied()
+        raise AccessDenied()
     with_children = models.truthy(request.query_params.get("getAllChildren"))
     return JSONResponse(models.folder_model(store, folder, with_children=with_children))
 
 
 async def lookup_folders(request: Request, caller: Principal) -> Response:
     """``GET /api/v1/folders/lookup``: PagingOfFolderLookup, records ``{id, value}``."""
-    store = request.app.state.core.store
+    store = runtime_of(request).core.store
     params = request.query_params
     found = models.search_folders(store, _access(request, caller), params)
     return JSONResponse(models.paging(params, found, lambda c: {"id": models.ss_id(c["id"]), "value": c.get("name")}))
@@ -261,7 +210,7 @@ async def lookup_folders(request: Request, caller: Principal) -> Response:
 async def users(request: Request, caller: Principal) -> Response:
     """``GET /api/v1/users``: SCIM users as Secret Server users (SPEC §9)."""
     params = request.query_params
-    found = models.search_users(request.app.state.core.store, params)
+    found = models.search_users(runtime_of(request).core.store, params)
     return JSONResponse(models.paging(params, found, models.user_model))
 
 
@@ -271,7 +220,7 @@ def routes() -> list[BaseRoute]:
     get = ["GET"]
     found: list[BaseRoute] = [
         Route("/api/v1/healthcheck", healthcheck, methods=get),
-        Route("/oauth2/token", token, methods=["POST"]),
+        Route(SECRET_SERVER_TOKEN, token, methods=["POST"]),
         Route("/api/v1/secrets/search-total", api(search_total), methods=get),
         Route("/api/v2/secrets/search-total", api(search_total), methods=get),
         Route("/api/v1/secrets", api(search_secrets), methods=get),
@@ -284,7 +233,6 @@ def routes() -> list[BaseRoute]:
         Route("/health", platform_health, methods=get),
         Route("/vaultbroker/api/vaults", api(vaults, needs_secret_server=False), methods=get),
         Route("/platform/health", platform_health, methods=get),
-        Route("/platform/identity/api/oauth2/token/xpmplatform", oauth.token, methods=["POST"]),
         Route("/platform/vaultbroker/api/vaults", api(vaults, needs_secret_server=False), methods=get),
         Route("/platform/api/v1/healthcheck", platform_no_healthcheck, methods=get),
     ]

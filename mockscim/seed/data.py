@@ -8,17 +8,20 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from mockscim import kinds
+from mockscim.scim.schema import ENTERPRISE_USER, LINKED_OBJECT
+
 SERVICE_USER_NAME = "scim-service@mockscim.test"
 SERVICE_CLIENT_SECRET = "mockscim-secret"
 
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-LINKED_SCHEMA = "urn:ietf:params:scim:schemas:pam:1.0:LinkedObject"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-CONTAINER_SCHEMA = "urn:ietf:params:scim:schemas:pam:1.0:Container"
-CONTAINER_PERMISSION_SCHEMA = "urn:ietf:params:scim:schemas:pam:1.0:ContainerPermission"
-PRIVILEGED_DATA_SCHEMA = "urn:ietf:params:scim:schemas:pam:1.0:PrivilegedData"
-PRIVILEGED_DATA_PERMISSION_SCHEMA = "urn:ietf:params:scim:schemas:pam:1.0:PrivilegedDataPermission"
+USER_SCHEMA = kinds.USERS.schema
+ENTERPRISE_SCHEMA = ENTERPRISE_USER
+LINKED_SCHEMA = LINKED_OBJECT
+GROUP_SCHEMA = kinds.GROUPS.schema
+CONTAINER_SCHEMA = kinds.CONTAINERS.schema
+CONTAINER_PERMISSION_SCHEMA = kinds.CONTAINER_PERMISSIONS.schema
+PRIVILEGED_DATA_SCHEMA = kinds.PRIVILEGED_DATA.schema
+PRIVILEGED_DATA_PERMISSION_SCHEMA = kinds.PRIVILEGED_DATA_PERMISSIONS.schema
 
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``; stages: users, memberships, containers, permissions, secrets."""
@@ -109,7 +112,7 @@ _GREEK = dict(
 )
 
 
-class _Unique:
+class Unique:
     """Hands out case-insensitively unique names: ``name`` itself, else ``prefix + n + suffix`` for n = 2, 3, …"""
 
     __slots__ = ("_next", "_used")
@@ -136,12 +139,12 @@ class _Unique:
         return candidate
 
 
-def _spaced(unique: _Unique, name: str) -> str:
+def spaced(unique: Unique, name: str) -> str:
     """Claim ``name``, or ``name 2``, ``name 3``, … on a clash."""
     return unique.claim(name, name + " ")
 
 
-def _ascii_slug(text: str) -> str:
+def ascii_slug(text: str) -> str:
     """Lower-case ASCII letters and digits of ``text`` (accents dropped, Cyrillic/Greek transliterated)."""
     out: list[str] = []
     for ch in unicodedata.normalize("NFKD", text.casefold()):
@@ -155,7 +158,7 @@ def _ascii_slug(text: str) -> str:
     return "".join(out)
 
 
-def _uuid(rng: random.Random, used: set[str]) -> str:
+def random_uuid(rng: random.Random, used: set[str]) -> str:
     """A version-4 UUID string drawn from ``rng`` that is not in ``used`` (and is then added to it)."""
     while True:
         value = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -164,7 +167,7 @@ def _uuid(rng: random.Random, used: set[str]) -> str:
             return value
 
 
-def _pool(draw: Callable[[], str], count: int) -> list[str]:
+def pool(draw: Callable[[], str], count: int) -> list[str]:
     """Distinct non-empty values of ``count`` calls of ``draw``, in first-seen order."""
     seen: dict[str, None] = {}
     for _ in range(count):
@@ -174,7 +177,7 @@ def _pool(draw: Callable[[], str], count: int) -> list[str]:
     return list(seen)
 
 
-def _name_pool(fake: Any, kind: str, draws: int) -> tuple[list[str], list[str]]:
+def name_pool(fake: Any, kind: str, draws: int) -> tuple[list[str], list[str]]:
     """Distinct ``first`` or ``last`` names from Faker and an ASCII slug for each (for e-mail and account names).
 
     Locales with romanized pairs (ja_JP) slug the romanization; other non-Latin names borrow a romanized name when the
@@ -185,20 +188,20 @@ def _name_pool(fake: Any, kind: str, draws: int) -> tuple[list[str], list[str]]:
         pair = getattr(fake, f"{kind}_name_pair")
         for _ in range(draws):
             native, _kana, roman = pair()
-            names.setdefault(native, _ascii_slug(roman))
+            names.setdefault(native, ascii_slug(roman))
     else:
         romanized = getattr(fake, f"{kind}_romanized_name", None)
-        for value in _pool(getattr(fake, f"{kind}_name"), draws):
-            slug = _ascii_slug(value)
+        for value in pool(getattr(fake, f"{kind}_name"), draws):
+            slug = ascii_slug(value)
             if not slug and romanized is not None:
-                slug = _ascii_slug(romanized())
+                slug = ascii_slug(romanized())
             names[value] = slug
     display = list(names)
     slugs = [slug or f"user{i + 1}" for i, slug in enumerate(names.values())]
     return display, slugs
 
 
-def _ticker(progress: Progress | None, stage: str, total: int) -> Callable[[int], None]:
+def ticker(progress: Progress | None, stage: str, total: int) -> Callable[[int], None]:
     """A callback for item ``done`` (1-based) that reports every PROGRESS_EVERY items and at the end."""
     if progress is None or total <= 0:
         return lambda done: None
@@ -210,7 +213,7 @@ def _ticker(progress: Progress | None, stage: str, total: int) -> Callable[[int]
     return tick
 
 
-def _password(rng: random.Random) -> str:
+def random_password(rng: random.Random) -> str:
     """A random 16 to 24 character password with upper, lower, digit and symbol characters."""
     length = rng.randint(16, 24)
     chars = [
@@ -224,5 +227,5 @@ def _password(rng: random.Random) -> str:
     return "".join(chars)
 
 
-def _weighted(rng: random.Random, table: Sequence[tuple[str, int]]) -> str:
+def weighted(rng: random.Random, table: Sequence[tuple[str, int]]) -> str:
     return rng.choices([name for name, _ in table], weights=[w for _, w in table])[0]

@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = ["SERVICE_CLIENT_SECRET", "SERVICE_USER_NAME", "dumps_state", "generate_state", "write_state"]
 
-from mockscim.seed_data import (
+from mockscim.seed.data import (
     DEPARTMENTS,
     ENTERPRISE_SCHEMA,
     FEDERATED_SHARE,
@@ -26,15 +26,15 @@ from mockscim.seed_data import (
     SPECIAL_GROUPS,
     USER_SCHEMA,
     Progress,
-    _ascii_slug,
-    _name_pool,
-    _pool,
-    _spaced,
-    _ticker,
-    _Unique,
-    _uuid,
+    Unique,
+    ascii_slug,
+    name_pool,
+    pool,
+    random_uuid,
+    spaced,
+    ticker,
 )
-from mockscim.seed_pam import _container_permissions, _containers, _secret_permissions, _secrets
+from mockscim.seed.pam import make_container_permissions, make_containers, make_secret_permissions, make_secrets
 
 
 def generate_state(
@@ -66,21 +66,21 @@ def generate_state(
     ids: set[str] = set()
 
     organization = fake.company()
-    domain = (_ascii_slug((organization.split() or [""])[0]) or "corp") + ".example"
+    domain = (ascii_slug((organization.split() or [""])[0]) or "corp") + ".example"
     draws = min(NAME_POOL_DRAWS, max(50, users * 2))
-    given_pool, given_slugs = _name_pool(fake, "first", draws)
-    family_pool, family_slugs = _name_pool(fake, "last", draws)
-    titles = _pool(fake.job, 300)
-    cities = _pool(fake.city, 200)
+    given_pool, given_slugs = name_pool(fake, "first", draws)
+    family_pool, family_slugs = name_pool(fake, "last", draws)
+    titles = pool(fake.job, 300)
+    cities = pool(fake.city, 200)
 
-    service_id = _uuid(rng, ids)
+    service_id = random_uuid(rng, ids)
     user_list, user_ids = _users(rng, ids, users, domain, organization, given_pool, family_pool,
                                  given_slugs, family_slugs, titles, service_id, progress)  # fmt: skip
     group_list = _groups(rng, ids, groups, user_list, progress)
-    container_list, roots = _containers(rng, containers, service_id, cities, progress)
-    container_perms = _container_permissions(rng, container_list, roots, service_id, user_ids, group_list, progress)
-    secret_list = _secrets(rng, secrets, container_list, domain, given_slugs, family_slugs, progress)
-    secret_perms = _secret_permissions(rng, secret_list, user_ids, group_list)
+    container_list, roots = make_containers(rng, containers, service_id, cities, progress)
+    container_perms = make_container_permissions(rng, container_list, roots, service_id, user_ids, group_list, progress)
+    secret_list = make_secrets(rng, secrets, container_list, domain, given_slugs, family_slugs, progress)
+    secret_perms = make_secret_permissions(rng, secret_list, user_ids, group_list)
     return {
         "serviceUsers": [{"userName": SERVICE_USER_NAME, "clientSecret": SERVICE_CLIENT_SECRET}],
         "Users": user_list,
@@ -107,10 +107,10 @@ def _users(
     progress: Progress | None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The service user first, then ``count`` generated users; also the generated users' ids (service user excluded)."""
-    user_names = _Unique()
+    user_names = Unique()
     user_names.claim(SERVICE_USER_NAME)
     external_ids: set[str] = set()
-    sam_names = _Unique()
+    sam_names = Unique()
     service: dict[str, Any] = {
         "id": service_id,
         "schemas": [USER_SCHEMA],
@@ -125,15 +125,15 @@ def _users(
     inactive = set(rng.sample(candidates, round(count * INACTIVE_SHARE))) if count > PASSWORD_USERS else set()
     federated = set(rng.sample(range(count), round(count * FEDERATED_SHARE)))
     n_given, n_family = len(given_pool), len(family_pool)
-    tick = _ticker(progress, "users", count)
+    tick = ticker(progress, "users", count)
     generated_ids: list[str] = []
     for i in range(count):
         gi, fi = rng.randrange(n_given), rng.randrange(n_family)
         given, family = given_pool[gi], family_pool[fi]
         base = f"{given_slugs[gi]}.{family_slugs[fi]}"
         local = user_names.claim(f"{base}@{domain}", base, "@" + domain)
-        user_id = _uuid(rng, ids)
-        external_id = _uuid(rng, external_ids)
+        user_id = random_uuid(rng, ids)
+        external_id = random_uuid(rng, external_ids)
         formatted = f"{given} {family}"
         user: dict[str, Any] = {
             "id": user_id,
@@ -169,22 +169,22 @@ def _groups(
     """``count`` groups with unique display names; every generated user joins 0 to 3 of them."""
     bases = list(SPECIAL_GROUPS) + [d + q for d in DEPARTMENTS for q in GROUP_QUALIFIERS]
     rng.shuffle(bases)
-    names = _Unique()
+    names = Unique()
     external_ids: set[str] = set()
     result: list[dict[str, Any]] = []
     for i in range(count):
         result.append(
             {
-                "id": _uuid(rng, ids),
+                "id": random_uuid(rng, ids),
                 "schemas": [GROUP_SCHEMA],
-                "displayName": _spaced(names, bases[i % len(bases)]),
-                "externalId": _uuid(rng, external_ids),
+                "displayName": spaced(names, bases[i % len(bases)]),
+                "externalId": random_uuid(rng, external_ids),
                 "members": [],
             }
         )
     if not result:
         return result
-    tick = _ticker(progress, "memberships", len(users) - 1)
+    tick = ticker(progress, "memberships", len(users) - 1)
     for done, user in enumerate(users[1:], start=1):
         k = min(count, rng.choices((0, 1, 2, 3), weights=(20, 40, 25, 15))[0])
         for g in rng.sample(range(count), k):

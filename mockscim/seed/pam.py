@@ -6,7 +6,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from mockscim.seed_data import (
+from mockscim.seed.data import (
     ACCOUNT_NAMES,
     CONTAINER_PERMISSION_SCHEMA,
     CONTAINER_RIGHTS,
@@ -24,15 +24,15 @@ from mockscim.seed_data import (
     SECRET_TEMPLATES,
     TEMPLATE_WEIGHTS,
     Progress,
-    _password,
-    _spaced,
-    _ticker,
-    _Unique,
-    _weighted,
+    Unique,
+    random_password,
+    spaced,
+    ticker,
+    weighted,
 )
 
 
-def _containers(
+def make_containers(
     rng: random.Random, count: int, service_id: str, cities: Sequence[str], progress: Progress | None
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """``count`` containers in a tree up to MAX_CONTAINER_DEPTH deep, parents before children; also the root ids."""
@@ -40,18 +40,18 @@ def _containers(
         return [], []
     n_roots = min(count, len(CONTAINER_TREE), max(3, count // 25))
     themes = rng.sample(list(CONTAINER_TREE), n_roots)
-    siblings: dict[str, _Unique] = {"": _Unique()}
+    siblings: dict[str, Unique] = {"": Unique()}
     theme_of: dict[str, str] = {}
     depth_of: dict[str, int] = {}
     path_of: dict[str, str] = {}
     eligible: list[str] = []
     result: list[dict[str, Any]] = []
-    tick = _ticker(progress, "containers", count)
+    tick = ticker(progress, "containers", count)
     for index in range(count):
         cid = str(index + 1)
         if index < n_roots:
             parent = ""
-            name = _spaced(siblings[""], themes[index])
+            name = spaced(siblings[""], themes[index])
             theme_of[cid], depth_of[cid], path_of[cid] = themes[index], 1, name
         else:
             parent = rng.choice(eligible)
@@ -59,13 +59,13 @@ def _containers(
             pool: Sequence[str] = (
                 CONTAINER_TREE[theme_of[parent]] if depth == 2 else ENVIRONMENTS if depth == 3 else cities
             )
-            used = siblings.setdefault(parent, _Unique())
+            used = siblings.setdefault(parent, Unique())
             base = rng.choice(pool)
             for _ in range(3):
                 if not used.taken(base):
                     break
                 base = rng.choice(pool)
-            name = _spaced(used, base)
+            name = spaced(used, base)
             theme_of[cid], depth_of[cid], path_of[cid] = theme_of[parent], depth, f"{path_of[parent]} / {name}"
         container: dict[str, Any] = {
             "id": cid,
@@ -84,7 +84,7 @@ def _containers(
     return result, [str(i + 1) for i in range(n_roots)]
 
 
-def _container_permissions(
+def make_container_permissions(
     rng: random.Random,
     containers: Sequence[dict[str, Any]],
     roots: Sequence[str],
@@ -118,18 +118,18 @@ def _container_permissions(
     if not containers or not (user_ids or group_ids):
         return result
     target = len(containers) + len(containers) // 2
-    tick = _ticker(progress, "permissions", target)
+    tick = ticker(progress, "permissions", target)
     for done in range(1, target + 1):
         cid = rng.choice(containers)["id"]
         use_group = bool(group_ids) and (not user_ids or rng.random() < 0.6)
         principal = rng.choice(group_ids) if use_group else rng.choice(user_ids)
         if (cid, principal) not in seen:
-            add(cid, "group" if use_group else "user", principal, _weighted(rng, CONTAINER_RIGHTS))
+            add(cid, "group" if use_group else "user", principal, weighted(rng, CONTAINER_RIGHTS))
         tick(done)
     return result
 
 
-def _secrets(
+def make_secrets(
     rng: random.Random,
     count: int,
     containers: Sequence[dict[str, Any]],
@@ -140,9 +140,9 @@ def _secrets(
 ) -> list[dict[str, Any]]:
     """``count`` secrets spread over the containers, names unique per container, fields per template."""
     templates = list(SECRET_TEMPLATES)
-    names: dict[str, _Unique] = {}
+    names: dict[str, Unique] = {}
     result: list[dict[str, Any]] = []
-    tick = _ticker(progress, "secrets", count)
+    tick = ticker(progress, "secrets", count)
     for index in range(count):
         template = rng.choices(templates, weights=TEMPLATE_WEIGHTS)[0]
         host = f"{HOST_PREFIXES[template]}-{rng.choice(HOST_ROLES)}-{rng.randint(1, 99):02d}.{domain}"
@@ -157,14 +157,14 @@ def _secrets(
             "database": rng.choice(DATABASES),
             "url": f"https://{host}/login",
             "username": username,
-            "password": _password(rng),
+            "password": random_password(rng),
             "notes": rng.choice(NOTES),
         }
         fields = {key: values[key] for key in SECRET_TEMPLATES[template]}
         label = f"{values['database']} on {host}" if template == "SQL Server Account" else host
         cid = rng.choice(containers)["id"] if containers else ""
         base = f"{username}@{host.split('.')[0]}"
-        name = names.setdefault(cid, _Unique()).claim(base, base + " (", ")")
+        name = names.setdefault(cid, Unique()).claim(base, base + " (", ")")
         secret: dict[str, Any] = {
             "id": str(index + 1),
             "schemas": [PRIVILEGED_DATA_SCHEMA],
@@ -181,7 +181,7 @@ def _secrets(
     return result
 
 
-def _secret_permissions(
+def make_secret_permissions(
     rng: random.Random, secrets: Sequence[dict[str, Any]], user_ids: Sequence[str], groups: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """One to three permissions on about 15 % of the secrets, for users and groups other than the service user."""
@@ -205,7 +205,7 @@ def _secret_permissions(
                     "schemas": [PRIVILEGED_DATA_PERMISSION_SCHEMA],
                     "privilegedData": {"value": secret["id"]},
                     "group" if use_group else "user": {"value": principal},
-                    "rights": [_weighted(rng, SECRET_RIGHTS)],
+                    "rights": [weighted(rng, SECRET_RIGHTS)],
                 }
             )
     return result

@@ -7,22 +7,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-KINDS = (
-    "serviceUsers", "Users", "Groups", "Containers", "ContainerPermissions", "PrivilegedData",
-    "PrivilegedDataPermissions",
-)
-"""Every kind of document, in state-file order (SPEC §13). ``serviceUsers`` are keyed by ``userName``."""
+from mockscim import kinds
 
-INDEXES: Mapping[str, Mapping[str, bool]] = {
-    # kind → {dotted attribute → case-insensitive?}. SPEC §3: userName, Group displayName and PAM names compare
-    # case-insensitively; ids, externalId and reference values are case-exact.
-    "Users": {"userName": True, "externalId": False, "emails.value": True},
-    "Groups": {"displayName": True, "externalId": False, "members.value": False},
-    "Containers": {"name": True, "parent.value": False},
-    "ContainerPermissions": {"container.value": False, "user.value": False, "group.value": False},
-    "PrivilegedData": {"name": True, "container.value": False},
-    "PrivilegedDataPermissions": {"privilegedData.value": False, "user.value": False, "group.value": False},
-}
+KINDS = kinds.TABLES
+"""Every table, in state-file order (docs/behaviour.md §13); ``serviceUsers`` are keyed by ``userName``."""
+
+INDEXES: Mapping[str, Mapping[str, bool]] = kinds.indexes()
+"""kind → {dotted attribute → case-insensitive?}, from the kind registry."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +42,7 @@ Change = Put | Delete
 
 def key_of(kind: str, doc: Mapping[str, Any]) -> str:
     """The key a document is stored under."""
-    return str(doc["userName"] if kind == "serviceUsers" else doc["id"])
+    return str(doc["userName"] if kind == kinds.SERVICE_USERS else doc["id"])
 
 
 class Store(Protocol):

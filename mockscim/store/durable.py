@@ -18,7 +18,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,6 @@ from typing import Any
 from mockscim.store import KINDS, Change, Delete, Put
 from mockscim.store.files import fsync_dir, parse_line, well_formed, write_all
 from mockscim.store.memory import MemoryStore, Stored, unpack
-from mockscim.timefmt import iso_utc
 
 try:
     import fcntl
@@ -52,12 +51,19 @@ class _Snapshot:
     next: Mapping[str, int]
 
 
+Validator = Callable[[dict[str, list[dict[str, Any]]]], dict[str, list[dict[str, Any]]]]
+"""Checks the tables read from disk as a whole state and returns them in stored form; raises ``ValueError`` naming
+the bad entry (``mockscim.core.check_stored_state``)."""
+
+
 class DurableStore(MemoryStore):
     """``--store PATH.json``: the memory store's indexes and reads, with every change set on disk before ``sync()``."""
 
-    def __init__(self, path: str | os.PathLike[str], *, compact_min_bytes: int = COMPACT_MIN_BYTES) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, validate: Validator,
+                 compact_min_bytes: int = COMPACT_MIN_BYTES) -> None:
         super().__init__()
         self.path = Path(path)
+        self._validate = validate
         self.wal_path = Path(f"{self.path}.wal")
         self._compact_min = compact_min_bytes
         # ``_mutex`` guards the write queue below and is never held across I/O. ``_wake`` is a binary semaphore the
@@ -128,9 +134,6 @@ class DurableStore(MemoryStore):
             self._new_wal()
 
     def _read_snapshot(self) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
-        from mockscim.profile import load_profile
-        from mockscim.state import StateError, normalise_state
-
         hint = f"{self.path}: not a mockscim store"
         try:
             raw = self.path.read_bytes()
@@ -151,14 +154,9 @@ class DurableStore(MemoryStore):
         meta: dict[str, Any] = next(iter(data.get(META, {}).values()), {})
         state = {kind: list(data.get(kind, {}).values()) for kind in KINDS}
         try:
-            # The lenient shipped profile: the file must be a state, whichever profile the server then serves.
-            tables = normalise_state(state, load_profile("rfc"), now=iso_utc())
-        except StateError as exc:
+            tables = self._validate(state)  # the store keeps tables; whether they are a valid state, the core says
+        except ValueError as exc:
             raise StoreError(f"{hint}: {exc}") from None
-        for kind in KINDS:  # ``schemas`` as stored: the core derives it under the serving profile, not "rfc"
-            for doc, given in zip(tables[kind], state[kind], strict=True):
-                if isinstance(given.get("schemas"), list) and kind != "serviceUsers":
-                    doc["schemas"] = given["schemas"]
         return tables, meta
 
     def _read_wal(self, generation: Any) -> list[dict[str, Any]]:

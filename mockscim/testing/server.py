@@ -17,12 +17,10 @@ import httpx
 from starlette.applications import Starlette
 
 from mockscim.app import create_app
-from mockscim.background import BackgroundServer
-from mockscim.core import Core
-from mockscim.journal import Journal
-from mockscim.middleware.faults import ScenarioSlot
-from mockscim.scenarios import ActiveScenario
+from mockscim.http.runtime import Runtime
+from mockscim.scenarios import ActiveScenario, ScenarioSlot
 from mockscim.settings import Settings
+from mockscim.testing.background import BackgroundServer
 
 ScenarioSource = str | os.PathLike[str] | Mapping[str, Any]
 _SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
@@ -170,12 +168,10 @@ class MockScim:
 
     async def _reset(self) -> None:
         # In one hop on the server's loop, what POST /reset, DELETE /scenario and DELETE /journal do (SPEC §12).
-        core: Core = self.app.state.core
-        core.reset()
-        await core.store.sync()
-        self._slot.deactivate()
-        journal: Journal = self.app.state.journal
-        journal.clear()
+        runtime = self._runtime
+        await runtime.core.reset()
+        runtime.scenario.deactivate()
+        runtime.journal.clear()
 
     def load_state(self, state: Mapping[str, Any] | str | os.PathLike[str]) -> None:
         """Replace the whole store with ``state``: a mapping, or a path to a state JSON file (SPEC §13)."""
@@ -239,7 +235,7 @@ class MockScim:
     @property
     def errors(self) -> list[BaseException]:
         """Every unhandled exception the server caught (and answered with a 500) since it was built."""
-        errors: list[BaseException] = self.app.state.errors
+        errors = self._runtime.errors
         return errors
 
     def problems(self) -> list[str]:
@@ -260,8 +256,13 @@ class MockScim:
 
     # -- internals ---------------------------------------------------------------------------------------------------
     @property
+    def _runtime(self) -> Runtime:
+        runtime: Runtime = self.app.state.runtime
+        return runtime
+
+    @property
     def _slot(self) -> ScenarioSlot:
-        slot: ScenarioSlot = self.app.state.scenario
+        slot: ScenarioSlot = self._runtime.scenario
         return slot
 
     def _retire(self, active: ActiveScenario | None) -> None:

@@ -1,0 +1,35 @@
+"""The running server's parts, typed, in one object on ``app.state.runtime`` (built by ``create_app``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.requests import HTTPConnection
+
+from mockscim.auth import TokenRegistry
+from mockscim.core import Core
+from mockscim.journal import Journal
+from mockscim.scenarios import ScenarioSlot
+from mockscim.settings import Settings
+
+__all__ = ["Runtime", "runtime_of"]
+
+
+@dataclass(frozen=True, eq=False)
+class Runtime:
+    """What endpoints, middleware and the test harness share: the data, the tokens, the journal, the scenario slot,
+    the settings it was built from, and the unexpected exceptions caught so far (the pytest plugin fails the test
+    that caused one)."""
+
+    settings: Settings
+    core: Core
+    tokens: TokenRegistry
+    journal: Journal
+    scenario: ScenarioSlot
+    errors: list[BaseException] = field(default_factory=list)
+
+
+def runtime_of(connection: HTTPConnection) -> Runtime:
+    """The runtime of the app serving ``connection`` (a request)."""
+    runtime: Runtime = connection.app.state.runtime
+    return runtime
