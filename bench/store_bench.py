@@ -1,4 +1,4 @@
-"""Creates per second through the API at 1k, 10k and 100k users, memory vs durable (TinyDB + WAL) store (SPEC §13)."""
+"""Creates per second at 1k, 10k and 100k users, memory vs durable (TinyDB + WAL) store (docs/behaviour.md §13)."""
 
 from __future__ import annotations
 

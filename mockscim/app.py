@@ -48,8 +48,8 @@ _KEEP_IN_MEMORY = 1 << 20
 
 
 def fixture_source(path: str | None) -> Callable[[], str]:
-    """Where reset (SPEC §12) gets the fixture's text: kept in memory when small (reset in milliseconds), read
-    again from the file when large (a 100k-user fixture kept as text would cost ~80 MB for the server's life)."""
+    """Where reset (docs/behaviour.md §12) gets the fixture's text: kept in memory when small (reset in milliseconds),
+    read again from the file when large (a 100k-user fixture kept as text would cost ~80 MB for the server's life)."""
     file = fixture_path(path)
     text = file.read_text(encoding="utf-8")
     if len(text) <= _KEEP_IN_MEMORY:
@@ -58,7 +58,7 @@ def fixture_source(path: str | None) -> Callable[[], str]:
 
 
 def load_fixture(path: str | None) -> Any:
-    """The fixture parsed: a state document (SPEC §13)."""
+    """The fixture parsed: a state document (docs/behaviour.md §13)."""
     return jsontext.loads(read_fixture(path))
 
 

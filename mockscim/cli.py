@@ -1,4 +1,4 @@
-"""The ``mockscim`` command: serve, seed, scenario list|check, journal (SPEC §14)."""
+"""The ``mockscim`` command: serve, seed, scenario list|check, journal (docs/behaviour.md §14)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     journal = sub.add_parser("journal", help="print a running server's request journal")
     journal.add_argument("--url", default="http://127.0.0.1:8000", help="the server's base URL")
     for name in ("status", "method", "path", "since", "limit"):
-        journal.add_argument(f"--{name}", default=None, help=f"journal filter '{name}' (SPEC §12)")
+        journal.add_argument(f"--{name}", default=None, help=f"journal filter '{name}' (docs/behaviour.md §12)")
     journal.add_argument("--admin-token", default=os.environ.get("MOCKSCIM_ADMIN_TOKEN"))
     return parser
 
@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Start the server; print the base URL, the token and a working curl line (SPEC §1)."""
+    """Start the server; print the base URL, the token and a working curl line (docs/behaviour.md §1)."""
     import logging
 
     import uvicorn
@@ -135,7 +135,7 @@ def _quiet_signals_server(config: Any) -> Any:
 
 
 def seed(args: argparse.Namespace) -> int:
-    """``mockscim seed``: Faker data in the state format, progress on stderr for large N (SPEC §13)."""
+    """``mockscim seed``: Faker data in the state format, progress on stderr for large N (docs/behaviour.md §13)."""
     from mockscim.seed.generate import generate_state, write_state
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -171,7 +171,7 @@ def scenario(args: argparse.Namespace) -> int:
 
 
 def journal(args: argparse.Namespace) -> int:
-    """Print the journal of a running server as JSON Lines (the connector log, SPEC §12)."""
+    """Print the journal of a running server as JSON Lines (the connector log, docs/behaviour.md §12)."""
     import httpx
 
     params = {k: getattr(args, k) for k in ("status", "method", "path", "since", "limit") if getattr(args, k)}

@@ -1,4 +1,4 @@
-"""The pytest plugin (entry point ``pytest11``): ``mockscim`` fixtures and the ``mockscim`` marker (SPEC §14)."""
+"""The pytest plugin (entry point ``pytest11``): the ``mockscim`` fixtures and marker (docs/behaviour.md §14)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One frozen Settings: the CLI options, ``MOCKSCIM_*`` variables and the pytest marker all map onto it (SPEC §14)."""
+"""One frozen Settings: CLI options, ``MOCKSCIM_*`` variables, the pytest marker map onto it (docs/behaviour.md §14)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything ``mockscim serve`` can be told; defaults are SPEC §1, §2, §7, §12."""
+    """Everything ``mockscim serve`` can be told; defaults are docs/behaviour.md §1, §2, §7, §12."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -33,7 +33,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Settings from ``MOCKSCIM_<NAME>`` variables, then ``overrides`` (the command line wins, SPEC §14)."""
+        """Settings from ``MOCKSCIM_<NAME>`` variables, then ``overrides`` (the command line wins, docs/behaviour.md
+        §14)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):

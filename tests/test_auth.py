@@ -1,4 +1,4 @@
-"""Authentication through HTTP (SPEC §2): static token, client credentials, refresh tokens, expiry and grace."""
+"""Authentication through HTTP (docs/behaviour.md §2): static token, client credentials, refresh, expiry, grace."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ def test_missing_or_bad_token_is_401(client: TestClient, headers: dict[str, str]
 
 
 def test_401_comes_before_everything_even_unknown_paths(client: TestClient) -> None:
-    """Every SCIM route needs the token, discovery and /Bulk included; 401 wins over 404 (SPEC §4 precedence)."""
+    """Every SCIM route needs the token, discovery and /Bulk included; 401 wins over 404 (docs/behaviour.md §4
+    precedence)."""
     for path in ("/scim/v2/ServiceProviderConfig", "/scim/v2/Bulk", "/scim/v2/Widgets/1", "/scim/v2/Schemas"):
         assert client.get(path).status_code == 401
 
@@ -136,13 +137,13 @@ def test_expiry_is_strict_and_grace_extends_it(make_client: Any, monkeypatch: py
 
 
 def test_token_of_deleted_service_user_stops_working(client: TestClient) -> None:
-    """Deleting a service user's User removes the service user and its tokens (SPEC §13)."""
+    """Deleting a service user's User removes the service user and its tokens (docs/behaviour.md §13)."""
     tok = grant(client, grant_type="client_credentials", **CLIENT).json()["access_token"]
     assert client.delete("/scim/v2/Users/8a0b3f0e-5c1d-4e0a-9a57-000000000001",
                          headers={"Authorization": f"Bearer {tok}"}).status_code == 204
     assert client.get("/scim/v2/Users", headers={"Authorization": f"Bearer {tok}"}).status_code == 401
     assert client.get("/_mockscim/state").json()["serviceUsers"] == []
-    # The static token still authenticates, with no principal (SPEC §2).
+    # The static token still authenticates, with no principal (docs/behaviour.md §2).
     assert client.get("/scim/v2/Users", headers={"Authorization": "Bearer mockscim-token"}).status_code == 200
 
 

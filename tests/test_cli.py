@@ -1,4 +1,4 @@
-"""The command line (SPEC §14): --version, serve (real process, env variables), seed, scenario."""
+"""The command line (docs/behaviour.md §14): --version, serve (real process, env variables), seed, scenario."""
 
 from __future__ import annotations
 

@@ -41,8 +41,8 @@ SCIM2_TESTER_EXCEPTIONS: dict[Key, tuple[str, str]] = {
 }
 
 SANITY_FAILURE_EXCEPTIONS: dict[str, str] = {
-    # scim-sanity adds {"value": "fake-member-id"} to a group and expects 200. SPEC §3 (both profiles): a reference
-    # to something that does not exist → 400 "The 'members' attribute was invalid.". RFC 7643 §4.2 defines
+    # scim-sanity adds {"value": "fake-member-id"} to a group and expects 200. docs/behaviour.md §3 (both profiles): a
+    # reference to something that does not exist → 400 "The 'members' attribute was invalid.". RFC 7643 §4.2 defines
     # members.value as the "Identifier of the member of this Group", which a non-existent id is not; RFC 7644 §3.12
     # names this case invalidValue ("the value specified was not compatible with the ... resource schema"), and no
     # RFC text obliges a service provider to store dangling references (scim-sanity's own issue text concedes the
@@ -52,41 +52,45 @@ SANITY_FAILURE_EXCEPTIONS: dict[str, str] = {
 }
 
 SANITY_WARNINGS: dict[str, str] = {
-    # Not a failure (status "warn"). SPEC §4: count <= 0 → a ListResponse with totalResults, startIndex,
+    # Not a failure (status "warn"). docs/behaviour.md §4: count <= 0 → a ListResponse with totalResults, startIndex,
     # itemsPerPage 0 and no Resources (RFC 7644 §3.4.2.4: "no resource results are to be returned except for
     # totalResults"); scim-sanity wants an empty "Resources": [] list instead.
     "GET /Users?count=0 (boundary)": "count=0 should return no Resources",
 }
 
 SANITY_SKIPS = {
-    # scim-sanity's draft agent extensions; neither profile serves them (SPEC §1, §11).
+    # scim-sanity's draft agent extensions; neither profile serves them (docs/behaviour.md §1, §11).
     "Agent CRUD Lifecycle", "AgenticApplication CRUD Lifecycle", "Agent Rapid Lifecycle",
 }
 
-# -- the cloud deviations a generic checker sees (SPEC §11), each asserted by check and reason -----------------------
+# -- the cloud deviations a generic checker sees (docs/behaviour.md §11), each asserted by check and reason ------------
 #
-# SPEC §11 names four cloud deviations a generic checker would see: the filter allow-list, userName immutability, a
-# foreign id refused with 400 mutability and Group displayName uniqueness. Neither checker probes them: scim2-tester
+# docs/behaviour.md §11 names four cloud deviations a generic checker would see: the filter allow-list, userName
+# immutability, a foreign id refused with 400 mutability and Group displayName uniqueness. Neither checker probes them:
+# scim2-tester
 # 0.5.2 sends no filter, skips required attributes (userName) in its PATCH checks, keeps the published immutables in
 # its PUT, never sends another id and never creates a duplicate; scim-sanity filters only with `userName eq` (on the
 # allow-list). They are asserted through HTTP in tests/test_profiles.py instead. What the checkers do see under
-# cloud is three other SPEC §11 points, listed here. The PAM resource types (Containers ... PrivilegedDataPermissions,
-# SPEC §3-4) are not RFC 7643 resources, and most of their rules are Delinea's [D] behaviour (read-only secrets → 405,
+# cloud is three other docs/behaviour.md §11 points, listed here. The PAM resource types (Containers ...
+# PrivilegedDataPermissions, docs/behaviour.md §3-4) are not RFC 7643 resources, and most of their rules are Delinea's
+# [D] behaviour (read-only
+# secrets → 405,
 # immutable parent, existing references, Owner), so the cloud run checks User and Group like the rfc run; discovery
 # (all six resource types and their schemas) is checked in full.
 CLOUD_DEVIATIONS: dict[Key, tuple[str, str]] = {
-    # SPEC §11: POST /.search is served under rfc only (RFC 7644 §3.4.3); cloud answers 404.
+    # docs/behaviour.md §11: POST /.search is served under rfc only (RFC 7644 §3.4.3); cloud answers 404.
     ("search_with_attributes", "User", None): ("ERROR", "Resource '.search' not found."),
     ("search_with_attributes", "Group", None): ("ERROR", "Resource '.search' not found."),
-    # SPEC §11: the LinkedObject extension exists under cloud only, source/nativeIdentifier immutable (SPEC §3). The
-    # checker first adds the whole extension object, then adds a new value to each of its attributes: RFC 7643 §2.2
+    # docs/behaviour.md §11: the LinkedObject extension exists under cloud only, source/nativeIdentifier immutable
+    # (docs/behaviour.md §3). The checker first adds the whole extension object, then adds a new value to each of its
+    # attributes: RFC 7643 §2.2
     # "immutable ... SHALL NOT be updated" makes that refusal correct, but it is a cloud-only attribute.
     ("check_add_attribute", "User", f"{LINKED}:source"): ("ERROR", "Attribute 'source' is immutable"),
     ("check_add_attribute", "User", f"{LINKED}:nativeIdentifier"): (
         "ERROR", "Attribute 'nativeIdentifier' is immutable"),
     ("check_remove_attribute", "User", LINKED): ("ERROR", "Attribute 'source' is immutable"),
-    # SPEC §11/§3 [D]: the federated rule (cloud only). The checker's user carries LinkedObject.source, so removing
-    # its displayName, emails or name is Delinea's "not authorized" 400.
+    # docs/behaviour.md §11/§3 [D]: the federated rule (cloud only). The checker's user carries LinkedObject.source, so
+    # removing its displayName, emails or name is Delinea's "not authorized" 400.
     ("check_remove_attribute", "User", "name"): ("ERROR", "You are not authorized to perform this operation."),
     ("check_remove_attribute", "User", "displayName"): ("ERROR", "You are not authorized to perform this operation."),
     ("check_remove_attribute", "User", "emails"): ("ERROR", "You are not authorized to perform this operation."),
@@ -174,7 +178,7 @@ def test_scim_sanity_rfc() -> None:
     _check_sanity(run_scim_sanity("rfc"))
 
 
-# -- cloud: exactly the SPEC §11 deviations, nothing else -----------------------------------------------------------
+# -- cloud: exactly the docs/behaviour.md §11 deviations, nothing else -------------------------------------------------
 
 def test_scim2_tester_cloud() -> None:
     results = run_scim2_tester("cloud", resource_types=["User", "Group"])

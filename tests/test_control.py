@@ -1,4 +1,4 @@
-"""Tests for the control plane (SPEC §12): scenario, scenarios, journal, admin token, dashboard page."""
+"""Tests for the control plane (docs/behaviour.md §12): scenario, scenarios, journal, admin token, dashboard page."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Discovery through HTTP (RFC 7644 §4, SPEC §1): ServiceProviderConfig, ResourceTypes, Schemas."""
+"""Discovery through HTTP (RFC 7644 §4, docs/behaviour.md §1): ServiceProviderConfig, ResourceTypes, Schemas."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""kill -9 durability (SPEC §13): every create that got its 201 is in the store after a SIGKILL and a restart."""
+"""kill -9 durability (docs/behaviour.md §13): every create that got its 201 survives a SIGKILL and a restart."""
 
 from __future__ import annotations
 
@@ -117,7 +117,8 @@ def test_acknowledged_creates_survive_sigkill(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_a_corrupt_store_file_untouched(tmp_path: Path) -> None:
-    """SPEC §13: a file that does not load stops the start with a message naming it, and stays as it was."""
+    """docs/behaviour.md §13: a file that does not load stops the start with a message naming it, and stays as it
+    was."""
     store = tmp_path / "store.json"
     store.write_bytes(b'{"Users": {"1": {"id": "u1"}}}')
     done = subprocess.run([sys.executable, "-m", "mockscim", "serve", "--port", str(free_port()), "--store",

@@ -1,4 +1,4 @@
-"""Bad input through HTTP (SPEC §7): malformed JSON, non-object bodies, media types, size limits, 500s, routing."""
+"""Bad input through HTTP (docs/behaviour.md §7): malformed JSON, non-objects, media types, sizes, 500s, routing."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def test_unsupported_method_is_405_with_allow(client: TestClient) -> None:
 
 
 def test_bulk_is_501(client: TestClient) -> None:
-    """Delinea does not support Bulk: /scim/v2/Bulk → 501 (SPEC §1)."""
+    """Delinea does not support Bulk: /scim/v2/Bulk → 501 (docs/behaviour.md §1)."""
     r = client.post("/scim/v2/Bulk", json={"Operations": []}, headers=SCIM)
     assert r.status_code == 501 and r.json() == err(501, errors.NotImplementedFeature.template)
 

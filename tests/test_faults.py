@@ -1,4 +1,4 @@
-"""Tests for the fault middleware (SPEC §10) over HTTP: every matcher, budget and effect."""
+"""Tests for the fault middleware (docs/behaviour.md §10) over HTTP: every matcher, budget and effect."""
 
 from __future__ import annotations
 
@@ -428,7 +428,8 @@ def test_scenario_from_settings_starts_active(make_client: Callable[..., TestCli
 
 
 def test_scenario_error_on_the_facade_has_a_string_message(make_client: Any) -> None:
-    """A rule firing on a Secret Server route answers {"errorCode","message"} (SPEC §7), which the SDK can read."""
+    """A rule firing on a Secret Server route answers {"errorCode","message"} (docs/behaviour.md §7), which the SDK can
+    read."""
     client = make_client()
     rule = {"name": "facade-throttle", "rules": [{"match": {"resource": "SecretServer"},
                                                     "then": {"status": 429, "headers": {"Retry-After": "1"}}}]}

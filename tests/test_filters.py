@@ -1,4 +1,4 @@
-"""Tests for mockscim.scim.filters: RFC 7644 §3.4.2.2 parsing and evaluation, §3.5.2 paths, and SPEC §5's allow-list."""
+"""mockscim.scim.filters: RFC 7644 §3.4.2.2 parsing and evaluation, §3.5.2 paths, the allow-list (behaviour §5)."""
 
 from __future__ import annotations
 
@@ -435,7 +435,8 @@ ALLOWED: list[tuple[str, str, list[str], type[Exception] | None]] = [
 
 @pytest.mark.parametrize(("raw", "allowed", "error"), [a[1:] for a in ALLOWED], ids=[a[0] for a in ALLOWED])
 def test_enforce_allow_list(raw: str, allowed: list[str], error: type[Exception] | None) -> None:
-    """SPEC §5: unsupported operators/logic first, then attributes outside the allow-list; the rest passes."""
+    """docs/behaviour.md §5: unsupported operators/logic first, then attributes outside the allow-list; the rest
+    passes."""
     node = parse_filter(raw)
     if error is None:
         enforce_allow_list(node, raw, allowed, core_schema=CORE)

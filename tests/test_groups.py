@@ -1,4 +1,4 @@
-"""Groups through HTTP (SPEC §3, §4): members are existing Users, displayName unique, PATCH of members."""
+"""Groups through HTTP (docs/behaviour.md §3, §4): members are existing Users, displayName unique, PATCH of members."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 def test_entra_group_create_with_foreign_schema_and_meta(client: TestClient) -> None:
-    """Entra creates groups with a Microsoft schema URN, meta and empty members: 201 (delinea-scim.md §4.1)."""
+    """Entra creates groups with a Microsoft schema URN, meta and empty members: 201 (docs/behaviour.md §6)."""
     body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group",
                         "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
             "displayName": "Sales", "externalId": "sales-1", "meta": {"resourceType": "Group"}, "members": []}

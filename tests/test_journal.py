@@ -1,4 +1,4 @@
-"""Tests for the request journal (SPEC §12): entries, ring bound, filters, JSON Lines file, log lines, redaction."""
+"""The request journal (docs/behaviour.md §12): entries, ring bound, filters, JSON Lines file, log lines, redaction."""
 
 from __future__ import annotations
 
@@ -169,7 +169,8 @@ def test_request_entries_are_built_when_read_and_redacted() -> None:
 
 
 def test_every_response_carries_the_request_id_of_its_entry(client: TestClient) -> None:
-    """``X-Request-Id`` equals the journal entry's ``requestId``; the entry has exactly the SPEC §12 keys."""
+    """``X-Request-Id`` equals the journal entry's ``requestId``; the entry has exactly the docs/behaviour.md §12
+    keys."""
     response = client.get("/scim/v2/Users?count=1", headers={**AUTH, "User-Agent": "Okta SCIM Client"})
     entries = journal_of(client)["entries"]
     assert len(entries) == 1

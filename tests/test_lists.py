@@ -1,4 +1,4 @@
-"""Lists and filters through HTTP (SPEC §4 paging, §5 filters and Delinea's allow-list)."""
+"""Lists and filters through HTTP (docs/behaviour.md §4 paging, §5 filters and Delinea's allow-list)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_count_capped_at_max_results(client: TestClient) -> None:
     ('externalId eq "bjensen" and userName eq "BJENSEN@example.com"', ["bjensen@example.com"]),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_allowed_filters(client: TestClient, flt: str, expected: list[str]) -> None:
-    """Delinea's allow-listed filters work, case-insensitive where the attribute is (SPEC §5)."""
+    """Delinea's allow-listed filters work, case-insensitive where the attribute is (docs/behaviour.md §5)."""
     body = listing(client, filter=flt)
     assert [u["userName"] for u in body["Resources"]] == expected
     assert body["totalResults"] == len(expected)

@@ -1,4 +1,4 @@
-"""The Owner model (SPEC §4, §10) and the facade's rights (SPEC §9), table-driven over a small store."""
+"""The Owner model (docs/behaviour.md §4, §9, §10), table-driven over a small store."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ SECRETS = [
     (W, set(), set()),
     (None, set(), set()),
     (U, {"2"}, {"11", "12"}),        # 10's container is revoked
-    (U, {"6"}, {"10", "12"}),        # a revocation on a secret's container denies its PDP Owner too (SPEC §10)
+    (U, {"6"}, {"10", "12"}),        # a revocation on a secret's container denies its PDP Owner too (§10)
 ]
 
 
@@ -151,7 +151,7 @@ class CountingStore:
 
 
 def test_ownership_cost_follows_what_is_owned_not_the_store_size() -> None:
-    """SPEC §4 lists: the owned set comes from the principal's permissions and the owned subtrees only."""
+    """docs/behaviour.md §4 lists: the owned set comes from the principal's permissions and the owned subtrees only."""
     n = 2000
     containers = [{"id": str(i), "name": f"c{i}"} for i in range(1, n + 1)]
     containers.append({"id": str(n + 1), "name": "child", "parent": {"value": "1"}})

@@ -1,4 +1,4 @@
-"""PAM resources over HTTP (SPEC §3, §4, §8): Containers, their permissions, PrivilegedData and its permissions."""
+"""PAM resources over HTTP (docs/behaviour.md §3, §4, §8): Containers, PrivilegedData and their permissions."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_container_list_shows_only_owned_containers(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(("flt", "expected"), [
-    ('name eq "production"', ["3"]),           # SPEC §3: name compares case-insensitively
+    ('name eq "production"', ["3"]),           # docs/behaviour.md §3: name compares case-insensitively
     ('name eq "Finance"', []),                 # a name matching only a non-owned container: empty, not 403
     ('id eq "4"', []),                         # id eq is treated like name eq
     ('id eq "3"', ["3"]),
@@ -95,7 +95,7 @@ def test_container_get_renders_parent_owner_and_secrets(client: TestClient) -> N
 
 
 def test_container_owner_is_inherited_from_an_ancestor(client: TestClient) -> None:
-    # The service user's only permission in this branch is Owner on 1 (SPEC §4 [D]: Owner passes down).
+    # The service user's only permission in this branch is Owner on 1 (docs/behaviour.md §4 [D]: Owner passes down).
     data = state(client)
     assert [p for p in data["ContainerPermissions"] if p["container"]["value"] in ("2", "3")
             and p.get("user", {}).get("value") == SVC] == []
@@ -111,7 +111,7 @@ def test_container_get_missing_is_404(client: TestClient) -> None:
 
 
 def test_owner_through_a_group(client: TestClient) -> None:
-    """SPEC §4 [D]: a group grants what its direct members may do; Owner on 4 then covers its children."""
+    """docs/behaviour.md §4 [D]: a group grants what its direct members may do; Owner on 4 then covers its children."""
     data = state(client)
     data["Groups"].append({"id": "vault-admins", "displayName": "Vault Admins", "members": [{"value": SVC}]})
     data["Containers"].append({"id": "6", "name": "Payroll", "parent": {"value": "4"}})
@@ -123,14 +123,15 @@ def test_owner_through_a_group(client: TestClient) -> None:
 
 
 def test_revoked_owner_denies_the_subtree(client: TestClient) -> None:
-    """SPEC §10: a revocation on 2 denies Owner on 2, 3 and their secrets and permissions, whatever they say."""
+    """docs/behaviour.md §10: a revocation on 2 denies Owner on 2, 3 and their secrets and permissions, whatever they
+    say."""
     client.app.state.runtime.core.revoked.add(("2", "scim-service@mockscim.test"))  # type: ignore[attr-defined]
     assert ids(listing(client, "Containers")) == ["1", "5"]
     for path in ("Containers/2", "Containers/3", "PrivilegedData/12", "ContainerPermissions/5"):
         error(client.get(f"/scim/v2/{path}", headers=AUTH), 403, OWNER_REQUIRED)
     error(listing(client, "ContainerPermissions", 'container.value eq "3"'), 403, OWNER_REQUIRED)
     assert client.get("/scim/v2/Containers/1", headers=AUTH).status_code == 200
-    assert client.post("/_mockscim/reset").status_code == 200  # SPEC §12: reset clears revocations
+    assert client.post("/_mockscim/reset").status_code == 200  # docs/behaviour.md §12: reset clears revocations
     assert client.get("/scim/v2/Containers/3", headers=AUTH).status_code == 200
 
 
@@ -143,7 +144,7 @@ def test_container_create_makes_the_caller_owner(client: TestClient) -> None:
     assert r.status_code == 201 and r.headers["location"] == body["meta"]["location"]
     assert body["id"] == "6" and body["displayName"] == "Web"  # integer ids; displayName defaults to name
     assert body["owner"]["value"] == SVC  # read-only: the caller, whatever the body says
-    assert "privilegedData" not in body  # ignored in POST bodies (SPEC §3)
+    assert "privilegedData" not in body  # ignored in POST bodies (docs/behaviour.md §3)
     perms = listing(client, "ContainerPermissions", 'container.value eq "6"').json()["Resources"]
     assert [(p["user"]["value"], p["rights"]) for p in perms] == [(SVC, ["Owner"])]
     assert client.get("/scim/v2/Containers/6", headers=AUTH).status_code == 200
@@ -188,7 +189,8 @@ def test_container_name_unique_among_siblings(client: TestClient, name: str, par
 
 
 def test_container_create_without_principal_gets_no_owner(client: TestClient) -> None:
-    """SPEC §2, §4: the static token with no service user creates, but owns nothing and gets no permission."""
+    """docs/behaviour.md §2, §4: the static token with no service user creates, but owns nothing and gets no
+    permission."""
     data = state(client)
     data["serviceUsers"] = []
     load(client, data)
@@ -258,7 +260,7 @@ def test_container_delete_is_405_with_allow(client: TestClient) -> None:
     assert client.get("/scim/v2/Containers/1", headers=AUTH).status_code == 200
 
 
-# -- Containers: moving secrets (SPEC §4 "Add / Remove Secret in the Folder" [D]) -----------------------------------
+# -- Containers: moving secrets (docs/behaviour.md §4 "Add / Remove Secret in the Folder" [D]) -------------------------
 def secrets_of(client: TestClient, cid: str) -> list[str]:
     body = client.get(f"/scim/v2/Containers/{cid}", headers=AUTH).json()
     return [s["value"] for s in body.get("privilegedData", [])]
@@ -267,10 +269,10 @@ def secrets_of(client: TestClient, cid: str) -> list[str]:
 def test_patch_add_moves_a_secret_in(client: TestClient) -> None:
     version = client.get("/scim/v2/Containers/2", headers=AUTH).json()["meta"]["version"]
     r = patch(client, "Containers/5", {"op": "add", "path": "privilegedData", "value": [{"value": "13"}]})
-    # Listed in creation order (SPEC §4: order is stable).
+    # Listed in creation order (docs/behaviour.md §4: order is stable).
     assert r.status_code == 200 and [s["value"] for s in r.json()["privilegedData"]] == ["13", "15"]
     assert secrets_of(client, "2") == []
-    # The container it left shows another representation, so another version (SPEC §6).
+    # The container it left shows another representation, so another version (docs/behaviour.md §6).
     assert client.get("/scim/v2/Containers/2", headers=AUTH).json()["meta"]["version"] != version
     assert client.get("/scim/v2/PrivilegedData/13", headers=AUTH).json()["container"]["value"] == "5"
 
@@ -340,7 +342,7 @@ def test_patch_moving_into_a_container_not_owned_is_403(client: TestClient) -> N
     ("5", {"op": "add", "path": "parent", "value": {"value": "1"}}),  # a root container given a parent
 ])
 def test_patch_validation_error_comes_before_the_secret_403(client: TestClient, cid: str, op: dict[str, Any]) -> None:
-    """SPEC §4 precedence: 400 (7) on the container's own attributes before 403 (8) on a moved secret."""
+    """docs/behaviour.md §4 precedence: 400 (7) on the container's own attributes before 403 (8) on a moved secret."""
     r = patch(client, f"Containers/{cid}", op, {"op": "add", "path": "privilegedData", "value": [{"value": "14"}]})
     error(r, 400, "Attribute 'parent' is immutable and cannot be changed.", "mutability")
 
@@ -351,7 +353,7 @@ def test_permission_list_shows_only_permissions_of_owned_containers(client: Test
 
 
 @pytest.mark.parametrize(("flt", "expected"), [
-    ('container.value eq "3"', ["5"]),               # stored on 3, not inherited from 1 (SPEC §5)
+    ('container.value eq "3"', ["5"]),               # stored on 3, not inherited from 1 (docs/behaviour.md §5)
     ('container.value eq "99"', []),                 # names nothing existing: empty
     (f'user.value eq "{BJENSEN}"', []),              # only on container 4: hidden
     (f'group.value eq "{DB_ADMINS}"', ["2"]),
@@ -416,7 +418,7 @@ def test_permission_create(client: TestClient, principal: dict[str, Any]) -> Non
      "The 'user' attribute was invalid."),
     ({"container": {"value": "5"}, "rights": ["View"], "group": {"value": "nobody"}},
      "The 'group' attribute was invalid."),
-    # SPEC §4 precedence: validation (7) before Owner on the named container (8).
+    # docs/behaviour.md §4 precedence: validation (7) before Owner on the named container (8).
     ({"container": {"value": "4"}, "rights": ["Bogus"], "user": {"value": MPEPPER}},
      "The 'rights' attribute was invalid."),
 ])

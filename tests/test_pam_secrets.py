@@ -1,4 +1,4 @@
-"""PrivilegedData and its permissions over HTTP, Secret Server outages, cascades, error precedence (SPEC §4, §8)."""
+"""PrivilegedData and its permissions over HTTP: outages, cascades, error precedence (docs/behaviour.md §4, §8)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def test_secret_filter_naming_a_container_not_owned_is_403(client: TestClient) -
     ("PATCH", "PrivilegedDataPermissions/2"), ("DELETE", "PrivilegedDataPermissions/2"),
 ])
 def test_secret_writes_are_405(client: TestClient, method: str, path: str) -> None:
-    """SPEC §4 [D]: the Platform prevents creating privileged data and its permissions; 405 with Allow [C]."""
+    """docs/behaviour.md §4 [D]: the Platform prevents creating privileged data and its permissions; 405 with Allow
+    [C]."""
     before = state(client)
     r = client.request(method, f"/scim/v2/{path}", headers=SCIM, json={"name": "x"})
     assert (r.status_code, r.json()["status"], r.json()["schemas"]) == (405, "405", [
@@ -106,7 +107,7 @@ def test_secret_permission_get(client: TestClient) -> None:
     error(client.get("/scim/v2/PrivilegedDataPermissions/99", headers=AUTH), 404, "Resource '99' not found.")
 
 
-# -- Secret Server availability (SPEC §8 [D]) ------------------------------------------------------------------------
+# -- Secret Server availability (docs/behaviour.md §8 [D]) -------------------------------------------------------------
 @pytest.mark.parametrize("path", ["PrivilegedData", "PrivilegedData/12", "PrivilegedData/14", "PrivilegedData/99",
                                   "PrivilegedData?filter=container.value%20eq%20%224%22",
                                   "PrivilegedData?filter=bogus", "PrivilegedData?count=x"])
@@ -153,7 +154,7 @@ def test_secret_server_down_from_the_start_and_back_on_reset(make_client: Any) -
     error(client.post("/scim/v2/Containers", headers=SCIM, json={"name": "x"}), 503, UNAVAILABLE)
 
 
-# -- Cascades (SPEC §4 [D]) ------------------------------------------------------------------------------------------
+# -- Cascades (docs/behaviour.md §4 [D]) -------------------------------------------------------------------------------
 def test_deleting_a_user_deletes_its_container_permissions(client: TestClient) -> None:
     assert client.get("/scim/v2/ContainerPermissions/5", headers=AUTH).status_code == 200
     assert client.delete(f"/scim/v2/Users/{MPEPPER}", headers=AUTH).status_code == 204
@@ -178,7 +179,7 @@ def test_deleting_a_group_deletes_its_permissions_of_both_kinds(client: TestClie
     assert ids(listing(client, "PrivilegedDataPermissions")) == ["3"]
 
 
-# -- Error precedence (SPEC §4) ------------------------------------------------------------------------------------
+# -- Error precedence (docs/behaviour.md §4) ---------------------------------------------------------------------------
 def test_401_comes_first_even_while_secret_server_is_down(client: TestClient) -> None:
     secret_server(client, False)
     r = client.get("/scim/v2/PrivilegedData/12")

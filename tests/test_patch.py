@@ -24,7 +24,7 @@ RTS = build_resource_types(
     unique=["Users.userName", "Groups.displayName"],
     linked_object=True,
 )
-BAD = InvalidValue().detail  # SPEC §6: the one detail every invalid PatchOp carries
+BAD = InvalidValue().detail  # docs/behaviour.md §6: the one detail every invalid PatchOp carries
 
 # RFC 7644 §3.5.2 example ids.
 USER_ID = "2819c223-7f76-453a-919d-413861904646"
@@ -129,7 +129,7 @@ APPLIED = [
         HOME_EMAIL], "nickname": "Babs"}}],
                  but(USER, nickName="Babs", emails=[WORK_EMAIL, HOME_EMAIL]),
                  id="rfc-replace-pathless"),
-    # --- Entra ID (delinea-scim.md §4.1) ---
+    # --- Entra ID (docs/behaviour.md §6) ---
     pytest.param("Users", USER, [{"op": "Replace", "path": "active", "value": "False"}], but(USER, active=False),
                  id="entra-replace-active-string"),
     pytest.param("Users", USER, [{"op": "Add", "path": "nickName", "value": "Babs"}], but(USER, nickName="Babs"),
@@ -147,7 +147,7 @@ APPLIED = [
     pytest.param("Groups", but(GROUP, members=[MEMBER_A]),
                  [{"op": "Add", "path": "members", "value": [{"$ref": None, "value": OTHER_ID}]}],
                  but(GROUP, members=[MEMBER_A, {"value": OTHER_ID}]), id="entra-add-member-ref-null"),
-    # --- Okta (delinea-scim.md §4.2) ---
+    # --- Okta (docs/behaviour.md §6) ---
     pytest.param("Users", USER, [{"op": "replace", "value": {"active": False}}], but(USER, active=False),
                  id="okta-deactivate-pathless"),
     pytest.param("Groups", GROUP, [{"op": "replace", "value": {"id": GROUP_ID, "displayName": "Guides"}}],

@@ -1,4 +1,4 @@
-"""PATCH through HTTP (SPEC §6): Entra and Okta shapes, atomicity, ETags, preconditions, 200 vs 204, both profiles."""
+"""PATCH through HTTP (docs/behaviour.md §6): Entra and Okta shapes, atomicity, ETags, 200 vs 204, both profiles."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ PROFILES = ["cloud", "rfc"]
 
 @pytest.fixture(params=PROFILES)
 def client(request: pytest.FixtureRequest, make_client: Make) -> TestClient:
-    """PATCH behaves the same in both profiles (SPEC §6): every test here runs under cloud and rfc."""
+    """PATCH behaves the same in both profiles (docs/behaviour.md §6): every test here runs under cloud and rfc."""
     return make_client(profile=request.param)
 
 
@@ -54,7 +54,7 @@ def members(doc: dict[str, Any]) -> list[str]:
     return [m["value"] for m in doc.get("members", [])]
 
 
-# -- Microsoft Entra ID (delinea-scim.md §4.1) -------------------------------------------------------------------------
+# -- Microsoft Entra ID (docs/behaviour.md §6) -------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("sent", "stored"), [("False", False), ("True", True), ("false", False)])
 def test_entra_active_as_string(client: TestClient, sent: str, stored: bool) -> None:
@@ -106,13 +106,13 @@ def test_entra_group_members_add_with_null_ref_and_remove_by_value(client: TestC
 
 
 def test_remove_matching_nothing_is_200_and_no_change(client: TestClient) -> None:
-    """SPEC §6: a remove whose filter matches nothing changes nothing (200)."""
+    """docs/behaviour.md §6: a remove whose filter matches nothing changes nothing (200)."""
     before = get(client, f"{GROUPS}/{TOUR_GUIDES}")
     r = patch(client, f"{GROUPS}/{TOUR_GUIDES}", {"op": "remove", "path": 'members[value eq "nobody"]'})
     assert r.status_code == 200 and members(r.json()) == members(before)
 
 
-# -- Okta (delinea-scim.md §4.2) ---------------------------------------------------------------------------------------
+# -- Okta (docs/behaviour.md §6) ---------------------------------------------------------------------------------------
 
 def test_okta_path_less_deactivate(client: TestClient) -> None:
     """OIN apps deactivate with a path-less replace {"active": false} (§4.2.6)."""
@@ -192,7 +192,8 @@ INVALID: list[tuple[dict[str, Any], str]] = [
 
 @pytest.mark.parametrize(("payload", "scim_type"), INVALID)
 def test_invalid_patch_op_is_the_delinea_400(client: TestClient, payload: dict[str, Any], scim_type: str) -> None:
-    """SPEC §6: an invalid PatchOp → 400 with Delinea's detail and RFC 7644 §3.5.2's scimType; nothing changes."""
+    """docs/behaviour.md §6: an invalid PatchOp → 400 with Delinea's detail and RFC 7644 §3.5.2's scimType; nothing
+    changes."""
     version = get(client, f"{USERS}/{BJENSEN}")["meta"]["version"]
     r = client.patch(f"{USERS}/{BJENSEN}", json=payload, headers=SCIM)
     assert r.status_code == 400
@@ -200,7 +201,7 @@ def test_invalid_patch_op_is_the_delinea_400(client: TestClient, payload: dict[s
     assert get(client, f"{USERS}/{BJENSEN}")["meta"]["version"] == version
 
 
-# -- response, ETag, preconditions (SPEC §6, RFC 7644 §3.14, RFC 9110 §13) --------------------------------------------
+# -- response, ETag, preconditions (docs/behaviour.md §6, RFC 7644 §3.14, RFC 9110 §13) --------------------------------
 
 def test_patch_returns_200_with_the_resource_and_a_new_etag(client: TestClient) -> None:
     """PATCH → 200 with the whole resource (RFC 7644 §3.5.2), meta.version changed and sent as ETag."""
@@ -232,7 +233,8 @@ def test_if_match_stale_is_412_and_changes_nothing(client: TestClient) -> None:
 
 
 def test_if_match_stale_with_an_invalid_patch_is_400(client: TestClient) -> None:
-    """SPEC §4 precedence: 412 only when the request would otherwise succeed (RFC 9110 §13.2.2); 400 comes first."""
+    """docs/behaviour.md §4 precedence: 412 only when the request would otherwise succeed (RFC 9110 §13.2.2); 400 comes
+    first."""
     r = patch(client, f"{USERS}/{BJENSEN}", {"op": "replace", "path": "shoeSize", "value": 1},
               **{"If-Match": 'W/"stale"'})
     assert r.status_code == 400 and r.json()["scimType"] == "invalidPath"
@@ -248,7 +250,7 @@ def test_if_none_match_current_is_304(client: TestClient) -> None:
 
 
 def test_profile_with_patch_status_204(tmp_path: Path, make_client: Make) -> None:
-    """A profile file with patchStatus 204 (SPEC §11): 204, no body, the new ETag; the change is there."""
+    """A profile file with patchStatus 204 (docs/behaviour.md §11): 204, no body, the new ETag; the change is there."""
     raw = json.loads((PROFILE_DIR / "cloud.json").read_text(encoding="utf-8"))
     path = tmp_path / "entra-like.json"
     path.write_text(json.dumps({**raw, "name": "entra-like", "patchStatus": 204}), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The pytest plugin through pytester (SPEC §14): isolation, marker, options, teardown failures, xdist, entry point."""
+"""The pytest plugin through pytester (docs/behaviour.md §14): isolation, marker, options, teardown, xdist."""
 
 from __future__ import annotations
 

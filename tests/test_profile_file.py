@@ -1,4 +1,4 @@
-"""Profile files (SPEC §11): every key type-checked, with an error naming the file and the key."""
+"""Profile files (docs/behaviour.md §11): every key type-checked, with an error naming the file and the key."""
 
 from __future__ import annotations
 

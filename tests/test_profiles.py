@@ -1,4 +1,4 @@
-"""Profiles through HTTP (SPEC §11): each point where ``rfc`` differs from ``cloud``, and profile files by path."""
+"""Profiles through HTTP (docs/behaviour.md §11): each point where ``rfc`` differs from ``cloud``; files by path."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ OLD_ADMIN, OLD_ADMIN_ID = "old.admin@example.com", "7b3e9c1a-8d2f-4a6b-b5c4-3e2d
 TOUR_GUIDES, TOUR_GUIDES_ID = "Tour Guides", "e9e30dba-f08f-4109-8486-d5c6a331660a"
 DB_ADMINS_ID = "fc348aa8-3835-40eb-a20b-c726e15c55b5"
 
-NOT_SUPPORTED = "not supported by Delinea."  # SPEC §5: or/not/pr/non-eq operators under cloud
+NOT_SUPPORTED = "not supported by Delinea."  # docs/behaviour.md §5: or/not/pr/non-eq operators under cloud
 COMBINATION = "Specified attribute and filter comparison combination is not supported."  # eq outside the allow-list
 IMMUTABLE = "Attribute '{0}' is immutable and cannot be changed."
 NOT_AUTHORIZED = ("You are not authorized to perform this operation. Please contact your IT helpdesk. "
@@ -76,7 +76,8 @@ def assert_error(response: Any, status: int, detail: str, scim_type: str | None 
 
 @pytest.mark.parametrize("endpoint", PAM)
 def test_pam_endpoints_404_under_rfc_served_under_cloud(rfc: TestClient, cloud: TestClient, endpoint: str) -> None:
-    """SPEC §11: only User and Group are served under rfc; the PAM endpoints answer 404 (SPEC §1 text)."""
+    """docs/behaviour.md §11: only User and Group are served under rfc; the PAM endpoints answer 404 (docs/behaviour.md
+    §1 text)."""
     for path in (f"{V2}/{endpoint}", f"{V2}/{endpoint}/1"):
         assert_error(rfc.get(path, headers=AUTH), 404, f"Resource '{path.removeprefix(V2 + '/')}' not found.")
     assert_error(rfc.post(f"{V2}/{endpoint}", json={"name": "x"}, headers=SCIM), 404,
@@ -85,7 +86,8 @@ def test_pam_endpoints_404_under_rfc_served_under_cloud(rfc: TestClient, cloud: 
 
 
 def test_rfc_advertises_only_user_and_group(rfc: TestClient, cloud: TestClient) -> None:
-    """SPEC §11: rfc's discovery shows User (with the enterprise extension only) and Group; cloud shows all six."""
+    """docs/behaviour.md §11: rfc's discovery shows User (with the enterprise extension only) and Group; cloud shows all
+    six."""
     types = rfc.get(f"{V2}/ResourceTypes", headers=AUTH).json()
     assert [t["name"] for t in types["Resources"]] == ["User", "Group"]
     assert types["totalResults"] == 2
@@ -102,13 +104,14 @@ def test_rfc_advertises_only_user_and_group(rfc: TestClient, cloud: TestClient) 
 
 
 def test_unserved_types_are_loaded_kept_and_exported_under_rfc(rfc: TestClient) -> None:
-    """SPEC §11: state files are the same for both profiles; types rfc does not serve stay in the export."""
+    """docs/behaviour.md §11: state files are the same for both profiles; types rfc does not serve stay in the
+    export."""
     state = rfc.get("/_mockscim/state", headers=AUTH).json()
     assert state["Containers"] and state["ContainerPermissions"]
     assert any(LINKED in u for u in state["Users"])
 
 
-# -- filters (SPEC §5) -----------------------------------------------------------------------------------------------
+# -- filters (docs/behaviour.md §5) ------------------------------------------------------------------------------------
 
 FILTERS: list[tuple[str, list[str], str]] = [
     # (filter, userNames under rfc in creation order, cloud's error detail)
@@ -137,7 +140,8 @@ FILTERS: list[tuple[str, list[str], str]] = [
 @pytest.mark.parametrize(("flt", "expected", "cloud_error"), FILTERS, ids=[f[0] for f in FILTERS])
 def test_every_filter_operator_under_rfc_allow_list_under_cloud(rfc: TestClient, cloud: TestClient, flt: str,
                                                               expected: list[str], cloud_error: str) -> None:
-    """SPEC §11/§5: rfc evaluates the whole RFC 7644 §3.4.2.2 grammar; cloud refuses what its allow-list lacks."""
+    """docs/behaviour.md §11/§5: rfc evaluates the whole RFC 7644 §3.4.2.2 grammar; cloud refuses what its allow-list
+    lacks."""
     assert user_names(rfc.get(USERS, params={"filter": flt}, headers=AUTH)) == expected
     got = cloud.get(USERS, params={"filter": flt}, headers=AUTH)
     if not cloud_error:
@@ -159,7 +163,7 @@ def test_group_filters_under_rfc(rfc: TestClient, cloud: TestClient) -> None:
 
 
 def test_unparseable_filter_is_the_same_error_in_both(rfc: TestClient, cloud: TestClient) -> None:
-    """A filter that does not parse is 'not in proper format' in both profiles (SPEC §5)."""
+    """A filter that does not parse is 'not in proper format' in both profiles (docs/behaviour.md §5)."""
     for client in (rfc, cloud):
         assert_error(client.get(USERS, params={"filter": 'userName eq'}, headers=AUTH), 400,
                      "Filter string 'userName eq' is not in proper format.", "invalidFilter")
@@ -168,7 +172,8 @@ def test_unparseable_filter_is_the_same_error_in_both(rfc: TestClient, cloud: Te
 # -- sorting (RFC 7644 §3.4.2.3) ---------------------------------------------------------------------------------------
 
 def test_sort_by_and_sort_order_under_rfc_ignored_under_cloud(rfc: TestClient, cloud: TestClient) -> None:
-    """SPEC §11: rfc sorts (strings case-insensitively, missing values last); cloud keeps creation order."""
+    """docs/behaviour.md §11: rfc sorts (strings case-insensitively, missing values last); cloud keeps creation
+    order."""
     by_family = [OLD_ADMIN, JDOE, BJENSEN, MPEPPER, SERVICE]  # Admin, Doe, Jensen, Pepper, Service
     got = rfc.get(USERS, params={"sortBy": "name.familyName"}, headers=AUTH)
     assert user_names(got) == by_family
@@ -239,7 +244,8 @@ def test_search_request_needs_its_schema(rfc: TestClient) -> None:
 
 
 def test_search_not_served_under_cloud(cloud: TestClient) -> None:
-    """SPEC §11: no POST /.search under cloud: the root is an unknown path, /Users/.search an id that takes no POST."""
+    """docs/behaviour.md §11: no POST /.search under cloud: the root is an unknown path, /Users/.search an id that takes
+    no POST."""
     body = {"schemas": [SEARCH], "filter": f'userName eq "{BJENSEN}"'}
     assert_error(cloud.post(f"{V2}/.search", json=body, headers=SCIM), 404, "Resource '.search' not found.")
     got = cloud.post(f"{USERS}/.search", json=body, headers=SCIM)
@@ -249,7 +255,8 @@ def test_search_not_served_under_cloud(cloud: TestClient) -> None:
 # -- userName mutability ---------------------------------------------------------------------------------------------
 
 def test_user_name_mutable_under_rfc(rfc: TestClient) -> None:
-    """SPEC §11: rfc's userName is readWrite (RFC 7643 §4.1.1): PATCH and PUT change it; it stays unique."""
+    """docs/behaviour.md §11: rfc's userName is readWrite (RFC 7643 §4.1.1): PATCH and PUT change it; it stays
+    unique."""
     got = patch(rfc, f"{USERS}/{BJENSEN_ID}", {"op": "replace", "path": "userName", "value": "babs@example.com"})
     assert got.status_code == 200 and got.json()["userName"] == "babs@example.com"
     got = rfc.put(f"{USERS}/{BJENSEN_ID}", json={"schemas": [CORE_USER], "userName": "barbara@example.com"},
@@ -263,7 +270,7 @@ def test_user_name_mutable_under_rfc(rfc: TestClient) -> None:
 
 
 def test_user_name_immutable_under_cloud(cloud: TestClient) -> None:
-    """SPEC §11/§6 [D]: cloud's userName is immutable: PATCH and PUT → 400 mutability, nothing changes."""
+    """docs/behaviour.md §11/§6 [D]: cloud's userName is immutable: PATCH and PUT → 400 mutability, nothing changes."""
     version = cloud.get(f"{USERS}/{BJENSEN_ID}", headers=AUTH).json()["meta"]["version"]
     got = patch(cloud, f"{USERS}/{BJENSEN_ID}", {"op": "replace", "path": "userName", "value": "babs@example.com"})
     assert_error(got, 400, IMMUTABLE.format("userName"), "mutability")
@@ -286,7 +293,7 @@ READ_ONLY = {"meta": {"resourceType": "Nope", "created": "1999-01-01T00:00:00Z",
 
 
 def test_read_only_attributes_and_foreign_id_ignored_under_rfc(rfc: TestClient) -> None:
-    """SPEC §11: rfc ignores read-only attributes in a body, a foreign id included (RFC 7644 §3.5.1)."""
+    """docs/behaviour.md §11: rfc ignores read-only attributes in a body, a foreign id included (RFC 7644 §3.5.1)."""
     put = rfc.put(f"{USERS}/{BJENSEN_ID}", json={"schemas": [CORE_USER], "id": "someone-else", "userName": BJENSEN,
                                                   "displayName": "Babs", **READ_ONLY}, headers=SCIM)
     assert put.status_code == 200
@@ -305,7 +312,8 @@ def test_read_only_attributes_and_foreign_id_ignored_under_rfc(rfc: TestClient) 
 
 
 def test_foreign_id_refused_under_cloud_read_only_ignored(cloud: TestClient) -> None:
-    """SPEC §11: cloud refuses a foreign id with 400 mutability; the same id and other read-only values are ignored."""
+    """docs/behaviour.md §11: cloud refuses a foreign id with 400 mutability; the same id and other read-only values are
+    ignored."""
     for got in (
         cloud.put(f"{USERS}/{BJENSEN_ID}", json={"schemas": [CORE_USER], "id": "someone-else", "userName": BJENSEN},
                   headers=SCIM),
@@ -322,7 +330,8 @@ def test_foreign_id_refused_under_cloud_read_only_ignored(cloud: TestClient) -> 
 # -- Group displayName uniqueness ------------------------------------------------------------------------------------
 
 def test_group_display_name_not_unique_under_rfc(rfc: TestClient) -> None:
-    """SPEC §11: rfc's Group displayName has uniqueness none (RFC 7643 §4.2): duplicates are created and renamed to."""
+    """docs/behaviour.md §11: rfc's Group displayName has uniqueness none (RFC 7643 §4.2): duplicates are created and
+    renamed to."""
     dup = rfc.post(GROUPS, json={"schemas": [CORE_GROUP], "displayName": TOUR_GUIDES.upper()}, headers=SCIM)
     assert dup.status_code == 201
     renamed = patch(rfc, f"{GROUPS}/{DB_ADMINS_ID}", {"op": "replace", "path": "displayName", "value": TOUR_GUIDES})
@@ -334,7 +343,8 @@ def test_group_display_name_not_unique_under_rfc(rfc: TestClient) -> None:
 
 
 def test_group_display_name_unique_under_cloud(cloud: TestClient) -> None:
-    """SPEC §11/§3: cloud's Group displayName is unique (case-insensitive): POST, PUT and PATCH → 409 uniqueness."""
+    """docs/behaviour.md §11/§3: cloud's Group displayName is unique (case-insensitive): POST, PUT and PATCH → 409
+    uniqueness."""
     detail = "Attribute 'displayName' MUST be unique."
     assert_error(cloud.post(GROUPS, json={"schemas": [CORE_GROUP], "displayName": TOUR_GUIDES.upper()},
                             headers=SCIM), 409, detail, "uniqueness")
@@ -349,7 +359,8 @@ def test_group_display_name_unique_under_cloud(cloud: TestClient) -> None:
 # -- LinkedObject and the federated rule -----------------------------------------------------------------------------
 
 def test_no_linked_object_served_under_rfc(rfc: TestClient, cloud: TestClient) -> None:
-    """SPEC §11: rfc serves no LinkedObject: stored data is neither rendered nor listed in schemas (RFC 7643 §3)."""
+    """docs/behaviour.md §11: rfc serves no LinkedObject: stored data is neither rendered nor listed in schemas (RFC
+    7643 §3)."""
     got = rfc.get(f"{USERS}/{JDOE_ID}", headers=AUTH).json()
     assert LINKED not in got and got["schemas"] == [CORE_USER]
     listed = rfc.get(USERS, params={"filter": f'userName eq "{JDOE}"'}, headers=AUTH).json()["Resources"][0]
@@ -363,7 +374,7 @@ def test_no_linked_object_served_under_rfc(rfc: TestClient, cloud: TestClient) -
 
 
 def test_linked_object_data_kept_across_writes_under_rfc(rfc: TestClient) -> None:
-    """SPEC §11: LinkedObject data under rfc is loaded, kept (PUT, PATCH) and exported, but not served."""
+    """docs/behaviour.md §11: LinkedObject data under rfc is loaded, kept (PUT, PATCH) and exported, but not served."""
     put = rfc.put(f"{USERS}/{JDOE_ID}", json={"schemas": [CORE_USER], "userName": JDOE, "displayName": "J"},
                   headers=SCIM)
     assert put.status_code == 200 and LINKED not in put.json()
@@ -374,7 +385,8 @@ def test_linked_object_data_kept_across_writes_under_rfc(rfc: TestClient) -> Non
 
 
 def test_federated_rule_only_under_cloud(rfc: TestClient, cloud: TestClient) -> None:
-    """SPEC §11/§3 [D]: a federated user's displayName/emails/name are locked under cloud, free under rfc."""
+    """docs/behaviour.md §11/§3 [D]: a federated user's displayName/emails/name are locked under cloud, free under
+    rfc."""
     ops: list[dict[str, Any]] = [
         {"op": "replace", "path": "displayName", "value": "Janet Doe"},
         {"op": "replace", "path": "name.givenName", "value": "Janet"},
@@ -414,7 +426,7 @@ def test_profile_by_path(tmp_path: Path, make_client: Make) -> None:
 
 
 def test_shipped_profiles_differ_in_exactly_the_spec_points() -> None:
-    """SPEC §11: the two shipped files differ only in the keys that carry the listed differences."""
+    """docs/behaviour.md §11: the two shipped files differ only in the keys that carry the listed differences."""
     cloud = json.loads((PROFILE_DIR / "cloud.json").read_text(encoding="utf-8"))
     rfc = json.loads((PROFILE_DIR / "rfc.json").read_text(encoding="utf-8"))
     differ = sorted(k for k in cloud if cloud[k] != rfc.get(k))

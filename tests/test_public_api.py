@@ -18,7 +18,8 @@ def test_all_names_import() -> None:
 
 
 def test_create_app_and_mockscim_are_the_real_objects() -> None:
-    """`from mockscim import create_app, MockScim` gives the app factory and the server class (SPEC §14)."""
+    """`from mockscim import create_app, MockScim` gives the app factory and the server class (docs/behaviour.md
+    §14)."""
     from mockscim import MockScim, create_app
     from mockscim.app import create_app as real_create_app
     from mockscim.testing.server import MockScim as RealMockScim

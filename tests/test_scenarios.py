@@ -1,4 +1,4 @@
-"""Tests for scenario loading, validation, request classification and rule budgets (SPEC §10)."""
+"""Tests for scenario loading, validation, request classification and rule budgets (docs/behaviour.md §10)."""
 
 from __future__ import annotations
 
@@ -516,7 +516,7 @@ MATCH_CASES: list[tuple[str, dict[str, Any], RequestInfo, bool]] = [
     ("match", "request_", "expected"), [c[1:] for c in MATCH_CASES], ids=[c[0] for c in MATCH_CASES]
 )
 def test_matchers(match: dict[str, Any], request_: RequestInfo, expected: bool) -> None:
-    """Each matcher matches as SPEC §10 "Matching" says, and all given must match."""
+    """Each matcher matches as docs/behaviour.md §10 "Matching" says, and all given must match."""
     active = ActiveScenario(scenario({"match": match, "then": {"status": 500}}))
     assert (active.decide(request_) is not None) is expected
 
@@ -580,7 +580,7 @@ CLASSIFY_CASES: list[tuple[str, str, tuple[str | None, str | None]]] = [
 
 @pytest.mark.parametrize(("method", "path", "expected"), CLASSIFY_CASES)
 def test_classify(method: str, path: str, expected: tuple[str | None, str | None]) -> None:
-    """classify() gives the (resource, operation) of SPEC §10 "Matching"."""
+    """classify() gives the (resource, operation) of docs/behaviour.md §10 "Matching"."""
     target = classify(method, path)
     assert (target.resource, target.operation) == expected
 
@@ -801,7 +801,8 @@ def test_needs_body() -> None:
 
 
 def test_shipped_scenarios_load() -> None:
-    """Every SPEC §10 scenario ships, loads, is named after its file and tells its story with a run hint."""
+    """Every docs/behaviour.md §10 scenario ships, loads, is named after its file and tells its story with a run
+    hint."""
     scenarios = shipped()
     assert [s.name for s in scenarios] == SHIPPED_NAMES
     for s in scenarios:

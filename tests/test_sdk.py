@@ -1,4 +1,4 @@
-"""Delinea's own ``python-tss-sdk`` 2.0.1 against a live mockscim (SPEC §9 acceptance; delinea-scim.md §3)."""
+"""Delinea's own ``python-tss-sdk`` 2.0.1 against a live mockscim (docs/behaviour.md §9)."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def test_secret_server_down_raises_service_error(fresh: str) -> None:
     with pytest.raises(SecretServerServiceError):
         server.get_secret(12)
     with pytest.raises(SecretServerServiceError):
-        server.get_secret(14)  # SPEC §8: the 503 comes before the access check
+        server.get_secret(14)  # docs/behaviour.md §8: the 503 comes before the access check
     with pytest.raises(SecretServerServiceError):
         server.get_secret_ids_by_folderid(2)
     httpx.put(f"{fresh}/_mockscim/secret-server", json={"available": True}).raise_for_status()
@@ -143,7 +143,7 @@ def test_secret_server_down_raises_service_error(fresh: str) -> None:
 
 def test_secret_server_down_before_the_first_call(fresh: str) -> None:
     # /api/v1/healthcheck is unhealthy, /health still healthy: a new authorizer detects Platform mode, gets a Platform
-    # token, and meets the 503 at the vault's /api/v1 (SPEC §8: the Platform side keeps working).
+    # token, and meets the 503 at the vault's /api/v1 (docs/behaviour.md §8: the Platform side keeps working).
     httpx.put(f"{fresh}/_mockscim/secret-server", json={"available": False}).raise_for_status()
     with pytest.raises(SecretServerServiceError):
         sdk(fresh).get_secret(12)
@@ -155,7 +155,7 @@ def test_platform_mode(url: str) -> None:
     platform = f"{url}/platform"
     server = SecretServer(platform, PasswordGrantAuthorizer(platform, *SERVICE))
     secret = ServerSecret(**server.get_secret(12))
-    assert server.authorizer._server_type == "platform"  # /platform/api/v1/healthcheck is a 404 (SPEC §1)
+    assert server.authorizer._server_type == "platform"  # /platform/api/v1/healthcheck is a 404 (docs/behaviour.md §1)
     assert server.base_url == url  # the vault's connection.url is the root URL
     assert secret.fields["password"].value == "s3cr3t-Root!"
     assert server.get_secret_ids_by_folderid(2) == [13]

@@ -1,4 +1,4 @@
-"""The Secret Server facade over HTTP (SPEC §1, §8, §9; delinea-scim.md §3): shapes, access, outage, tokens, errors."""
+"""The Secret Server API over HTTP (docs/behaviour.md §1, §8, §9): shapes, access, outage, tokens, errors."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ UNAVAILABLE = {"errorCode": "ServiceUnavailable", "message": "Secret Server serv
 HEALTHY = {"Healthy": True, "healthy": True, "databaseHealthy": True, "serviceBusHealthy": True,
            "storageAccountHealthy": True, "scheduledForDeletion": False}
 
-# Every authenticated facade GET (SPEC §9), with the parameters the SDK sends.
+# Every authenticated facade GET (docs/behaviour.md §9), with the parameters the SDK sends.
 API_GETS = [
     "/api/v1/secrets/12",
     "/api/v1/secrets/12/fields/password",
@@ -39,7 +39,7 @@ API_GETS = [
 
 
 def password_token(client: TestClient, user: tuple[str, str]) -> dict[str, str]:
-    """``Authorization`` headers for a password-grant token (delinea-scim.md §3.3)."""
+    """``Authorization`` headers for a password-grant token (docs/behaviour.md §9)."""
     r = client.post("/oauth2/token", data={"username": user[0], "password": user[1], "grant_type": "password"})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -49,7 +49,7 @@ def down(client: TestClient) -> None:
     assert client.put("/_mockscim/secret-server", json={"available": False}).status_code == 200
 
 
-# -- health and Platform detection (delinea-scim.md §3.2) -------------------------------------------------------
+# -- health and Platform detection (docs/behaviour.md §9) -------------------------------------------------------
 def test_healthcheck_is_healthy_with_capital_h(client: TestClient) -> None:
     r = client.get("/api/v1/healthcheck")
     assert r.status_code == 200
@@ -79,7 +79,7 @@ def test_platform_healthcheck_is_not_found_without_healthy(client: TestClient) -
     assert b"healthy" not in r.content.lower()
 
 
-# -- tokens (SPEC §9) -------------------------------------------------------------------------------------------
+# -- tokens (docs/behaviour.md §9) -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("user", [SERVICE, BJENSEN, (SERVICE[0].upper(), SERVICE[1])])
 def test_password_grant(client: TestClient, user: tuple[str, str]) -> None:
     r = client.post("/oauth2/token", data={"username": user[0], "password": user[1], "grant_type": "password"})
@@ -132,7 +132,7 @@ def test_refresh_token_grant_is_single_use(client: TestClient) -> None:
 
 
 def test_password_grant_user_is_not_a_scim_caller(client: TestClient) -> None:
-    # SPEC §2: SCIM callers are service users; a User's password-grant token only opens the facade.
+    # docs/behaviour.md §2: SCIM callers are service users; a User's password-grant token only opens the facade.
     headers = password_token(client, BJENSEN)
     assert client.get("/scim/v2/Users", headers=headers).status_code == 401
 
@@ -153,7 +153,7 @@ def test_platform_token_opens_the_facade(client: TestClient) -> None:
 
 
 def test_token_grace_covers_the_sdks_reuse(make_client: Callable[..., TestClient]) -> None:
-    # SPEC §2: SDK 2.0.1 reuses a token up to 300 s past expires_in; --token-grace accepts it that long.
+    # docs/behaviour.md §2: SDK 2.0.1 reuses a token up to 300 s past expires_in; --token-grace accepts it that long.
     strict = make_client(token_ttl=0)
     headers = password_token(strict, SERVICE)
     time.sleep(0.01)
@@ -164,7 +164,7 @@ def test_token_grace_covers_the_sdks_reuse(make_client: Callable[..., TestClient
     assert lenient.get("/api/v1/secrets/12", headers=headers).status_code == 200
 
 
-# -- authentication (SPEC §9) -----------------------------------------------------------------------------------
+# -- authentication (docs/behaviour.md §9) -----------------------------------------------------------------------------
 @pytest.mark.parametrize("path", [*API_GETS, "/vaultbroker/api/vaults", "/platform/vaultbroker/api/vaults"])
 @pytest.mark.parametrize("headers", [
     {},
@@ -188,7 +188,7 @@ def test_auth_comes_before_the_outage(client: TestClient) -> None:
     assert client.get("/api/v1/secrets/12").json() == UNAUTHENTICATED
 
 
-# -- Secret Server down (SPEC §8) -------------------------------------------------------------------------------
+# -- Secret Server down (docs/behaviour.md §8) -------------------------------------------------------------------------
 @pytest.mark.parametrize("path", [*API_GETS, "/api/v1/secrets/14", "/api/v1/secrets/999", "/api/v1/folders/4",
                                   "/api/v1/secrets?take=bad"])
 def test_down_answers_503_after_auth(client: TestClient, path: str) -> None:
@@ -223,7 +223,7 @@ def test_reset_brings_secret_server_back(make_client: Callable[..., TestClient])
     assert client.get("/api/v1/secrets/12", headers=AUTH).status_code == 200
 
 
-# -- vault broker (delinea-scim.md §3.4) ------------------------------------------------------------------------
+# -- vault broker (docs/behaviour.md §9) ------------------------------------------------------------------------
 @pytest.mark.parametrize("path", ["/vaultbroker/api/vaults", "/platform/vaultbroker/api/vaults"])
 def test_vaults_point_at_the_root_url(client: TestClient, path: str) -> None:
     r = client.get(path, headers=AUTH)
@@ -284,7 +284,8 @@ def test_unknown_field_is_a_400_with_message(client: TestClient) -> None:
                                   "/api/v1/secrets/14/fields/password", "/api/v1/secrets/999/fields/password",
                                   "/api/v1/secrets/0"])
 def test_denied_or_missing_secret(client: TestClient, path: str) -> None:
-    # SPEC §9: Secret Server answers the same 400 for a secret that does not exist and one the caller may not read.
+    # docs/behaviour.md §9: Secret Server answers the same 400 for a secret that does not exist and one the caller may
+    # not read.
     r = client.get(path, headers=AUTH)
     assert r.status_code == 400 and r.json() == DENIED
 
@@ -324,7 +325,8 @@ def test_list_right_lists_but_does_not_read(client: TestClient) -> None:
 
 
 def test_revoked_owner_loses_the_facade_too(client: TestClient) -> None:
-    # SPEC §10 owner-revoked: reading container 3 over SCIM revokes the caller's Owner there; the facade agrees.
+    # docs/behaviour.md §10 owner-revoked: reading container 3 over SCIM revokes the caller's Owner there; the facade
+    # agrees.
     assert client.post("/_mockscim/scenario", json={"name": "owner-revoked"}).status_code in (200, 201)
     assert client.get("/scim/v2/Containers/3", headers=AUTH).status_code == 403  # the revocation comes first
     assert client.get("/api/v1/secrets/12", headers=AUTH).json() == DENIED
@@ -344,7 +346,7 @@ def test_static_token_without_service_user_sees_nothing(client: TestClient) -> N
     assert client.get("/api/v1/folders/lookup", headers=AUTH).json()["records"] == []
 
 
-# -- secret search (delinea-scim.md §3.5, §3.6) -----------------------------------------------------------------
+# -- secret search (docs/behaviour.md §9) -----------------------------------------------------------------
 @pytest.mark.parametrize("version", ["v1", "v2"])
 def test_secret_search(client: TestClient, version: str) -> None:
     r = client.get(f"/api/{version}/secrets", params={"filter.folderId": "2"}, headers=AUTH)

@@ -1,4 +1,4 @@
-"""Each shipped scenario (SPEC §10) driven end to end over HTTP, the way a demo runs it."""
+"""Each shipped scenario (docs/behaviour.md §10) driven end to end over HTTP, the way a demo runs it."""
 
 from __future__ import annotations
 

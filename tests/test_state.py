@@ -1,4 +1,4 @@
-"""State import/export, reset and fixtures through HTTP, for both stores (SPEC §12, §13)."""
+"""State import/export, reset and fixtures through HTTP, for both stores (docs/behaviour.md §12, §13)."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def test_state_round_trip_every_resource_type(api: TestClient) -> None:
         assert [str(d.get("id", d.get("userName"))) for d in docs] == \
                [str(d.get("id", d.get("userName"))) for d in exported[kind]], kind  # order and ids kept
     new = next(u for u in exported["Users"] if u["id"] == "u-new")
-    assert "password" not in new and new["passwordHash"]  # SPEC §13: exported as a hash, never clear text
+    assert "password" not in new and new["passwordHash"]  # docs/behaviour.md §13: exported as a hash, never clear text
     assert new["meta"]["created"] == "2020-01-02T03:04:05.000Z" and new["meta"]["version"] == 'W/"7"'
     secret = next(s for s in exported["PrivilegedData"] if s["id"] == "100")
     assert secret["fields"] == {"username": "u", "password": "p", "host": "h"}
@@ -114,7 +114,7 @@ def test_durable_state_survives_a_restart(open_client: Maker, tmp_path: Path) ->
     assert r.status_code == 201
     before = get_state(first)
     first.app.state.runtime.core.store.close()  # type: ignore[attr-defined]
-    second = open_client(store=path, fixture="empty")  # the file wins over --fixture (SPEC §13)
+    second = open_client(store=path, fixture="empty")  # the file wins over --fixture (docs/behaviour.md §13)
     assert get_state(second) == before
     assert second.post("/_mockscim/reset", headers=AUTH).status_code == 200
     assert [u["userName"] for u in get_state(second)["Users"]] == ["scim-service@mockscim.test"]  # reset → --fixture
@@ -211,7 +211,7 @@ def test_seed_output_loads_and_is_served(api: TestClient) -> None:
 
 @pytest.mark.parametrize("name", ["default", "empty"])
 def test_top_level_fixtures_are_the_package_data(name: str) -> None:
-    """``fixtures/*.json`` are copies of the shipped package data; they must not drift (SPEC §13)."""
+    """``fixtures/*.json`` are copies of the shipped package data; they must not drift (docs/behaviour.md §13)."""
     assert (ROOT / "fixtures" / f"{name}.json").read_bytes() == (FIXTURE_DIR / f"{name}.json").read_bytes()
 
 

@@ -1,4 +1,4 @@
-"""The Store contract against both stores, plus the durable store's restart, recovery and refusal rules (SPEC §13)."""
+"""The Store contract against both stores; durable restarts, recovery, refusals (docs/behaviour.md §13)."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def test_put_get_and_case_insensitive_lookup(store: Store) -> None:
     assert [d["id"] for d in store.lookup("Users", "userName", "alice@EXAMPLE.com")] == ["u1"]
     assert [d["id"] for d in store.lookup("Users", "emails.value", "A2@example.COM")] == ["u1"]
     assert [d["id"] for d in store.lookup("Users", "externalId", "Ext-1")] == ["u1"]
-    assert store.lookup("Users", "externalId", "ext-1") == []  # externalId is case-exact (SPEC §3)
+    assert store.lookup("Users", "externalId", "ext-1") == []  # externalId is case-exact (docs/behaviour.md §3)
     assert store.indexed("Users", "userName") and not store.indexed("Users", "title")
 
 
@@ -191,7 +191,7 @@ def test_restart_after_close_keeps_everything(durable: DurableStore, path: Path)
     durable.apply([Put("Containers", container(cid, "C")), Delete("Containers", cid)])
     before = durable.export()
     durable.close()
-    assert not Path(f"{path}.wal").exists()  # after a clean close the file alone is the store (SPEC §13)
+    assert not Path(f"{path}.wal").exists()  # after a clean close the file alone is the store (docs/behaviour.md §13)
     tiny = json.loads(path.read_text())
     assert [d["userName"] for d in tiny["Users"].values()] == [d["userName"] for d in before["Users"]]
     again = DurableStore(path, validate=check_stored_state)

@@ -1,4 +1,4 @@
-"""MockScim through real HTTP (SPEC §14): lifecycle, reset, state, scenarios, Secret Server, journal, problems."""
+"""MockScim through real HTTP (docs/behaviour.md §14): lifecycle, reset, state, scenarios, outages, journal."""
 
 from __future__ import annotations
 

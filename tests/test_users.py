@@ -1,4 +1,4 @@
-"""Users through HTTP (SPEC §3, §4): create, read, list, replace, delete, uniqueness, federated users."""
+"""Users through HTTP (docs/behaviour.md §3, §4): create, read, list, replace, delete, uniqueness, federated users."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def test_missing_username_is_required_error(client: TestClient) -> None:
     ({"emails": [{"value": "a@x", "primary": True}, {"value": "b@x", "primary": True}]}, "emails"),
 ], ids=["boolean", "multi-not-list", "complex-not-object", "sub-attribute", "extension", "two-primaries"])
 def test_wrong_type_is_invalid_attribute(client: TestClient, attrs: dict[str, Any], name: str) -> None:
-    """A wrong type for a known attribute → 400 naming the attribute as the schema does (SPEC §7)."""
+    """A wrong type for a known attribute → 400 naming the attribute as the schema does (docs/behaviour.md §7)."""
     r = client.post(USERS, json={"userName": "typed@example.com", **attrs}, headers=SCIM)
     assert r.status_code == 400
     assert r.json() == err(400, f"The '{name}' attribute was invalid.", "invalidValue")
@@ -126,7 +126,7 @@ def test_put_replaces_and_changes_version(client: TestClient) -> None:
 
 
 def test_put_without_username_keeps_it(client: TestClient) -> None:
-    """In a PUT an absent immutable attribute keeps its stored value (SPEC §6)."""
+    """In a PUT an absent immutable attribute keeps its stored value (docs/behaviour.md §6)."""
     user = create(client, userName="dave@example.com")
     r = client.put(f"{USERS}/{user['id']}", json={"displayName": "Dave"}, headers=SCIM)
     assert r.status_code == 200 and r.json()["userName"] == "dave@example.com"
@@ -142,7 +142,7 @@ def test_put_changing_username_is_immutable_error(client: TestClient) -> None:
 
 
 def test_put_with_foreign_id_is_immutable_error(client: TestClient) -> None:
-    """A PUT body whose id is another resource's → 400 mutability naming id (cloud profile, SPEC §11)."""
+    """A PUT body whose id is another resource's → 400 mutability naming id (cloud profile, docs/behaviour.md §11)."""
     r = client.put(f"{USERS}/{BJENSEN}", json={"id": "other", "userName": "bjensen@example.com"}, headers=SCIM)
     assert r.status_code == 400
     assert r.json() == err(400, "Attribute 'id' is immutable and cannot be changed.", "mutability")
@@ -162,7 +162,8 @@ def test_put_with_same_id_is_accepted(client: TestClient) -> None:
 ], ids=["displayName", "emails", "name"])
 def test_federated_user_put_of_protected_attribute_is_not_authorized(client: TestClient,
                                                                       change: dict[str, Any]) -> None:
-    """Changing a federated user's displayName, emails or name by PUT → Delinea's 400 "not authorized" (SPEC §3)."""
+    """Changing a federated user's displayName, emails or name by PUT → Delinea's 400 "not authorized"
+    (docs/behaviour.md §3)."""
     current = client.get(f"{USERS}/{JDOE}", headers=AUTH).json()
     body = {k: v for k, v in current.items() if k not in ("meta", "id", "groups")} | change
     r = client.put(f"{USERS}/{JDOE}", json=body, headers=SCIM)
@@ -200,7 +201,7 @@ def test_federated_user_patch_of_name_is_not_authorized(client: TestClient) -> N
 
 
 def test_linked_object_source_is_immutable(client: TestClient) -> None:
-    """LinkedObject source cannot change once set (SPEC §3 immutables)."""
+    """LinkedObject source cannot change once set (docs/behaviour.md §3 immutables)."""
     current = client.get(f"{USERS}/{JDOE}", headers=AUTH).json()
     body = {k: v for k, v in current.items() if k not in ("meta", "groups")}
     body[LINKED] = {"source": "Okta", "nativeIdentifier": "CORP\\jdoe"}
@@ -210,7 +211,7 @@ def test_linked_object_source_is_immutable(client: TestClient) -> None:
 
 
 def test_delete_is_permanent_and_again_404(client: TestClient) -> None:
-    """DELETE → 204; GET after → 404; DELETE again → 404 (SPEC §4 [D])."""
+    """DELETE → 204; GET after → 404; DELETE again → 404 (docs/behaviour.md §4 [D])."""
     user = create(client, userName="gone@example.com")
     assert client.delete(f"{USERS}/{user['id']}", headers=AUTH).status_code == 204
     assert client.get(f"{USERS}/{user['id']}", headers=AUTH).json() == err(404, f"Resource '{user['id']}' not found.")
@@ -219,7 +220,7 @@ def test_delete_is_permanent_and_again_404(client: TestClient) -> None:
 
 
 def test_delete_cascades_out_of_groups(client: TestClient) -> None:
-    """A deleted user leaves every group's members (SPEC §4 [D])."""
+    """A deleted user leaves every group's members (docs/behaviour.md §4 [D])."""
     group = client.get("/scim/v2/Groups/e9e30dba-f08f-4109-8486-d5c6a331660a", headers=AUTH).json()
     assert [m["value"] for m in group["members"]] == [BJENSEN]
     assert client.delete(f"{USERS}/{BJENSEN}", headers=AUTH).status_code == 204
@@ -254,7 +255,7 @@ def test_if_match_stale_is_412_and_current_succeeds(client: TestClient) -> None:
 
 
 def test_if_none_match_current_is_304(client: TestClient) -> None:
-    """GET with If-None-Match of the current version → 304 (SPEC §6)."""
+    """GET with If-None-Match of the current version → 304 (docs/behaviour.md §6)."""
     r = client.get(f"{USERS}/{BJENSEN}", headers=AUTH)
     again = client.get(f"{USERS}/{BJENSEN}", headers={**AUTH, "If-None-Match": r.headers["etag"]})
     assert again.status_code == 304 and again.headers["etag"] == r.headers["etag"]
@@ -269,6 +270,7 @@ def test_excluded_and_included_attributes(client: TestClient) -> None:
 
 
 def test_put_username_differing_only_in_case_is_the_same_value(client: TestClient) -> None:
-    """userName compares case-insensitively (SPEC §3): a PUT spelling it in other case is no change, as in PATCH."""
+    """userName compares case-insensitively (docs/behaviour.md §3): a PUT spelling it in other case is no change, as in
+    PATCH."""
     r = client.put(f"{USERS}/{BJENSEN}", json={"userName": "BJENSEN@example.com", "displayName": "Babs"}, headers=SCIM)
     assert r.status_code == 200 and r.json()["userName"] == "bjensen@example.com"

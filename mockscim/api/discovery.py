@@ -25,7 +25,7 @@ def _listing(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def service_provider_config(request: Request) -> Response:
-    """RFC 7643 §5, with what this profile supports (SPEC §11)."""
+    """RFC 7643 §5, with what this profile supports (docs/behaviour.md §11)."""
     profile = _core(request).profile
     base = base_url(request)
     return ScimResponse({

@@ -68,7 +68,7 @@ async def collection(request: Request) -> Response:
     core, caller = _core(request), _caller(request)
     kind = core.kind(_endpoint(request))
     if request.method == "POST":
-        kind.before_create(caller)  # SPEC §4 precedence: 503 before the body is read
+        kind.before_create(caller)  # docs/behaviour.md §4 precedence: 503 before the body is read
         body = await read_json(request, runtime_of(request).settings.max_body)
         doc = await core.create(kind.endpoint, body, caller)
         return _one(kind, doc, request, 201)
@@ -142,14 +142,14 @@ async def item(request: Request) -> Response:
         version = doc.get("meta", {}).get("version")
         inm = request.headers.get("if-none-match")
         if inm and version and (inm.strip() == "*" or version in {t.strip() for t in inm.split(",")}):
-            # SPEC §6 [C]: If-None-Match with the current version → 304 (RFC 9110 §13.1.2).
+            # docs/behaviour.md §6 [C]: If-None-Match with the current version → 304 (RFC 9110 §13.1.2).
             return Response(status_code=304, headers=etag_headers(doc))
         return _one(kind, doc, request)
     if_match = request.headers.get("if-match")
     if method == "DELETE":
         await core.delete(kind.endpoint, rid, caller, if_match)
         return Response(status_code=204)
-    # SPEC §4 precedence: 413/415/malformed JSON (4) come before a missing resource (5).
+    # docs/behaviour.md §4 precedence: 413/415/malformed JSON (4) come before a missing resource (5).
     body = await read_json(request, runtime_of(request).settings.max_body)
     if method == "PUT":
         doc = await core.replace(kind.endpoint, rid, body, caller, if_match)
@@ -163,7 +163,8 @@ async def item(request: Request) -> Response:
 
 
 def routes(profile: Profile) -> list[BaseRoute]:
-    """The resource routes the profile serves; methods it does not serve answer 405 with ``Allow`` (SPEC §4)."""
+    """The resource routes the profile serves; methods it does not serve answer 405 with ``Allow`` (docs/behaviour.md
+    §4)."""
     out: list[BaseRoute] = []
     for endpoint in profile.endpoints:
         allowed = profile.methods.get(endpoint, ())

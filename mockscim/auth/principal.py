@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Principal:
-    """Who calls: a service user (SPEC §2); both fields ``None`` for the static token with no service user."""
+    """Who calls: a service user (docs/behaviour.md §2); both fields ``None`` for the static token with no service
+    user."""
 
     user_name: str | None = None
     user_id: str | None = None

@@ -1,4 +1,4 @@
-"""Bearer tokens (SPEC §2): the static token, OAuth access and refresh tokens, expiry with a grace period."""
+"""Bearer tokens (docs/behaviour.md §2): the static token, OAuth access and refresh tokens, expiry with grace."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ class Issued:
 
 
 class TokenRegistry:
-    """Issues and checks tokens. Refresh tokens never expire while the server runs, and are single-use (SPEC §2)."""
+    """Issues and checks tokens. Refresh tokens never expire while the server runs, and are single-use
+    (docs/behaviour.md §2)."""
 
     def __init__(self, *, static_token: str, ttl: int, grace: int, clock: Callable[[], float] | None = None):
         self.static_token = static_token
@@ -77,7 +78,7 @@ class TokenRegistry:
             self._access.pop(token, None)
 
     def forget_user(self, user_name: str) -> None:
-        """Drop every token of a service user whose User was deleted (SPEC §13)."""
+        """Drop every token of a service user whose User was deleted (docs/behaviour.md §13)."""
         low = user_name.lower()
         with self._lock:
             self._access = {t: g for t, g in self._access.items() if g.user_name.lower() != low}

@@ -69,7 +69,7 @@ async def state(request: Request) -> Response:
 
 
 async def secret_server(request: Request) -> Response:
-    """``PUT {"available": false|true}`` switches Secret Server (SPEC §8); GET tells."""
+    """``PUT {"available": false|true}`` switches Secret Server (docs/behaviour.md §8); GET tells."""
     core = _core(request)
     if request.method == "PUT":
         try:
@@ -91,7 +91,8 @@ def _journal(request: Request) -> Journal:
 
 
 def choose_scenario(body: Any) -> Scenario:
-    """What ``POST /_mockscim/scenario`` names (SPEC §12): a shipped ``name``, a file ``path``, or an inline object."""
+    """What ``POST /_mockscim/scenario`` names (docs/behaviour.md §12): a shipped ``name``, a file ``path``, or an
+    inline object."""
     if isinstance(body, dict) and "rules" in body:
         return load_scenario(body)  # errors name "inline", the rule index and the key
     if isinstance(body, dict) and set(body) == {"name"} and isinstance(body["name"], str):
@@ -112,7 +113,7 @@ async def scenario(request: Request) -> Response:
     """GET the active scenario with each rule's budget, POST to activate (afresh), DELETE to deactivate."""
     slot = _slot(request)
     if request.method == "DELETE":
-        slot.deactivate()  # idempotent (SPEC §12)
+        slot.deactivate()  # idempotent (docs/behaviour.md §12)
         return Response(status_code=204)
     if request.method == "POST":
         try:

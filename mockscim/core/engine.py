@@ -1,4 +1,4 @@
-"""The pure core: create, read, list, replace, patch and delete any resource kind against the store (SPEC §3-6)."""
+"""The pure core: create, read, list, replace, patch and delete any kind against the store (docs/behaviour.md §3-6)."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ class Core:
     def export_state(self) -> dict[str, list[dict[str, Any]]]:
         return self.store.export()
 
-    # -- principals (SPEC §2) ------------------------------------------------------------------------------------
+    # -- principals (docs/behaviour.md §2) -----------------------------------------------------------------------------
     def principal(self, user_name: str | None) -> Principal | None:
         """The caller behind a token: ``None`` (static token) is the first service user; a user no longer in the
         state has no principal (its OAuth tokens stop working).
@@ -165,7 +165,7 @@ class Core:
         return iso_utc_epoch()
 
     def new_version(self) -> str:
-        """A weak ETag (RFC 7232 §2.3) that changes on every write (SPEC §6)."""
+        """A weak ETag (RFC 7232 §2.3) that changes on every write (docs/behaviour.md §6)."""
         with self._version_lock:
             n = max(self._last_version + 1, time.time_ns() // 1000)
             self._last_version = n
@@ -299,13 +299,13 @@ class Core:
         node = filters.parse_filter(raw)
         allow = self.profile.filter_allow_list
         if allow is not None:
-            # SPEC §5: Delinea's allow-list, with its three distinct errors.
+            # docs/behaviour.md §5: Delinea's allow-list, with its three distinct errors.
             filters.enforce_allow_list(node, raw, allow.get(endpoint, ()),
                                        core_schema=self.kinds[endpoint].rtype.schema.id)
         return node
 
     def _candidates(self, kind: Kind, node: filters.Node | None) -> tuple[Iterable[Mapping[str, Any]], bool]:
-        """Plan a filter: an ``eq`` on ``id`` or an indexed attribute is answered from the index (SPEC §5).
+        """Plan a filter: an ``eq`` on ``id`` or an indexed attribute is answered from the index (docs/behaviour.md §5).
 
         Also says whether the candidates are exactly the matches (a lone ``eq`` of a string on ``id`` or on an
         attribute the index folds as the filter compares it), so that no predicate need be compiled or run. The
@@ -327,7 +327,7 @@ class Core:
         return self.store.all(kind.endpoint), False
 
     def _keep_immutables(self, kind: Kind, new: dict[str, Any], old: Mapping[str, Any]) -> None:
-        """PUT: an absent immutable keeps its value; a different one is refused (SPEC §6, RFC 7643 §7)."""
+        """PUT: an absent immutable keeps its value; a different one is refused (docs/behaviour.md §6, RFC 7643 §7)."""
         for scope_key, schema in ((None, kind.rtype.schema), *((e.id, e) for e in kind.rtype.extensions)):
             new_scope = new if scope_key is None else new.get(scope_key)
             old_scope = old if scope_key is None else old.get(scope_key)
@@ -344,7 +344,8 @@ class Core:
                 new_scope[attr.name] = old_scope[attr.name]
 
     def _check_if_match(self, old: Mapping[str, Any], if_match: str | None) -> None:
-        """RFC 9110 §13.1.1: ``If-Match`` with no current version → 412 (checked last, SPEC §4 precedence)."""
+        """RFC 9110 §13.1.1: ``If-Match`` with no current version → 412 (checked last, docs/behaviour.md §4
+        precedence)."""
         if if_match is None:
             return
         tags = {t.strip() for t in if_match.split(",")}

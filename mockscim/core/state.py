@@ -1,4 +1,4 @@
-"""The state format (SPEC §13): validate a whole state file and bring it to stored form, or name the bad entry."""
+"""The state format (docs/behaviour.md §13): validate a whole state and bring it to stored form, or name the entry."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class StateError(ValueError):
 
 
 def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[dict[str, Any]]]:
-    """Validate ``raw`` as a whole and return it in stored form; nothing is half-loaded (SPEC §13)."""
+    """Validate ``raw`` as a whole and return it in stored form; nothing is half-loaded (docs/behaviour.md §13)."""
 
     if not isinstance(raw, Mapping):
         raise StateError("a state is a JSON object with the lists serviceUsers, Users, Groups, Containers, "
@@ -92,7 +92,7 @@ def _entry(rtype: ResourceType, entry: Mapping[str, Any], label: str, kind: str,
             continue
         attr = _known(rtype.attr(key), key, label)
         if kind == "Containers" and attr.name == "privilegedData":
-            continue  # derived from the secrets' container (SPEC §3)
+            continue  # derived from the secrets' container (docs/behaviour.md §3)
         if attr.name == "groups":
             continue  # derived from group membership
         coerced = _coerce(attr, value, label)
@@ -130,7 +130,7 @@ def _coerce(attr: Attribute | None, value: Any, label: str) -> Any:
 
 
 def _check_references(state: dict[str, list[dict[str, Any]]], profile: Profile) -> None:
-    """Every reference resolves; unique values are unique (case-insensitively where SPEC §3 says so)."""
+    """Every reference resolves; unique values are unique (case-insensitively where docs/behaviour.md §3 says so)."""
     ids = {kind: {d["id"] for d in docs} for kind, docs in state.items() if kind != "serviceUsers"}
     names = {d["userName"].lower() for d in state["Users"]}
 

@@ -20,7 +20,7 @@ _prefix = os.urandom(3).hex()
 
 @dataclass(slots=True)
 class RequestState:
-    """What one request carries through the stack, and what the journal records of it (SPEC §12)."""
+    """What one request carries through the stack, and what the journal records of it (docs/behaviour.md §12)."""
 
     request_id: str
     target: Target

@@ -57,7 +57,7 @@ async def read_json(request: Request, max_body: int) -> dict[str, Any]:
     except jsontext.JsonTextError:
         raise InvalidValue(scim_type="invalidSyntax") from None
     if not isinstance(body, dict):
-        # SPEC §7: a body that is not a JSON object is malformed too.
+        # docs/behaviour.md §7: a body that is not a JSON object is malformed too.
         raise InvalidValue(scim_type="invalidSyntax")
     return body
 

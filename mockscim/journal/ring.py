@@ -1,4 +1,4 @@
-"""The request journal (SPEC §12): a bounded ring of redacted entries, filters, and a JSON Lines connector log."""
+"""The request journal (docs/behaviour.md §12): a bounded ring of redacted entries, filters, a JSON Lines log."""
 
 from __future__ import annotations
 
@@ -23,12 +23,13 @@ KEYS: tuple[str, ...] = (
     "time", "requestId", "method", "path", "query", "principal", "userAgent", "status", "scimType", "detail",
     "durationMs", "rule",
 )
-"""Exactly the keys of a journal entry (SPEC §12), in the order they are written."""
+"""Exactly the keys of a journal entry (docs/behaviour.md §12), in the order they are written."""
 
 REDACTED = "[REDACTED]"
 DEFAULT_LIMIT = 100
 
-# Query parameter names whose values are credentials (SPEC §2: "a token sent in the query string is redacted").
+# Query parameter names whose values are credentials (docs/behaviour.md §2: "a token sent in the query string is
+# redacted").
 _SENSITIVE = re.compile(r"token|secret|passw|pwd|credential|api[_-]?key|assertion|authorization", re.IGNORECASE)
 _STATUS = re.compile(r"0|[1-5]\d\d|[1-5]xx", re.IGNORECASE)
 
@@ -74,7 +75,7 @@ def redact_text(text: str | None, known: Iterable[str]) -> str | None:
 
 @dataclass(frozen=True)
 class Query:
-    """A parsed ``GET /_mockscim/journal`` filter (SPEC §12); build it with :meth:`parse`."""
+    """A parsed ``GET /_mockscim/journal`` filter (docs/behaviour.md §12); build it with :meth:`parse`."""
 
     status: str | None = None
     method: str | None = None
@@ -116,7 +117,7 @@ class Query:
         if self.method is not None and str(entry["method"]).upper() != self.method:
             return False
         if self.path is not None:
-            # SPEC §12: exact, or a glob when it contains '*'.
+            # docs/behaviour.md §12: exact, or a glob when it contains '*'.
             if "*" in self.path:
                 return fnmatchcase(str(entry["path"]), self.path)
             return bool(entry["path"] == self.path)
@@ -171,7 +172,7 @@ def build_entry(arrived: float, request: RawRequest) -> dict[str, Any]:
         "requestId": request.request_id,
         "method": request.method,
         "path": redact_text(request.path, known),
-        "query": redact_query(request.query, known),  # SPEC §2: a token in the query string is redacted
+        "query": redact_query(request.query, known),  # docs/behaviour.md §2: a token in the query string is redacted
         "principal": request.principal,
         "userAgent": redact_text(agent, known),
         "status": request.status,
@@ -202,7 +203,7 @@ class Journal:
         self.path = path
         self._file: TextIO | None = None
         if path:
-            # Line-buffered and flushed per entry: the connector log outlives the process (SPEC §12).
+            # Line-buffered and flushed per entry: the connector log outlives the process (docs/behaviour.md §12).
             self._file = open(path, "a", buffering=1, encoding="utf-8")  # closed by close() or at collection
             weakref.finalize(self, self._file.close)
         self._write_failed = False
@@ -261,7 +262,8 @@ class Journal:
 
     @staticmethod
     def _since(items: list[tuple[float, dict[str, Any]]], query: Query) -> list[tuple[float, dict[str, Any]]]:
-        """SPEC §12 ``since``: a requestId → the entries after it; an ISO 8601 time → the entries at or after it."""
+        """docs/behaviour.md §12 ``since``: a requestId → the entries after it; an ISO 8601 time → the entries at or
+        after it."""
         request_id = str(query.since)
         for i, (_, entry) in enumerate(items):
             if entry["requestId"] == request_id:

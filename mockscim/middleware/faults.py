@@ -1,4 +1,4 @@
-"""Applies the active scenario (SPEC §10): builds what the rules see, then delays, changes state, fails or drops."""
+"""Applies the active scenario (docs/behaviour.md §10): what the rules see; then delay, state change, fail or drop."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class _Body:
             chunks.append(chunk)
             size += len(chunk)
             if size > self._max_body:
-                return None  # SPEC §7: the app still sees every byte and answers 413
+                return None  # docs/behaviour.md §7: the app still sees every byte and answers 413
             if not message.get("more_body", False):
                 break
         self._raw = b"".join(chunks)
@@ -79,7 +79,8 @@ class _Body:
 
 
 def _with_headers(send: Send, extra: Mapping[str, str]) -> Send:
-    """``send`` that sets ``extra`` on the response, replacing same-named headers (SPEC §10 ``headers``)."""
+    """``send`` that sets ``extra`` on the response, replacing same-named headers (docs/behaviour.md §10
+    ``headers``)."""
     names = {name.lower().encode("latin-1") for name in extra}
     encoded = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in extra.items()]
 
@@ -103,7 +104,8 @@ def _ref(doc: Mapping[str, Any] | None, attribute: str) -> str | None:
 
 
 class FaultsMiddleware:
-    """Applies the rule that fires for a request (SPEC §10); one attribute check when no scenario is active.
+    """Applies the rule that fires for a request (docs/behaviour.md §10); one attribute check when no scenario is
+    active.
 
     It runs before authentication, so a ``token: expire`` request itself meets the 401, and it never enforces
     auth itself. Effects, in order: ``latency``; state changes; then ``drop_connection``, an ``error``/``status``
@@ -194,7 +196,7 @@ class FaultsMiddleware:
             container = effect.container or await self._addressed_container(info, body, scope)
             principal = effect.principal or self._caller(state)
             if container is None or principal is None:
-                return  # SPEC §10: no container (or nobody) named → nothing changes
+                return  # docs/behaviour.md §10: no container (or nobody) named → nothing changes
             pair = (str(container), principal.lower())
             with core.store.lock:  # readers of `revoked` hold the store lock
                 if effect.owner == "revoke":
@@ -203,8 +205,8 @@ class FaultsMiddleware:
                     core.revoked.discard(pair)
 
     async def _addressed_container(self, info: RequestInfo, body: _Body, scope: Scope) -> str | None:
-        """The container a request addresses (SPEC §10): ``/Containers/{id}``, a ContainerPermission's container,
-        an addressed secret's container (SCIM or the facade's ``/api/v1/secrets/{id}``), a facade folder."""
+        """The container a request addresses (docs/behaviour.md §10): ``/Containers/{id}``, a ContainerPermission's
+        container, an addressed secret's container (SCIM or the facade's ``/api/v1/secrets/{id}``), a facade folder."""
         store = self.core.store
         target = info.target
         assert target is not None
@@ -215,7 +217,8 @@ class FaultsMiddleware:
         resource, rid = info.resource, target.id
         if resource == "Containers":
             return rid
-        found = _REF_EQ.match(info.filter or "") if rid is None else None  # `container.value eq "3"` (SPEC §4)
+        # `container.value eq "3"` (docs/behaviour.md §4)
+        found = _REF_EQ.match(info.filter or "") if rid is None else None
         named = (found.group(1).lower(), found.group(2)) if found else (None, None)
         if resource == "ContainerPermissions":
             if rid is not None:

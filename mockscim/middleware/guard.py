@@ -27,7 +27,7 @@ def _internal_error(scope: Scope) -> Response:
 
 
 class GuardMiddleware:
-    """Catches what escapes the app, logs its traceback, answers ``500 Internal Server Error.`` (SPEC §7).
+    """Catches what escapes the app, logs its traceback, answers ``500 Internal Server Error.`` (docs/behaviour.md §7).
 
     Every caught exception is also kept in ``errors`` so the pytest plugin can fail the test that caused it.
     """

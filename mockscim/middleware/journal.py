@@ -11,10 +11,11 @@ from mockscim.journal import Journal, RawRequest
 
 
 class JournalMiddleware:
-    """Gives each request an id (``X-Request-Id``), times it, and journals it (SPEC §12); never raises itself.
+    """Gives each request an id (``X-Request-Id``), times it, and journals it (docs/behaviour.md §12); never raises
+    itself.
 
     An entry is written when the response completes, or when the app returns without completing it (a dropped
-    connection, SPEC §10: status 0). Control-plane requests get an id but no entry.
+    connection, docs/behaviour.md §10: status 0). Control-plane requests get an id but no entry.
     """
 
     def __init__(self, app: ASGIApp, *, journal: Journal) -> None:

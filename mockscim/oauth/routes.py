@@ -52,7 +52,7 @@ async def token(request: Request) -> Response:
         principal = core.principal(client_id)
         if principal is None or principal.user_name is None:
             raise _error("invalid_client", "Client authentication failed.", basic=basic is not None)
-        state_of(request.scope).principal = principal  # the journal names who got a token (SPEC §12)
+        state_of(request.scope).principal = principal  # the journal names who got a token (docs/behaviour.md §12)
         return _issued(registry.issue(principal.user_name, scope))
     if grant == "refresh_token":
         if client_id is not None and core.service_user_secret(client_id) != client_secret:

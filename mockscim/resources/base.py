@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 Doc = dict[str, Any]
 _HIDDEN = frozenset({"passwordHash", "password", "fields"})
-"""Stored keys never rendered: RFC 7643 §4.1.1 password is returned "never"; secret fields never (SPEC §3)."""
+"""Stored keys never rendered: RFC 7643 §4.1.1 password is returned "never"; secret fields never (docs/behaviour.md
+§3)."""
 
 
 class Context(Protocol):
@@ -64,7 +65,7 @@ class Kind:
 
     # -- identity and schema ---------------------------------------------------------------------------------------
     def new_id(self) -> str:
-        """Users and Groups get UUIDs; Secret Server objects integer strings (SPEC §3)."""
+        """Users and Groups get UUIDs; Secret Server objects integer strings (docs/behaviour.md §3)."""
         return self.store.next_id(self.endpoint) if self.spec.integer_ids else str(uuid.uuid4())
 
     def schemas(self, doc: Mapping[str, Any]) -> list[str]:
@@ -85,7 +86,7 @@ class Kind:
 
     # -- hooks -----------------------------------------------------------------------------------------------------
     def before_read(self, caller: Principal) -> None:
-        """Checks that come before anything else on a read (Secret Server availability, SPEC §8)."""
+        """Checks that come before anything else on a read (Secret Server availability, docs/behaviour.md §8)."""
 
     def before_create(self, caller: Principal) -> None:
         """Checks that come before anything else on a create (Secret Server availability for containers)."""
@@ -97,19 +98,20 @@ class Kind:
         """PUT: keep what a replacement cannot set (read-only and write-only values)."""
 
     def validate(self, doc: Doc, old: Mapping[str, Any] | None, caller: Principal) -> list[Change]:
-        """Required attributes, references, uniqueness (SPEC §4 precedence 7-9); returns extra changes."""
+        """Required attributes, references, uniqueness (docs/behaviour.md §4 precedence 7-9); returns extra changes."""
         self.require(doc)
         return []
 
     def require_owner(self, doc: Mapping[str, Any], caller: Principal) -> None:
-        """403 when the caller lacks Owner on the addressed resource (SPEC §4); nothing for Users and Groups."""
+        """403 when the caller lacks Owner on the addressed resource (docs/behaviour.md §4); nothing for Users and
+        Groups."""
 
     def visibility(self, caller: Principal) -> Callable[[Mapping[str, Any]], bool] | None:
         """A predicate hiding what the caller may not list, or ``None`` when everything is visible."""
         return None
 
     def guard_filter(self, node: Node | None, caller: Principal) -> None:
-        """403 for a filter naming a container or secret the caller does not own (SPEC §4)."""
+        """403 for a filter naming a container or secret the caller does not own (docs/behaviour.md §4)."""
 
     def intercept_patch(self, ops: Sequence[Operation], old: Mapping[str, Any],
                         caller: Principal) -> tuple[list[Operation], list[Change]]:
@@ -117,7 +119,7 @@ class Kind:
         return list(ops), []
 
     def on_delete(self, doc: Mapping[str, Any]) -> list[Change]:
-        """Cascades of a delete (SPEC §4)."""
+        """Cascades of a delete (docs/behaviour.md §4)."""
         return []
 
     def render(self, doc: Mapping[str, Any], base: str) -> Doc:
@@ -134,7 +136,7 @@ class Kind:
                 raise RequiredAttribute(attr.name)
 
     def unique(self, doc: Mapping[str, Any], attr: str, label: str | None = None) -> None:
-        """409 when another document of this kind has the same indexed value (SPEC §3)."""
+        """409 when another document of this kind has the same indexed value (docs/behaviour.md §3)."""
         value = doc.get(attr)
         if value is None:
             return
@@ -143,7 +145,8 @@ class Kind:
                 raise NotUnique(label or attr)
 
     def reference(self, doc: Mapping[str, Any], attr: str, target: str) -> Mapping[str, Any] | None:
-        """The resource ``doc[attr].value`` names in ``target``; a dangling reference is invalid (SPEC §3)."""
+        """The resource ``doc[attr].value`` names in ``target``; a dangling reference is invalid (docs/behaviour.md
+        §3)."""
         ref = doc.get(attr)
         if ref is None:
             return None

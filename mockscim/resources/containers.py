@@ -1,4 +1,4 @@
-"""Containers (SPEC §3, §4): Secret Server folders, Owner-only, names unique among siblings, secrets moved by PATCH."""
+"""Containers (docs/behaviour.md §3, §4): folders, Owner-only, names unique among siblings, secrets moved by PATCH."""
 
 from __future__ import annotations
 
@@ -32,15 +32,17 @@ class Containers(PamKind):
 
     # -- hooks ---------------------------------------------------------------------------------------------------
     def before_create(self, caller: Principal) -> None:
-        # SPEC §8 [D]: creating a container needs Secret Server: 503 right after authentication, before the body.
+        # docs/behaviour.md §8 [D]: creating a container needs Secret Server: 503 right after authentication, before the
+        # body.
         if not self.context.secret_server_up:
             raise ServiceUnavailable()
 
     def prepare(self, doc: Doc, old: Mapping[str, Any] | None) -> None:
-        doc.pop("privilegedData", None)  # SPEC §3: derived from the secrets' container, ignored in POST/PUT bodies
+        # docs/behaviour.md §3: derived from the secrets' container, ignored in POST/PUT bodies
+        doc.pop("privilegedData", None)
         self.bare_refs(doc, "parent", "owner")
         if isinstance(doc.get("name"), str) and not doc.get("displayName"):
-            doc["displayName"] = doc["name"]  # SPEC §3: displayName defaults to name
+            doc["displayName"] = doc["name"]  # docs/behaviour.md §3: displayName defaults to name
 
     def carry_over(self, new: Doc, old: Mapping[str, Any]) -> None:
         if "owner" in old:
@@ -50,32 +52,34 @@ class Containers(PamKind):
         self._check(doc, old)
         parent = owner.ref_value(doc, "parent")
         if old is None and parent is not None and not self.owns_container(parent, caller):
-            raise OwnerRequired()  # SPEC §4: a parent the caller does not own (precedence 8, after validation)
+            # docs/behaviour.md §4: a parent the caller does not own (precedence 8, after validation)
+            raise OwnerRequired()
         for other in self.store.lookup("Containers", "name", doc["name"]):
-            # SPEC §3: name unique among the children of one parent, case-insensitively (precedence 9).
+            # docs/behaviour.md §3: name unique among the children of one parent, case-insensitively (precedence 9).
             if other["id"] != doc["id"] and owner.ref_value(other, "parent") == parent:
                 raise NotUnique("name")
         if old is not None or caller.user_id is None:
             return []
-        # SPEC §4 [C]: in the same atomic step the caller becomes Owner (a caller without principal gets neither).
+        # docs/behaviour.md §4 [C]: in the same atomic step the caller becomes Owner (a caller without principal gets
+        # neither).
         doc["owner"] = {"value": caller.user_id}
         grant: Doc = {"id": self.store.next_id("ContainerPermissions"), "container": {"value": doc["id"]},
                       "user": {"value": caller.user_id}, "rights": [owner.OWNER]}
         return [Put("ContainerPermissions", self.stamped("ContainerPermissions", grant))]
 
     def _check(self, doc: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
-        """The validation errors (SPEC §4 precedence 7): required name, parent immutable and existing."""
+        """The validation errors (docs/behaviour.md §4 precedence 7): required name, parent immutable and existing."""
         self.require(doc)
         if old is not None and owner.ref_value(doc, "parent") != owner.ref_value(old, "parent"):
-            raise Immutable("parent")  # SPEC §3: fixed at creation, also for a root container
+            raise Immutable("parent")  # docs/behaviour.md §3: fixed at creation, also for a root container
         self.reference(doc, "parent", "Containers")
 
     def require_owner(self, doc: Mapping[str, Any], caller: Principal) -> None:
         if not self.owns_container(str(doc["id"]), caller):
-            raise OwnerRequired()  # SPEC §4 [D]: 403 without Owner
+            raise OwnerRequired()  # docs/behaviour.md §4 [D]: 403 without Owner
 
     def visibility(self, caller: Principal) -> Callable[[Mapping[str, Any]], bool]:
-        owned = self.ownership(caller).containers  # SPEC §4 [C]: lists show only owned containers
+        owned = self.ownership(caller).containers  # docs/behaviour.md §4 [C]: lists show only owned containers
         return lambda doc: doc["id"] in owned
 
     def on_delete(self, doc: Mapping[str, Any]) -> list[Change]:
@@ -100,7 +104,7 @@ class Containers(PamKind):
             out["privilegedData"] = [self.ref("PrivilegedData", s["id"], base, s.get("name")) for s in secrets]
         return out
 
-    # -- moving secrets (SPEC §4: "Add / Remove Secret in the Folder" [D]) ------------------------------------------
+    # -- moving secrets (docs/behaviour.md §4: "Add / Remove Secret in the Folder" [D]) --------------------------------
     def intercept_patch(self, ops: Sequence[Operation], old: Mapping[str, Any],
                         caller: Principal) -> tuple[list[Operation], list[Change]]:
         kept, moves = self._split(ops)
@@ -115,7 +119,7 @@ class Containers(PamKind):
         removed = [s for s in before if s not in members]
         docs = {s: self.store.get("PrivilegedData", s) for s in (*added, *removed)}
         if not all(self.owns_secret(d, caller) for d in docs.values()):
-            # SPEC §4 precedence: the rest of the PATCH's validation errors (7) come before this 403 (8).
+            # docs/behaviour.md §4 precedence: the rest of the PATCH's validation errors (7) come before this 403 (8).
             dry = apply_operations(self.rtype, old, kept, resource_id=cid,
                                    strict_read_only=self.context.profile.foreign_id == "reject")
             self.prepare(dry, old)
@@ -123,7 +127,8 @@ class Containers(PamKind):
             raise OwnerRequired()
         changes: list[Change] = [Put("PrivilegedData", self._moved(docs[s], cid)) for s in added]
         changes.extend(Put("PrivilegedData", self._moved(docs[s], None)) for s in removed)
-        # The containers the added secrets leave render another privilegedData: they get a new version (SPEC §6).
+        # The containers the added secrets leave render another privilegedData: they get a new version
+        # (docs/behaviour.md §6).
         left = {owner.ref_value(d, "container") for s in added if (d := docs[s]) is not None} - {cid, None}
         for other in sorted(c for c in left if c is not None):
             doc = self.store.get("Containers", other)
@@ -172,7 +177,8 @@ class Containers(PamKind):
         return dict.fromkeys(listed)
 
     def _listed(self, value: Any) -> list[str]:
-        """The secret ids of a ``privilegedData`` value; a wrong shape or a missing secret → 400 (SPEC §3)."""
+        """The secret ids of a ``privilegedData`` value; a wrong shape or a missing secret → 400 (docs/behaviour.md
+        §3)."""
         ids: list[str] = []
         for item in value if isinstance(value, list) else [value]:
             sid = item.get("value") if isinstance(item, Mapping) else None
@@ -182,7 +188,7 @@ class Containers(PamKind):
         return ids
 
     def _named_exist(self, node: Node) -> None:
-        """``privilegedData[value eq "X"]`` names X: a secret that does not exist → 400 (SPEC §3)."""
+        """``privilegedData[value eq "X"]`` names X: a secret that does not exist → 400 (docs/behaviour.md §3)."""
         for path, value in eq_terms(node):
             if path.dotted().lower() == "value" and self.store.get("PrivilegedData", str(value)) is None:
                 raise InvalidAttribute("privilegedData")

@@ -1,4 +1,4 @@
-"""Groups (SPEC §3): displayName unique per profile, members are existing Users (no nested groups)."""
+"""Groups (docs/behaviour.md §3): displayName unique per profile, members are existing Users (no nested groups)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class Groups(Kind):
             value = member.get("value")
             user = self.store.get("Users", value) if isinstance(value, str) else None
             if user is None:
-                # SPEC §3: a member that does not exist (or is not a User) names the top-level attribute.
+                # docs/behaviour.md §3: a member that does not exist (or is not a User) names the top-level attribute.
                 raise InvalidAttribute("members")
             if value in seen:
                 continue
@@ -40,7 +40,7 @@ class Groups(Kind):
         return []
 
     def on_delete(self, doc: Mapping[str, Any]) -> list[Change]:
-        """SPEC §4: deleting a group deletes the permissions that name it."""
+        """docs/behaviour.md §4: deleting a group deletes the permissions that name it."""
         return [
             Delete(kind, p)
             for kind in ("ContainerPermissions", "PrivilegedDataPermissions")

@@ -1,4 +1,4 @@
-"""The Owner model (SPEC §4, §10) and the facade's rights (SPEC §9): pure functions over the store's indexes."""
+"""The Owner model (docs/behaviour.md §4, §9, §10): pure functions over the store's indexes."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def ref_value(doc: Mapping[str, Any], attr: str) -> str | None:
 
 
 def revoked_for(revoked: Iterable[tuple[str, str]], user_name: str | None) -> frozenset[str]:
-    """The containers whose Owner a scenario revoked for ``user_name`` (``Core.revoked`` entries, SPEC §10)."""
+    """The containers whose Owner a scenario revoked for ``user_name`` (``Core.revoked`` entries, docs/behaviour.md
+    §10)."""
     if user_name is None:
         return frozenset()
     low = user_name.lower()
@@ -33,7 +34,8 @@ def revoked_for(revoked: Iterable[tuple[str, str]], user_name: str | None) -> fr
 
 
 def group_ids(store: Reader, user_id: str) -> frozenset[str]:
-    """The groups ``user_id`` is a direct member of: a group grants what its direct members may do (SPEC §4)."""
+    """The groups ``user_id`` is a direct member of: a group grants what its direct members may do (docs/behaviour.md
+    §4)."""
     return frozenset(str(g["id"]) for g in store.lookup("Groups", "members.value", user_id))
 
 
@@ -104,8 +106,8 @@ NOBODY = Ownership(frozenset(), frozenset(), frozenset())
 
 def ownership(store: Reader, user_id: str | None, revoked: Collection[str] = ()) -> Ownership:
     """Everything ``user_id`` owns: Owner grants of the user and its groups, inherited by every descendant
-    (SPEC §4), minus the subtrees of ``revoked`` containers (SPEC §10). Cost: the principal's permissions plus the
-    owned subtrees, never containers times permissions."""
+    (docs/behaviour.md §4), minus the subtrees of ``revoked`` containers (docs/behaviour.md §10). Cost: the principal's
+    permissions plus the owned subtrees, never containers times permissions."""
     if user_id is None:
         return NOBODY
     groups = group_ids(store, user_id)
@@ -121,7 +123,8 @@ def ownership(store: Reader, user_id: str | None, revoked: Collection[str] = ())
 
 
 def _container_rights(store: Reader, chain: Iterable[str], user_id: str, groups: Collection[str]) -> set[str]:
-    """The rights the user or its groups hold on any container of ``chain`` (permissions pass down, SPEC §4)."""
+    """The rights the user or its groups hold on any container of ``chain`` (permissions pass down, docs/behaviour.md
+    §4)."""
     return {
         right
         for node in chain
@@ -142,17 +145,18 @@ def owns_container(store: Reader, user_id: str | None, container_id: str, revoke
 
 
 def owns_secret(store: Reader, user_id: str | None, secret: Mapping[str, Any], revoked: Collection[str] = ()) -> bool:
-    """Owner on a secret: Owner on its container, or a PrivilegedDataPermission with Owner (SPEC §4); a revocation
-    on its container's subtree denies both (the secret inherits from its container, SPEC §10)."""
+    """Owner on a secret: Owner on its container, or a PrivilegedDataPermission with Owner (docs/behaviour.md §4); a
+    revocation on its container's subtree denies both (the secret inherits from its container, docs/behaviour.md
+    §10)."""
     return OWNER in facade_rights(store, user_id, secret_id=str(secret.get("id")), revoked=revoked)
 
 
 def facade_rights(store: Reader, user_id: str | None, container_id: str | None = None, secret_id: str | None = None,
                   *, revoked: Collection[str] = ()) -> set[str]:
     """The rights (Owner, Edit, Add Secret, View, List) ``user_id`` holds on a folder or one of its ancestors and,
-    for a secret, on the secret itself (its PrivilegedDataPermissions) and its folder's chain (SPEC §9).
+    for a secret, on the secret itself (its PrivilegedDataPermissions) and its folder's chain (docs/behaviour.md §9).
     ``container_id`` defaults to the secret's container; a missing folder or secret gives no rights. ``revoked``
-    containers (``revoked_for``) take Owner away on their subtree (SPEC §10)."""
+    containers (``revoked_for``) take Owner away on their subtree (docs/behaviour.md §10)."""
     if user_id is None:
         return set()
     groups = group_ids(store, user_id)

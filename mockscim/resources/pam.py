@@ -19,11 +19,12 @@ if TYPE_CHECKING:
 
 
 class PamKind(Kind):
-    """A Secret Server object (SPEC §3): integer-string ids, visible only to its Owner (SPEC §4)."""
+    """A Secret Server object (docs/behaviour.md §3): integer-string ids, visible only to its Owner (docs/behaviour.md
+    §4)."""
 
-    # -- Owner (SPEC §4, §10) ----------------------------------------------------------------------------------
+    # -- Owner (docs/behaviour.md §4, §10) -----------------------------------------------------------------------------
     def revoked(self, caller: Principal) -> frozenset[str]:
-        """Containers a scenario revoked the caller's Owner on (``Core.revoked``, SPEC §10)."""
+        """Containers a scenario revoked the caller's Owner on (``Core.revoked``, docs/behaviour.md §10)."""
         return owner.revoked_for(self.context.revoked, caller.user_name)
 
     def ownership(self, caller: Principal) -> owner.Ownership:
@@ -41,7 +42,7 @@ class PamKind(Kind):
         return owner.owns_secret(self.store, caller.user_id, secret, self.revoked(caller))
 
     def guard_reference(self, node: Node | None, path: str, target: str, owns: Callable[[str], bool]) -> None:
-        """SPEC §4: a filter naming a specific container or secret by reference (``container.value eq``) of
+        """docs/behaviour.md §4: a filter naming a specific container or secret by reference (``container.value eq``) of
         something the caller does not own → 403; naming nothing existing → the (empty) list."""
         if node is None:
             return
@@ -81,5 +82,5 @@ class PamKind(Kind):
         display = None if doc is None else doc.get(kinds.display_attribute(target) or "name") or doc.get("name")
         out[attr] = self.ref(target, value, base, display)
         if with_name and doc is not None:
-            # SPEC §3: a ContainerPermission's container is {value, display, name, $ref}.
+            # docs/behaviour.md §3: a ContainerPermission's container is {value, display, name, $ref}.
             out[attr] = {"value": value, "display": display, "name": doc.get("name"), "$ref": out[attr]["$ref"]}

@@ -1,4 +1,4 @@
-"""ContainerPermissions and PrivilegedDataPermissions (SPEC §3, §4): each belongs to its container or secret."""
+"""Container and PrivilegedData permissions (docs/behaviour.md §3, §4): each belongs to its container or secret."""
 
 from __future__ import annotations
 
@@ -28,39 +28,39 @@ class ContainerPermissions(PamKind):
     def validate(self, doc: Doc, old: Mapping[str, Any] | None, caller: Principal) -> list[Change]:
         if old is not None:
             for attr in ("container", "user", "group"):
-                # SPEC §3: only rights may change; adding the other principal kind is a change too.
+                # docs/behaviour.md §3: only rights may change; adding the other principal kind is a change too.
                 if ref_value(doc, attr) != ref_value(old, attr):
                     raise Immutable(attr)
         if "container" not in doc:
             raise RequiredAttribute("container")
         is_user, is_group = "user" in doc, "group" in doc
         if not (is_user or is_group):
-            raise RequiredAttribute("user")  # SPEC §3: neither → user is required
+            raise RequiredAttribute("user")  # docs/behaviour.md §3: neither → user is required
         if is_user and is_group:
-            raise InvalidAttribute("group")  # SPEC §3: both → group is invalid
+            raise InvalidAttribute("group")  # docs/behaviour.md §3: both → group is invalid
         self.require(doc)
         container = self.reference(doc, "container", "Containers")
         principal = "user" if is_user else "group"
         self.reference(doc, principal, "Users" if is_user else "Groups")
         assert container is not None
         if old is None and not self.owns_container(str(container["id"]), caller):
-            raise OwnerRequired()  # SPEC §4 precedence 8: Owner on the named container
+            raise OwnerRequired()  # docs/behaviour.md §4 precedence 8: Owner on the named container
         for other in self.store.lookup(self.endpoint, "container.value", container["id"]):
-            # SPEC §3: one permission per (container, principal) → 409 naming user or group (precedence 9).
+            # docs/behaviour.md §3: one permission per (container, principal) → 409 naming user or group (precedence 9).
             if other["id"] != doc["id"] and ref_value(other, principal) == ref_value(doc, principal):
                 raise NotUnique(principal)
         return []
 
     def require_owner(self, doc: Mapping[str, Any], caller: Principal) -> None:
         if not self.owns_container(ref_value(doc, "container"), caller):
-            raise OwnerRequired()  # SPEC §4 [D]: a permission belongs to its container
+            raise OwnerRequired()  # docs/behaviour.md §4 [D]: a permission belongs to its container
 
     def visibility(self, caller: Principal) -> Callable[[Mapping[str, Any]], bool]:
         owned = self.ownership(caller)
         return lambda doc: owned.owns_container(ref_value(doc, "container"))
 
     def guard_filter(self, node: Node | None, caller: Principal) -> None:
-        # SPEC §4 [D]: container.value eq <a container the caller does not own> → 403.
+        # docs/behaviour.md §4 [D]: container.value eq <a container the caller does not own> → 403.
         self.guard_reference(node, "container.value", "Containers", lambda c: self.owns_container(c, caller))
 
     def render(self, doc: Mapping[str, Any], base: str) -> Doc:
@@ -72,7 +72,8 @@ class ContainerPermissions(PamKind):
 
 
 class PrivilegedDataPermissions(PamKind):
-    """Read-only over SCIM (SPEC §4 [D]: creation is prevented; the cloud profile answers 405 to every write)."""
+    """Read-only over SCIM (docs/behaviour.md §4 [D]: creation is prevented; the cloud profile answers 405 to every
+    write)."""
 
     spec = kinds.PRIVILEGED_DATA_PERMISSIONS
 
@@ -82,7 +83,7 @@ class PrivilegedDataPermissions(PamKind):
 
     def require_owner(self, doc: Mapping[str, Any], caller: Principal) -> None:
         if not self.owns_secret(self._secret(doc), caller):
-            raise OwnerRequired()  # SPEC §4 [D]: 403 without Owner on the secret
+            raise OwnerRequired()  # docs/behaviour.md §4 [D]: 403 without Owner on the secret
 
     def visibility(self, caller: Principal) -> Callable[[Mapping[str, Any]], bool]:
         owned = self.ownership(caller)
@@ -94,7 +95,7 @@ class PrivilegedDataPermissions(PamKind):
         return visible
 
     def guard_filter(self, node: Node | None, caller: Principal) -> None:
-        # SPEC §4: privilegedData.value eq <a secret the caller does not own> → 403.
+        # docs/behaviour.md §4: privilegedData.value eq <a secret the caller does not own> → 403.
         self.guard_reference(node, "privilegedData.value", "PrivilegedData",
                              lambda s: self.owns_secret(self.store.get("PrivilegedData", s), caller))
 

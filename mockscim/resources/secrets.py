@@ -1,4 +1,4 @@
-"""PrivilegedData (SPEC §3, §4, §8): Secret Server secrets, read-only over SCIM, fields never exposed."""
+"""PrivilegedData (docs/behaviour.md §3, §4, §8): Secret Server secrets, read-only over SCIM, fields never exposed."""
 
 from __future__ import annotations
 
@@ -20,23 +20,24 @@ class PrivilegedData(PamKind):
     spec = kinds.PRIVILEGED_DATA
 
     def before_read(self, caller: Principal) -> None:
-        # SPEC §8 [D]: every GET needs Secret Server; 503 before 404 and 403, also for unknown or non-owned ids.
+        # docs/behaviour.md §8 [D]: every GET needs Secret Server; 503 before 404 and 403, also for unknown or non-owned
+        # ids.
         if not self.context.secret_server_up:
             raise ServiceUnavailable()
 
     def before_create(self, caller: Principal) -> None:
-        # SPEC §4 [D]: the Platform prevents creating privileged data, whatever methods a profile routes.
+        # docs/behaviour.md §4 [D]: the Platform prevents creating privileged data, whatever methods a profile routes.
         raise MethodNotAllowed(allow=("GET",))
 
     def require_owner(self, doc: Mapping[str, Any], caller: Principal) -> None:
         if not self.owns_secret(doc, caller):
-            raise OwnerRequired()  # SPEC §4 [D]: 403 for secrets the caller does not own
+            raise OwnerRequired()  # docs/behaviour.md §4 [D]: 403 for secrets the caller does not own
 
     def visibility(self, caller: Principal) -> Callable[[Mapping[str, Any]], bool]:
         return self.ownership(caller).owns_secret
 
     def guard_filter(self, node: Node | None, caller: Principal) -> None:
-        # SPEC §4: container.value eq <a container the caller does not own> → 403.
+        # docs/behaviour.md §4: container.value eq <a container the caller does not own> → 403.
         self.guard_reference(node, "container.value", "Containers", lambda c: self.owns_container(c, caller))
 
     def on_delete(self, doc: Mapping[str, Any]) -> list[Change]:
@@ -45,6 +46,7 @@ class PrivilegedData(PamKind):
                 for p in self.store.lookup("PrivilegedDataPermissions", "privilegedData.value", doc["id"])]
 
     def render(self, doc: Mapping[str, Any], base: str) -> Doc:
-        out = super().render(doc, base)  # drops `fields`: only the facade and the state export show them (SPEC §13)
+        # drops `fields`: only the facade and the state export show them (docs/behaviour.md §13)
+        out = super().render(doc, base)
         self.render_ref(out, "container", "Containers", base)
         return out

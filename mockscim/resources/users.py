@@ -1,4 +1,4 @@
-"""Users (SPEC §3): unique userName, federated users, write-only password, groups derived from memberships."""
+"""Users (docs/behaviour.md §3): unique userName, federated users, write-only password, derived groups."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def _emails(value: Any) -> frozenset[tuple[Any, Any, Any]]:
-    # SPEC §3: emails compare as a set of (lower-cased value, type, primary).
+    # docs/behaviour.md §3: emails compare as a set of (lower-cased value, type, primary).
     return frozenset(
         (str(e.get("value", "")).lower(), e.get("type"), bool(e.get("primary")))
         for e in (value or []) if isinstance(e, Mapping)
@@ -33,7 +33,7 @@ class Users(Kind):
     spec = kinds.USERS
 
     def prepare(self, doc: Doc, old: Mapping[str, Any] | None) -> None:
-        # Okta sends a placeholder password on every create (delinea-scim.md §4.2): store a salted hash, never the text.
+        # Okta sends a placeholder password on every create (docs/behaviour.md §6): store a salted hash, never the text.
         password = doc.pop("password", None)
         if isinstance(password, str):
             doc["passwordHash"] = hash_password(password)
@@ -41,7 +41,8 @@ class Users(Kind):
     def carry_over(self, new: Doc, old: Mapping[str, Any]) -> None:
         if "password" not in new and "passwordHash" in old:
             new["passwordHash"] = old["passwordHash"]
-        # SPEC §11: extension data the profile does not serve (LinkedObject under rfc) is kept across a PUT.
+        # docs/behaviour.md §11: extension data the profile does not serve (LinkedObject under rfc) is kept across a
+        # PUT.
         new.update({k: old[k] for k in self._unserved(old)})
 
     def _unserved(self, doc: Mapping[str, Any]) -> list[str]:
@@ -59,7 +60,7 @@ class Users(Kind):
         return []
 
     def _federated(self, new: Mapping[str, Any], old: Mapping[str, Any]) -> None:
-        """SPEC §3 [D]: displayName, emails and name of a federated user cannot change."""
+        """docs/behaviour.md §3 [D]: displayName, emails and name of a federated user cannot change."""
         linked = old.get(LINKED_OBJECT)
         if not (isinstance(linked, Mapping) and linked.get("source")):
             return
@@ -69,7 +70,8 @@ class Users(Kind):
             raise NotAuthorized()
 
     def on_delete(self, doc: Mapping[str, Any]) -> list[Change]:
-        """SPEC §4 [D]: a deleted user leaves every group; permissions naming it go; so does its service user."""
+        """docs/behaviour.md §4 [D]: a deleted user leaves every group; permissions naming it go; so does its service
+        user."""
         uid = doc["id"]
         changes: list[Change] = []
         for group in self.store.lookup("Groups", "members.value", uid):
@@ -92,8 +94,9 @@ class Users(Kind):
         out = super().render(doc, base)
         unserved = self._unserved(doc)
         if unserved:
-            # SPEC §11: LinkedObject data under rfc is loaded and kept, not served; RFC 7643 §3: a resource carries
-            # only the extensions its resource type declares (§6 schemaExtensions), and lists those in "schemas".
+            # docs/behaviour.md §11: LinkedObject data under rfc is loaded and kept, not served; RFC 7643 §3: a resource
+            # carries only the extensions its resource type declares (§6 schemaExtensions), and lists those in
+            # "schemas".
             for key in unserved:
                 del out[key]
             out["schemas"] = schemas_of(self.rtype, out)

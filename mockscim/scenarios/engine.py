@@ -20,7 +20,7 @@ from mockscim.util.timefmt import iso_utc
 __all__ = ["ActiveScenario", "Decision", "RequestInfo", "matches"]
 
 
-DEFAULT_SEED = 0  # a scenario without `seed` is still deterministic (SPEC §10 "Randomness is seeded")
+DEFAULT_SEED = 0  # a scenario without `seed` is still deterministic (docs/behaviour.md §10 "Randomness is seeded")
 
 @dataclass(frozen=True)
 class RequestInfo:
@@ -47,7 +47,7 @@ class RequestInfo:
 
 
 def _json_text(value: Any) -> str:
-    """How a body matcher sees a value: strings as they are, anything else as its JSON text (SPEC §10)."""
+    """How a body matcher sees a value: strings as they are, anything else as its JSON text (docs/behaviour.md §10)."""
     if isinstance(value, str):
         return value
     try:
@@ -67,7 +67,7 @@ def _body_value(body: Mapping[str, Any], name: str) -> tuple[bool, Any]:
 
 
 def matches(match: Match, request: RequestInfo) -> bool:
-    """Whether every matcher given in ``match`` matches ``request`` (SPEC §10 "Matching")."""
+    """Whether every matcher given in ``match`` matches ``request`` (docs/behaviour.md §10 "Matching")."""
     if match.method is not None and request.method.upper() != match.method:
         return False
     if match.resource is not None and request.resource != match.resource:
@@ -109,7 +109,7 @@ class Decision:
 
     @property
     def tag(self) -> str:
-        """``"<scenario name>#<index>"``, the journal's ``rule`` (SPEC §12)."""
+        """``"<scenario name>#<index>"``, the journal's ``rule`` (docs/behaviour.md §12)."""
         return f"{self.scenario}#{self.rule.index}"
 
 
@@ -128,7 +128,8 @@ class _Budget:
 
 
 class ActiveScenario:
-    """An activated scenario: its clock, budgets and random generator, started afresh at activation (SPEC §10)."""
+    """An activated scenario: its clock, budgets and random generator, started afresh at activation (docs/behaviour.md
+    §10)."""
 
     def __init__(
         self,
@@ -151,16 +152,17 @@ class ActiveScenario:
         return self._clock() - self._started
 
     def decide(self, request: RequestInfo) -> Decision | None:
-        """The rule that fires for ``request``, or None when the request passes through (SPEC §10 "Budgets").
+        """The rule that fires for ``request``, or None when the request passes through (docs/behaviour.md §10
+        "Budgets").
 
-        Reading of SPEC §10 "The first `after` candidates pass through, and are counted": such a candidate is a
-        request that the rule lets through *as a whole* — it is counted against ``after`` and handled normally,
-        and no later rule is tried for it (unlike a lost draw, which the SPEC says "lets the next rule try").
-        So ``after: 2`` on a rule means exactly "the first 2 matching requests go through untouched".
+        Reading of docs/behaviour.md §10 "The first `after` candidates pass through, and are counted": such a candidate
+        is a request that the rule lets through *as a whole* — it is counted against ``after`` and handled normally,
+        and no later rule is tried for it (unlike a lost draw, which the behaviour reference says "lets the next rule
+        try"). So ``after: 2`` on a rule means exactly "the first 2 matching requests go through untouched".
         No draw is made for them; the draw comes only once ``after`` is used up.
         """
         if request.target is None or not request.target.faultable:
-            return None  # SPEC §10: rules apply to SCIM, both token endpoints and the facade only
+            return None  # docs/behaviour.md §10: rules apply to SCIM, both token endpoints and the facade only
         with self._lock:  # budgets and draws are exact and ordered under concurrent requests
             elapsed = self.elapsed()
             for rule, budget in zip(self.scenario.rules, self._budgets, strict=True):
@@ -180,7 +182,7 @@ class ActiveScenario:
         return None
 
     def status(self) -> dict[str, Any]:
-        """The ``active`` object of ``GET /_mockscim/scenario`` (SPEC §12)."""
+        """The ``active`` object of ``GET /_mockscim/scenario`` (docs/behaviour.md §12)."""
         with self._lock:
             counts = [(b.fired, b.passed) for b in self._budgets]
         rules: list[dict[str, Any]] = []
@@ -196,7 +198,8 @@ class ActiveScenario:
         }
 
     def unfired_expectations(self) -> list[Rule]:
-        """Rules marked ``expect: true`` that never fired (the pytest plugin fails the test for them, SPEC §14)."""
+        """Rules marked ``expect: true`` that never fired (the pytest plugin fails the test for them, docs/behaviour.md
+        §14)."""
         with self._lock:
             pairs = zip(self.scenario.rules, self._budgets, strict=True)
             return [rule for rule, budget in pairs if rule.expect and not budget.fired]

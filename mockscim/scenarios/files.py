@@ -1,4 +1,4 @@
-"""Scenario files (SPEC §10): YAML or JSON read strictly, the shipped scenarios, and `mockscim scenario check`."""
+"""Scenario files (docs/behaviour.md §10): YAML or JSON read strictly, the shipped ones, `mockscim scenario check`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from mockscim.scenarios.rules import build_scenario
 from mockscim.util import jsontext
 
 SHIPPED_DIR: Path = Path(__file__).parents[1] / "data" / "scenarios"
-"""The scenarios shipped as package data (SPEC §13), one ``<name>.yaml`` each."""
+"""The scenarios shipped as package data (docs/behaviour.md §13), one ``<name>.yaml`` each."""
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -91,7 +91,8 @@ def _read(path: Path, source: str) -> Any:
 
 
 def load_scenario(source: str | os.PathLike[str] | Mapping[str, Any], *, origin: str | None = None) -> Scenario:
-    """Load and validate a scenario from a file path (YAML or JSON by suffix) or an inline mapping (SPEC §10).
+    """Load and validate a scenario from a file path (YAML or JSON by suffix) or an inline mapping (docs/behaviour.md
+    §10).
 
     ``origin`` names the source in errors and in :attr:`Scenario.source` (default: the path, or ``"inline"``).
     """

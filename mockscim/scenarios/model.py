@@ -1,4 +1,4 @@
-"""The scenario data model (SPEC §10): the vocabularies of a scenario file and the validated rules it becomes."""
+"""The scenario data model (docs/behaviour.md §10): a scenario file's vocabularies and the validated rules."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _empty_map() -> Mapping[str, str]:
 
 @dataclass(frozen=True)
 class Match:
-    """A rule's matchers (SPEC §10 "Matching"): all optional, all given must match."""
+    """A rule's matchers (docs/behaviour.md §10 "Matching"): all optional, all given must match."""
 
     method: str | None = None  # upper-cased
     resource: str | None = None
@@ -52,9 +52,9 @@ class Match:
 
 @dataclass(frozen=True)
 class Effect:
-    """What a firing rule does (SPEC §10 "Effects")."""
+    """What a firing rule does (docs/behaviour.md §10 "Effects")."""
 
-    error: str | None = None  # catalogue key (SPEC §7)
+    error: str | None = None  # catalogue key (docs/behaviour.md §7)
     status: int | None = None
     detail: str | None = None
     scim_type: str | None = None
@@ -71,7 +71,7 @@ class Effect:
 
 @dataclass(frozen=True)
 class Rule:
-    """One rule of a scenario: matchers, effect and budgets (SPEC §10 "Budgets")."""
+    """One rule of a scenario: matchers, effect and budgets (docs/behaviour.md §10 "Budgets")."""
 
     index: int
     match: Match

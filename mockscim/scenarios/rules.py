@@ -1,4 +1,4 @@
-"""Strict validation of scenario data (SPEC §10): rules, matchers, effects and durations, with error messages that
+"""Strict validation of scenario data (docs/behaviour.md §10): rules, matchers, effects and durations, with errors that
 name the source, the rule and the key."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
 
 
 def parse_duration(text: str | int | float) -> float:
-    """Seconds in a SPEC §10 duration: ``250ms``, ``1.5s``, ``2m``, or a plain number of seconds."""
+    """Seconds in a docs/behaviour.md §10 duration: ``250ms``, ``1.5s``, ``2m``, or a plain number of seconds."""
     if isinstance(text, bool):
         raise ValueError(f"bad duration {text!r}")
     if isinstance(text, int | float):
@@ -328,5 +328,6 @@ def _plain(value: Any) -> Any:
 
 
 def build_scenario(data: Any, source: str) -> Scenario:
-    """Validate a parsed scenario document (SPEC §10) and build it; any violation → :class:`ScenarioError`."""
+    """Validate a parsed scenario document (docs/behaviour.md §10) and build it; any violation →
+    :class:`ScenarioError`."""
     return _Checker(source).scenario(data)

@@ -15,7 +15,7 @@ class ScenarioSlot:
             self.activate(scenario)
 
     def activate(self, scenario: Scenario) -> ActiveScenario:
-        """Start ``scenario``: its clock, budgets and random generator start afresh (SPEC §10)."""
+        """Start ``scenario``: its clock, budgets and random generator start afresh (docs/behaviour.md §10)."""
         self.active = ActiveScenario(scenario)
         return self.active
 

@@ -1,4 +1,4 @@
-"""The SCIM error catalogue (SPEC §7): every error class, its verbatim text, and the one renderer of error bodies.
+"""The SCIM error catalogue (docs/behaviour.md §7): every error class, its verbatim text, and its body.
 
 Hierarchy::
 
@@ -243,7 +243,7 @@ CATALOGUE: dict[str, type[ScimError]] = {
         ServiceUnavailable,
     )
 }
-"""Catalogue keys (SPEC §7) → error class; scenarios name errors by these keys (SPEC §10)."""
+"""Catalogue keys (docs/behaviour.md §7) → error class; scenarios name errors by these keys (docs/behaviour.md §10)."""
 
 
 def from_key(key: str, arg: str = "") -> ScimError:

@@ -74,7 +74,8 @@ class ValuePath:
     """``attrPath [ valFilter ]``: some element of ``path`` matches ``filter`` (and ``sub_compare``, if any).
 
     ``sub_compare`` carries the Entra extension ``emails[type eq "work"].value eq "x"``: the same element's
-    sub-attribute (here ``value``) must also satisfy it. The RFC 7644 ABNF has no such form; SPEC §5 accepts it.
+    sub-attribute (here ``value``) must also satisfy it. The RFC 7644 ABNF has no such form; docs/behaviour.md §5
+    accepts it.
     """
 
     path: AttrPath
@@ -109,7 +110,7 @@ _PUNCT = "()[]"
 MAX_NESTING = 32
 """Parentheses, ``not (`` and value paths nested deeper than this are refused as not in proper format."""
 MAX_TERMS = 100
-"""A filter of more comparisons than this is refused: real clients send one to a handful (SPEC §5)."""
+"""A filter of more comparisons than this is refused: real clients send one to a handful (docs/behaviour.md §5)."""
 
 
 class _Tok(NamedTuple):

@@ -279,7 +279,7 @@ def _allowed_keys(allowed: tuple[str, ...], core: str) -> frozenset[str]:
 
 
 def _check_supported(node: Node, raw: str) -> None:
-    """SPEC §5 check 1: only ``eq`` and ``and`` (value paths included), else FilterUnsupported."""
+    """docs/behaviour.md §5 check 1: only ``eq`` and ``and`` (value paths included), else FilterUnsupported."""
     if isinstance(node, And):
         _check_supported(node.left, raw)
         _check_supported(node.right, raw)
@@ -292,7 +292,7 @@ def _check_supported(node: Node, raw: str) -> None:
 
 
 def _check_allowed(node: Node, keys: frozenset[str], core: str) -> None:
-    """SPEC §5 check 2: every comparison names an allowed attribute, else FilterCombination."""
+    """docs/behaviour.md §5 check 2: every comparison names an allowed attribute, else FilterCombination."""
     if isinstance(node, And):
         _check_allowed(node.left, keys, core)
         _check_allowed(node.right, keys, core)
@@ -309,7 +309,7 @@ def _check_allowed(node: Node, keys: frozenset[str], core: str) -> None:
 
 
 def enforce_allow_list(node: Node, raw: str, allowed: Collection[str], *, core_schema: str = "") -> None:
-    """Apply Delinea's filter policy (SPEC §5): FilterUnsupported first, then FilterCombination."""
+    """Apply Delinea's filter policy (docs/behaviour.md §5): FilterUnsupported first, then FilterCombination."""
     _check_supported(node, raw)
     core = core_schema.lower()
     _check_allowed(node, _allowed_keys(tuple(allowed), core), core)  # a profile's tuple: no copy, hashed once

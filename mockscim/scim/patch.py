@@ -20,7 +20,8 @@ def parse_operations(body: Mapping[str, Any]) -> list[Operation]:
     if not isinstance(body, Mapping):
         raise syntax_error()
     schemas = get_ci(body, "schemas")
-    # SPEC §6: the tolerance of unknown URNs applies to resources, not PatchOp bodies: the PatchOp URN must be there.
+    # docs/behaviour.md §6: the tolerance of unknown URNs applies to resources, not PatchOp bodies: the PatchOp URN must
+    # be there.
     if not isinstance(schemas, list) or not any(isinstance(s, str) and s.lower() == _PATCH_OP_LOWER for s in schemas):
         raise syntax_error()
     raw_ops = get_ci(body, "Operations")
@@ -31,7 +32,7 @@ def parse_operations(body: Mapping[str, Any]) -> list[Operation]:
         if not isinstance(raw, Mapping):
             raise syntax_error()
         op = get_ci(raw, "op")
-        # Entra ID sends "Add"/"Replace"/"Remove"; Microsoft asks for a case-insensitive match (delinea-scim.md §4.1).
+        # Entra ID sends "Add"/"Replace"/"Remove"; Microsoft asks for a case-insensitive match (docs/behaviour.md §6).
         if not isinstance(op, str) or op.lower() not in OPS:
             raise syntax_error()
         op = op.lower()

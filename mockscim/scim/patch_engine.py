@@ -55,7 +55,7 @@ _MEMO_MAX = 2048
 _MEMO_KEY_MAX = 200
 
 
-_INVALID = object()  # memo: a path-less key that names nothing (ignored, SPEC §6)
+_INVALID = object()  # memo: a path-less key that names nothing (ignored, docs/behaviour.md §6)
 
 
 def get_ci(obj: Mapping[str, Any], key: str) -> Any:
@@ -237,7 +237,8 @@ class Patcher:
                 self.keyed(op, key, sub_value)
 
     def keyed(self, op: str, key: str, value: Any) -> None:
-        """One key of a path-less value; SPEC §6: a key the schema does not know is ignored, as in POST/PUT."""
+        """One key of a path-less value; docs/behaviour.md §6: a key the schema does not know is ignored, as in
+        POST/PUT."""
         memo, memo_key = self.rtype.memo, ("patch.key", key)
         target: Target | Schema | object | None = memo.get(memo_key)
         if target is None:
@@ -268,7 +269,8 @@ class Patcher:
 
     def apply(self, op: str, t: Target, value: Any) -> None:
         if t.attr.mutability == "readOnly" or (t.sub is not None and t.sub.mutability == "readOnly"):
-            # SPEC §3/§6: read-only values are ignored, except a foreign id (Okta re-sends the same id on rename).
+            # docs/behaviour.md §3/§6: read-only values are ignored, except a foreign id (Okta re-sends the same id on
+            # rename).
             if self.strict and t.urn is None and t.attr.name == "id" and (op == "remove" or value != self.resource_id):
                 raise Immutable("id")
             return
@@ -334,7 +336,8 @@ class Patcher:
                         items[i].pop(t.sub.name, None)
             return
         if not hits:
-            raise InvalidValue(scim_type="noTarget")  # RFC 7644 §3.5.2.3 (and SPEC §6 for add): filter matched nothing
+            # RFC 7644 §3.5.2.3 (and docs/behaviour.md §6 for add): filter matched nothing
+            raise InvalidValue(scim_type="noTarget")
         for i in hits:
             if t.sub is not None:
                 # RFC 7644 §3.5.2.3: "addresses[type eq "work"].streetAddress" sets it on every matching value.

@@ -1,4 +1,4 @@
-"""Profiles (SPEC §11): every tunable of the SPEC as data, one JSON file per profile inside the package."""
+"""Profiles (docs/behaviour.md §11): every tunable behaviour as data, one JSON file per profile in the package."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ class Profile:
         common: dict[str, Any] = {"immutable": self.immutable, "unique": self.unique, "rights": self.rights}
         object.__setattr__(self, "resource_types", build_resource_types(
             endpoints=self.endpoints, linked_object=self.linked_object, **common))
-        # State files hold every type, whatever the profile serves (SPEC §11): validate them against all of them.
+        # State files hold every type, whatever the profile serves (docs/behaviour.md §11): validate them against all of
+        # them.
         object.__setattr__(self, "all_types", build_resource_types(
             endpoints=ALL_ENDPOINTS, linked_object=True, **common))
 

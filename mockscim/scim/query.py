@@ -21,7 +21,8 @@ class Page:
 
 
 def parse_page(start_index: str | None, count: str | None, *, default_count: int, max_results: int) -> Page:
-    """Read ``startIndex``/``count`` (SPEC §4): below 1 → 1, below 0 → 0, capped at maxResults; non-integers → 400."""
+    """Read ``startIndex``/``count`` (docs/behaviour.md §4): below 1 → 1, below 0 → 0, capped at maxResults;
+    non-integers → 400."""
     start = _int_param(start_index, "startIndex", 1)
     size = _int_param(count, "count", default_count)
     return Page(max(start, 1), min(max(size, 0), max_results))

@@ -55,7 +55,8 @@ def _ref(
     extra: tuple[Attribute, ...] = (),
     description: str = "",
 ) -> Attribute:
-    """A single-valued reference to another resource: ``{value, display, $ref}`` (ids are case-exact, SPEC §3)."""
+    """A single-valued reference to another resource: ``{value, display, $ref}`` (ids are case-exact, docs/behaviour.md
+    §3)."""
     return Attribute(
         name,
         "complex",
@@ -365,7 +366,7 @@ def build_resource_types(
     user, group = _user_schema(), _group_schema()
     container, container_permission, privileged_data, pd_permission = _pam_schemas()
     if rights:
-        # SPEC §11: the rights vocabularies are the profile's.
+        # docs/behaviour.md §11: the rights vocabularies are the profile's.
         container_permission = _override(
             container_permission, "rights", canonical_values=tuple(rights.get("ContainerPermissions", ()))
         )

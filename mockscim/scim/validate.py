@@ -1,4 +1,4 @@
-"""Request bodies → stored resources: type checks and coercion by the schema, unknown keys dropped (SPEC §3)."""
+"""Request bodies → stored resources: type checks and coercion by the schema (docs/behaviour.md §3)."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def _plain(attr: Attribute, value: Any) -> Any:
 def coerce(attr: Attribute, value: Any, label: str) -> Any:
     """Check ``value`` against ``attr`` and return its stored form; a wrong type → ``InvalidAttribute(label)``.
 
-    ``label`` is the attribute path as the schema names it (``name.givenName``, ``employeeNumber``: SPEC §7).
-    ``None`` means unassigned (RFC 7644 §3.5.1) and is returned as is; callers drop it.
+    ``label`` is the attribute path as the schema names it (``name.givenName``, ``employeeNumber``: docs/behaviour.md
+    §7). ``None`` means unassigned (RFC 7644 §3.5.1) and is returned as is; callers drop it.
     """
     if value is None:
         return None
@@ -65,7 +65,8 @@ def coerce_single(attr: Attribute, value: Any, label: str) -> Any:
         for key, sub_value in value.items():
             sub = attr.sub(key)
             if sub is None or sub_value is None:
-                continue  # SPEC §3: unknown keys are ignored, not rejected; RFC 7644 §3.5.1: null is unassigned.
+                # docs/behaviour.md §3: unknown keys are ignored, not rejected; RFC 7644 §3.5.1: null is unassigned.
+                continue
             # The label (an f-string) is only built when the value is not a plain one: it is only needed for errors.
             coerced = _plain(sub, sub_value)
             if coerced is _SKIP:
@@ -75,7 +76,7 @@ def coerce_single(attr: Attribute, value: Any, label: str) -> Any:
     if kind == "boolean":
         if isinstance(value, bool):
             return value
-        # Entra ID sends "True"/"False" strings (delinea-scim.md §4.1); accept them in any case.
+        # Entra ID sends "True"/"False" strings (docs/behaviour.md §6); accept them in any case.
         if isinstance(value, str) and value.lower() in _BOOLEAN_TEXT:
             return value.lower() in _TRUE
         raise InvalidAttribute(label)
@@ -95,7 +96,7 @@ def coerce_single(attr: Attribute, value: Any, label: str) -> Any:
         except ValueError:
             raise InvalidAttribute(label) from None
     if attr.canonical_values and attr.name == "rights":
-        # SPEC §3: rights come from the profile's vocabulary; anything else is invalid.
+        # docs/behaviour.md §3: rights come from the profile's vocabulary; anything else is invalid.
         match = next((c for c in attr.canonical_values if c.lower() == value.lower()), None)
         if match is None:
             raise InvalidAttribute(label)
@@ -107,7 +108,7 @@ def clean_resource(rtype: ResourceType, body: Mapping[str, Any]) -> dict[str, An
     """The stored form of a POST/PUT body: known attributes only, canonical names, coerced values.
 
     Read-only attributes (``id``, ``meta``, ``groups``, ``owner``…) and unknown attributes or schema URNs are
-    dropped here (SPEC §3); the caller checks a foreign ``id`` and immutables itself.
+    dropped here (docs/behaviour.md §3); the caller checks a foreign ``id`` and immutables itself.
     """
     out: dict[str, Any] = {}
     attr_of = rtype.attr

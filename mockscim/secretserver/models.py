@@ -1,4 +1,4 @@
-"""Secret Server facade shapes and access (SPEC §9, delinea-scim.md §3.6): pure functions over the store."""
+"""Secret Server API shapes and access (docs/behaviour.md §9): pure functions over the store."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from mockscim.resources import owner
 from mockscim.store import Store
 
 READ_RIGHTS = frozenset({"View", "Edit", "Owner"})
-"""SPEC §9: reading a secret and its fields needs one of these on the secret, its folder or an ancestor."""
+"""docs/behaviour.md §9: reading a secret and its fields needs one of these on the secret, its folder or an ancestor."""
 
 DEFAULT_TAKE = 10
 """[C] ``take`` when a search sends none (Secret Server pages by 10 in its UI and API examples)."""
@@ -31,7 +31,7 @@ def ss_id(value: Any) -> int | str:
 
 def ss_date(value: Any) -> str | None:
     """An RFC 3339 timestamp as Secret Server writes it: seconds precision, no timezone suffix (the SDK's
-    ``ServerSecret`` parses ``%Y-%m-%dT%H:%M:%S`` and raises on ``Z`` or an offset, delinea-scim.md §3.5)."""
+    ``ServerSecret`` parses ``%Y-%m-%dT%H:%M:%S`` and raises on ``Z`` or an offset, docs/behaviour.md §9)."""
     if not isinstance(value, str) or len(value) < 19:
         return None
     return value[:19]
@@ -49,16 +49,16 @@ def _stable_int(text: str) -> int:
 
 
 def truthy(raw: str | None) -> bool:
-    """A query boolean as the SDK sends it (``True``; delinea-scim.md §3.5), any case."""
+    """A query boolean as the SDK sends it (``True``; docs/behaviour.md §9), any case."""
     return (raw or "").strip().lower() in {"true", "1", "yes"}
 
 
 def normalise_path(raw: str) -> list[str]:
-    r"""``\A\B`` / ``/A/B`` / ``A\\B`` → ``["A", "B"]`` (the SDK's own normalisation, delinea-scim.md §3.5)."""
+    r"""``\A\B`` / ``/A/B`` / ``A\\B`` → ``["A", "B"]`` (the SDK's own normalisation, docs/behaviour.md §9)."""
     return [part for part in raw.replace("/", "\\").split("\\") if part]
 
 
-# -- access (SPEC §9) -------------------------------------------------------------------------------------------
+# -- access (docs/behaviour.md §9) -------------------------------------------------------------------------------------
 class Access:
     """What one caller may see, with each folder's rights computed once per request."""
 
@@ -79,11 +79,11 @@ class Access:
         return owner.facade_rights(self.store, self.user_id, secret_id=secret_id, revoked=self.revoked)
 
     def can_see_folder(self, container_id: str) -> bool:
-        """SPEC §9: any right on the folder or an ancestor."""
+        """docs/behaviour.md §9: any right on the folder or an ancestor."""
         return bool(self.folder_rights(container_id))
 
     def can_read_secret(self, secret_id: str) -> bool:
-        """SPEC §9: View, Edit or Owner on the secret, its folder or an ancestor."""
+        """docs/behaviour.md §9: View, Edit or Owner on the secret, its folder or an ancestor."""
         return bool(self.secret_rights(secret_id) & READ_RIGHTS)
 
     def can_list_secret(self, secret: Mapping[str, Any]) -> bool:
@@ -119,7 +119,7 @@ def folder_chain(store: Store, container_id: str) -> list[Mapping[str, Any]]:
 
 
 def folder_path(store: Store, container_id: str | None) -> str:
-    r"""``\Infrastructure\Databases``, built from container names (SPEC §9); ``\`` for no folder."""
+    r"""``\Infrastructure\Databases``, built from container names (docs/behaviour.md §9); ``\`` for no folder."""
     if container_id is None:
         return "\\"
     return "\\" + "\\".join(str(d.get("name", "")) for d in folder_chain(store, container_id))
@@ -156,7 +156,7 @@ def find_secret(store: Store, names: Sequence[str]) -> Mapping[str, Any] | None:
 
 
 def folder_model(store: Store, doc: Mapping[str, Any], *, with_children: bool) -> dict[str, Any]:
-    """FolderModel (delinea-scim.md §3.6); ``childFolders`` is the subtree when ``getAllChildren=true``."""
+    """FolderModel (docs/behaviour.md §9); ``childFolders`` is the subtree when ``getAllChildren=true``."""
     cid = str(doc["id"])
     parent = owner.ref_value(doc, "parent")
     kids = None
@@ -183,7 +183,7 @@ def _template(secret: Mapping[str, Any]) -> tuple[int, str]:
 
 
 def secret_items(secret: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """RestSecretItem per entry of the secret's ``fields`` (delinea-scim.md §3.6): slug = the field's key."""
+    """RestSecretItem per entry of the secret's ``fields`` (docs/behaviour.md §9): slug = the field's key."""
     fields = secret.get("fields")
     if not isinstance(fields, Mapping):
         return []
@@ -227,14 +227,14 @@ def _secret_common(store: Store, secret: Mapping[str, Any]) -> dict[str, Any]:
         "isRestricted": False,
         "isOutOfSync": False,
         "lastHeartBeatStatus": "Pending",
-        # Never null: ServerSecret(**...) parses these two with strptime (delinea-scim.md §3.5, §3.7 item 3).
+        # Never null: ServerSecret(**...) parses these two with strptime (docs/behaviour.md §9).
         "lastHeartBeatCheck": changed,
         "lastPasswordChangeAttempt": changed,
     }
 
 
 def secret_model(store: Store, secret: Mapping[str, Any]) -> dict[str, Any]:
-    """SecretModel (delinea-scim.md §3.6) with ``items[]`` from the secret's ``fields``."""
+    """SecretModel (docs/behaviour.md §9) with ``items[]`` from the secret's ``fields``."""
     return {
         **_secret_common(store, secret),
         "checkOutEnabled": False,
@@ -266,7 +266,7 @@ def secret_model(store: Store, secret: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def secret_summary(store: Store, secret: Mapping[str, Any]) -> dict[str, Any]:
-    """SecretSummary, one record of a secrets search (delinea-scim.md §3.6)."""
+    """SecretSummary, one record of a secrets search (docs/behaviour.md §9)."""
     return {**_secret_common(store, secret), "folderPath": folder_path(store, owner.ref_value(secret, "container"))}
 
 
@@ -367,7 +367,7 @@ def _non_negative(raw: str | None, default: int) -> int:
 
 def paging(params: Mapping[str, str], found: Sequence[Mapping[str, Any]],
            render: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, Any]:
-    """The Paging* envelope Secret Server wraps every search in (delinea-scim.md §3.6), over ``skip``/``take``."""
+    """The Paging* envelope Secret Server wraps every search in (docs/behaviour.md §9), over ``skip``/``take``."""
     skip = _non_negative(params.get("skip"), 0)
     take = _non_negative(params.get("take"), DEFAULT_TAKE)
     total = len(found)

@@ -1,4 +1,4 @@
-"""The Secret Server REST facade for Delinea's ``python-tss-sdk`` (SPEC §1, §8, §9; delinea-scim.md §3)."""
+"""The Secret Server REST API and Platform mode for Delinea's SDKs (docs/behaviour.md §1, §8, §9)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from mockscim.surfaces import SECRET_SERVER_TOKEN
 
 HEALTH = {"Healthy": True, "healthy": True, "databaseHealthy": True, "serviceBusHealthy": True,
           "storageAccountHealthy": True, "scheduledForDeletion": False}
-"""delinea-scim.md §3.2: capital ``Healthy`` for the Python SDK, the lower-case keys for the Go SDK."""
+"""docs/behaviour.md §9: capital ``Healthy`` for the Python SDK, the lower-case keys for the Go SDK."""
 
 PASSWORD_SCOPE = "xpm.platform"
 """The scope a password-grant token is registered with (it is never reported: Secret Server has no scopes)."""
@@ -31,7 +31,8 @@ Handler = Callable[[Request, Principal], Awaitable[Response]]
 
 # -- authentication (docs/behaviour.md §2, §9) ------------------------------------------------------------------
 def api(handler: Handler, *, needs_secret_server: bool = True) -> Callable[[Request], Awaitable[Response]]:
-    """Authenticate (401), then SPEC §8's 503 while Secret Server is down (before validation and access checks)."""
+    """Authenticate (401), then docs/behaviour.md §8's 503 while Secret Server is down (before validation and access
+    checks)."""
 
     async def endpoint(request: Request) -> Response:
         caller = state_of(request.scope).principal  # resolved once, by RequestMiddleware
@@ -55,7 +56,7 @@ def _access(request: Request, caller: Principal) -> models.Access:
 
 # -- health -----------------------------------------------------------------------------------------------------
 async def healthcheck(request: Request) -> Response:
-    """``GET /api/v1/healthcheck``: what the SDK probes first to pick Secret Server mode (delinea-scim.md §3.2)."""
+    """``GET /api/v1/healthcheck``: what the SDK probes first to pick Secret Server mode (docs/behaviour.md §9)."""
     if not runtime_of(request).core.secret_server_up:
         return JSONResponse({**HEALTH, "Healthy": False, "healthy": False, "databaseHealthy": False,
                              "errorCode": "ServiceUnavailable", "message": "Secret Server service unavailable."},
@@ -64,7 +65,8 @@ async def healthcheck(request: Request) -> Response:
 
 
 async def platform_health(request: Request) -> Response:
-    """``GET /health`` and ``/platform/health``: the Platform probe; it stays up with Secret Server down (SPEC §8)."""
+    """``GET /health`` and ``/platform/health``: the Platform probe; it stays up with Secret Server down
+    (docs/behaviour.md §8)."""
     return JSONResponse({"Healthy": True})
 
 
@@ -76,7 +78,7 @@ async def platform_no_healthcheck(request: Request) -> Response:
 # -- tokens -----------------------------------------------------------------------------------------------------
 async def token(request: Request) -> Response:
     """``POST /oauth2/token``: the password grant (a service user + its clientSecret, or a User + its password),
-    and ``refresh_token``; RFC 6749 §5.2 errors with a string ``error`` (SPEC §9)."""
+    and ``refresh_token``; RFC 6749 §5.2 errors with a string ``error`` (docs/behaviour.md §9)."""
     runtime = runtime_of(request)
     core, registry = runtime.core, runtime.tokens
     if not core.secret_server_up:
@@ -111,15 +113,15 @@ def _password_owner(core: Core, user_name: str, password: str) -> str | None:
 
 
 def _issued(issued: Issued) -> Response:
-    # Secret Server's token body (delinea-scim.md §3.3): the SDK reads access_token and expires_in.
+    # Secret Server's token body (docs/behaviour.md §9): the SDK reads access_token and expires_in.
     return JSONResponse({"access_token": issued.access_token, "token_type": "bearer",
                          "expires_in": issued.expires_in, "refresh_token": issued.refresh_token},
                         headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-# -- vault broker (delinea-scim.md §3.4) ------------------------------------------------------------------------
+# -- vault broker (docs/behaviour.md §9) ------------------------------------------------------------------------
 async def vaults(request: Request, caller: Principal) -> Response:
-    """``GET /vaultbroker/api/vaults``: one default vault whose URL is this server's root (SPEC §1)."""
+    """``GET /vaultbroker/api/vaults``: one default vault whose URL is this server's root (docs/behaviour.md §1)."""
     return JSONResponse({"vaults": [{
         "vaultId": "00000000-0000-4000-8000-00000000cafe",
         "name": "mockscim",
@@ -133,7 +135,8 @@ async def vaults(request: Request, caller: Principal) -> Response:
 
 def _by_id_or_path(request: Request, kind: str, path_param: str,
                    find: Callable[[Any, Sequence[str]], Mapping[str, Any] | None]) -> Mapping[str, Any] | None:
-    """The object ``/{id}`` names, or with id ``0`` the one ``?secretPath=``/``?folderPath=`` names (SPEC §9)."""
+    """The object ``/{id}`` names, or with id ``0`` the one ``?secretPath=``/``?folderPath=`` names (docs/behaviour.md
+    §9)."""
     store = runtime_of(request).core.store
     oid = request.path_params["id"]
     if oid == "0" and path_param in request.query_params:
@@ -144,7 +147,7 @@ def _by_id_or_path(request: Request, kind: str, path_param: str,
 
 # -- secrets ----------------------------------------------------------------------------------------------------
 def _readable_secret(request: Request, caller: Principal) -> Mapping[str, Any] | None:
-    """The secret the path (or ``0?secretPath=``) names, if the caller may read it (SPEC §9)."""
+    """The secret the path (or ``0?secretPath=``) names, if the caller may read it (docs/behaviour.md §9)."""
     secret = _by_id_or_path(request, "PrivilegedData", "secretPath", models.find_secret)
     if secret is None or not _access(request, caller).can_read_secret(str(secret["id"])):
         return None
@@ -208,15 +211,15 @@ async def lookup_folders(request: Request, caller: Principal) -> Response:
 
 # -- users ------------------------------------------------------------------------------------------------------
 async def users(request: Request, caller: Principal) -> Response:
-    """``GET /api/v1/users``: SCIM users as Secret Server users (SPEC §9)."""
+    """``GET /api/v1/users``: SCIM users as Secret Server users (docs/behaviour.md §9)."""
     params = request.query_params
     found = models.search_users(runtime_of(request).core.store, params)
     return JSONResponse(models.paging(params, found, models.user_model))
 
 
 def routes() -> list[BaseRoute]:
-    """Every facade route, Platform mode included (SPEC §1). The ``/platform`` routes are plain routes, not a
-    Mount, so the vault's ``connection.url`` is the root URL whose ``/api/v1`` accepts the Platform token."""
+    """Every facade route, Platform mode included (docs/behaviour.md §1). The ``/platform`` routes are plain routes, not
+    a Mount, so the vault's ``connection.url`` is the root URL whose ``/api/v1`` accepts the Platform token."""
     get = ["GET"]
     found: list[BaseRoute] = [
         Route("/api/v1/healthcheck", healthcheck, methods=get),

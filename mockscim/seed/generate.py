@@ -1,4 +1,4 @@
-"""Reproducible, realistic seed data (SPEC §13): users, groups, a folder tree, secrets and permissions as state JSON."""
+"""Reproducible, realistic seed data (docs/behaviour.md §13): users, groups, folders, secrets and permissions."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def generate_state(
     locale: str = "en_US",
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Build a state (SPEC §13) with ``users`` users besides the service user and exactly ``groups`` groups,
-    ``containers`` containers and ``secrets`` secrets; the same arguments always give the same state.
+    """Build a state (docs/behaviour.md §13) with ``users`` users besides the service user and exactly ``groups``
+    groups, ``containers`` containers and ``secrets`` secrets; the same arguments always give the same state.
 
     Raises ValueError for a negative count or an unknown locale.
     """

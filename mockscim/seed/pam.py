@@ -1,4 +1,4 @@
-"""The privileged-access half of the seed data (SPEC §13): a folder tree, secrets and their permissions."""
+"""The privileged-access half of the seed data (docs/behaviour.md §13): a folder tree, secrets and their permissions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The durable store (SPEC §13): the MemoryStore's reads plus a group-committed write-ahead log beside a TinyDB file.
+"""The durable store (docs/behaviour.md §13): memory reads plus a group-committed write-ahead log beside a TinyDB file.
 
 ``PATH.json`` is a TinyDB file (one table per kind, plus ``_mockscim``: format, generation, next ids); ``PATH.json.wal``
 is a generation header, then one JSON line per ``apply()`` change set, so a cascade is atomic on disk and a torn tail
@@ -99,7 +99,7 @@ class DurableStore(MemoryStore):
         self._writer = threading.Thread(target=self._run, name=f"mockscim-store {self.path.name}", daemon=True)
         self._writer.start()
 
-    # -- start-up (SPEC §13: a file that does not load stops the start, untouched) ---------------------------------
+    # -- start-up (docs/behaviour.md §13: a file that does not load stops the start, untouched) ------------------------
     def _open_wal(self) -> int:
         try:
             fd = os.open(self.wal_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
@@ -193,7 +193,8 @@ class DurableStore(MemoryStore):
 
     # -- writes --------------------------------------------------------------------------------------------------
     def apply(self, changes: Sequence[Change]) -> None:
-        """Apply atomically in memory and queue one WAL record; durable once ``sync()`` returns (SPEC §13)."""
+        """Apply atomically in memory and queue one WAL record; durable once ``sync()`` returns (docs/behaviour.md
+        §13)."""
         with self.lock:
             self._check_open()
             ops = _dumps([["P", c.kind, c.doc] if isinstance(c, Put) else ["D", c.kind, c.id] for c in changes])
@@ -248,7 +249,7 @@ class DurableStore(MemoryStore):
             raise self._error
 
     async def sync(self) -> None:
-        """Wait until every change applied before this call is on disk (group commit, SPEC §13)."""
+        """Wait until every change applied before this call is on disk (group commit, docs/behaviour.md §13)."""
         loop = asyncio.get_running_loop()
         with self._mutex:
             if self._error is not None:
@@ -361,7 +362,8 @@ class DurableStore(MemoryStore):
         self._wal_bytes = 0
 
     def close(self) -> None:
-        """Flush, compact into ``PATH.json`` and remove the WAL: the file alone is then the store (SPEC §13)."""
+        """Flush, compact into ``PATH.json`` and remove the WAL: the file alone is then the store (docs/behaviour.md
+        §13)."""
         with self._mutex:
             if self._closed or self._stopping:
                 return

@@ -43,7 +43,8 @@ def unpack(stored: Stored) -> Mapping[str, Any]:
 
 
 class MemoryStore:
-    """Documents in insertion-ordered dicts (the order lists are served in, SPEC §13) with per-attribute indexes.
+    """Documents in insertion-ordered dicts (the order lists are served in, docs/behaviour.md §13) with per-attribute
+    indexes.
 
     Every index maps a normalised value to the ordered set of ids carrying it, so uniqueness checks and ``eq``
     filters on indexed attributes never scan a kind. Documents of the ``PACKED`` kinds are kept as ``marshal``
@@ -106,7 +107,8 @@ class MemoryStore:
         return sorted(ids, key=self._seq[kind].__getitem__)
 
     def next_id(self, kind: str) -> str:
-        """The next integer id of ``kind`` (Secret Server ids, SPEC §3), never reused while the store lives."""
+        """The next integer id of ``kind`` (Secret Server ids, docs/behaviour.md §3), never reused while the store
+        lives."""
         with self.lock:
             n = self._next[kind]
             docs = self._docs[kind]
@@ -177,7 +179,7 @@ class MemoryStore:
             del self._seq[kind][key]
 
     def load(self, state: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
-        """Replace everything with ``state`` (already validated, SPEC §13)."""
+        """Replace everything with ``state`` (already validated, docs/behaviour.md §13)."""
         with self.lock:
             self._clear()
             for kind in KINDS:

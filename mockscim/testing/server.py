@@ -1,4 +1,4 @@
-"""``MockScim``: the real app under uvicorn on a free loopback port, in a background thread, for tests (SPEC §14)."""
+"""``MockScim``: the real app under uvicorn on a free loopback port in a background thread (docs/behaviour.md §14)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class MockScimError(RuntimeError):
 
 @dataclass(frozen=True)
 class JournalEntry:
-    """One request as the journal recorded it (SPEC §12); ``status`` is 0 for a dropped connection."""
+    """One request as the journal recorded it (docs/behaviour.md §12); ``status`` is 0 for a dropped connection."""
 
     time: datetime
     request_id: str
@@ -146,7 +146,7 @@ class MockScim:
 
     @property
     def token(self) -> str:
-        """The static bearer token the server accepts (SPEC §2)."""
+        """The static bearer token the server accepts (docs/behaviour.md §2)."""
         return self.settings.token
 
     def client(self, **kwargs: Any) -> httpx.Client:
@@ -167,14 +167,15 @@ class MockScim:
             self._call("POST", "/scenario", body=_scenario_body(self._scenario))
 
     async def _reset(self) -> None:
-        # In one hop on the server's loop, what POST /reset, DELETE /scenario and DELETE /journal do (SPEC §12).
+        # In one hop on the server's loop, what POST /reset, DELETE /scenario and DELETE /journal do (docs/behaviour.md
+        # §12).
         runtime = self._runtime
         await runtime.core.reset()
         runtime.scenario.deactivate()
         runtime.journal.clear()
 
     def load_state(self, state: Mapping[str, Any] | str | os.PathLike[str]) -> None:
-        """Replace the whole store with ``state``: a mapping, or a path to a state JSON file (SPEC §13)."""
+        """Replace the whole store with ``state``: a mapping, or a path to a state JSON file (docs/behaviour.md §13)."""
         if not isinstance(state, Mapping):
             state = json.loads(Path(state).read_text(encoding="utf-8"))
         self._call("PUT", "/state", body=state)
@@ -212,7 +213,7 @@ class MockScim:
 
     def journal(self, *, status: int | str | None = None, method: str | None = None, path: str | None = None,
                 since: str | datetime | JournalEntry | None = None, limit: int | None = None) -> list[JournalEntry]:
-        """Recorded requests, oldest first, filtered as ``GET /_mockscim/journal`` filters (SPEC §12).
+        """Recorded requests, oldest first, filtered as ``GET /_mockscim/journal`` filters (docs/behaviour.md §12).
 
         ``status``: ``404`` or ``"4xx"``; ``path``: exact, or a glob with ``*``; ``since``: a time, a request id or
         an entry (entries after it); ``limit``: the newest N (default: all the journal holds).
