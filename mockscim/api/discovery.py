@@ -13,6 +13,7 @@ from mockscim.http.responses import ScimResponse, base_url
 from mockscim.http.runtime import runtime_of
 from mockscim.scim.errors import NotFound, NotImplementedFeature
 from mockscim.scim.query import LIST_RESPONSE
+from mockscim.surfaces import SCIM_ROOT, scim_url
 
 
 def _core(request: Request) -> Core:
@@ -44,13 +45,13 @@ async def service_provider_config(request: Request) -> Response:
             "specUri": "https://www.rfc-editor.org/info/rfc6750",
             "primary": True,
         }],
-        "meta": {"resourceType": "ServiceProviderConfig", "location": f"{base}/scim/v2/ServiceProviderConfig"},
+        "meta": {"resourceType": "ServiceProviderConfig", "location": scim_url(base, "ServiceProviderConfig")},
     })
 
 
 async def resource_types(request: Request) -> Response:
     core = _core(request)
-    base = base_url(request) + "/scim/v2"
+    base = base_url(request) + SCIM_ROOT
     items = [rt.to_scim(base) for rt in core.profile.resource_types.values()]
     name = request.path_params.get("name")
     if name is None:
@@ -63,7 +64,7 @@ async def resource_types(request: Request) -> Response:
 
 async def schemas(request: Request) -> Response:
     core = _core(request)
-    base = base_url(request) + "/scim/v2"
+    base = base_url(request) + SCIM_ROOT
     seen: dict[str, dict[str, Any]] = {}
     for rt in core.profile.resource_types.values():
         for schema in (rt.schema, *rt.extensions):

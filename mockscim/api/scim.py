@@ -32,8 +32,8 @@ def _caller(request: Request) -> Principal:
 
 
 def _endpoint(request: Request) -> str:
-    path: str = request.scope["path"]
-    return path.removeprefix("/scim/v2/").split("/", 1)[0]
+    """The SCIM endpoint the path names, as the surface map classified it."""
+    return state_of(request.scope).target.resource or ""
 
 
 def _render(kind: Kind, doc: Mapping[str, Any], request: Request, projection: Projection) -> dict[str, Any]:
@@ -91,8 +91,8 @@ async def search(request: Request) -> Response:
     schemas = body.get("schemas")
     if not isinstance(schemas, list) or SEARCH_REQUEST not in schemas:
         raise InvalidValue(scim_type="invalidSyntax")
-    endpoint = _endpoint(request)
-    kinds = [core.kind(endpoint)] if endpoint != ".search" else [core.kind(e) for e in core.profile.endpoints]
+    endpoint = _endpoint(request)  # none for the root search
+    kinds = [core.kind(endpoint)] if endpoint else [core.kind(e) for e in core.profile.endpoints]
 
     def text(key: str) -> str | None:
         value = body.get(key)

@@ -18,6 +18,7 @@ __all__ = [
     "CONTAINER_PERMISSIONS",
     "DISCOVERY",
     "GROUPS",
+    "PERMISSIONS",
     "PRIVILEGED_DATA",
     "PRIVILEGED_DATA_PERMISSIONS",
     "SERVICE_USERS",
@@ -86,6 +87,9 @@ ALL: tuple[KindSpec, ...] = (
     USERS, GROUPS, CONTAINERS, CONTAINER_PERMISSIONS, PRIVILEGED_DATA, PRIVILEGED_DATA_PERMISSIONS,
 )
 """The resource kinds, in state-file order."""
+
+PERMISSIONS: tuple[KindSpec, ...] = (CONTAINER_PERMISSIONS, PRIVILEGED_DATA_PERMISSIONS)
+"""The kinds that grant rights to a user or a group (docs/behaviour.md §4): deleting either deletes what names it."""
 
 BY_NAME: Mapping[str, KindSpec] = MappingProxyType({k.name: k for k in ALL})
 

@@ -11,6 +11,7 @@ from mockscim.scim.errors import InvalidAttribute, NotUnique, RequiredAttribute
 from mockscim.scim.schema import COMMON, ResourceType
 from mockscim.scim.validate import schemas_of
 from mockscim.store import Change
+from mockscim.surfaces import scim_url
 
 if TYPE_CHECKING:
     from mockscim.auth.principal import Principal
@@ -125,7 +126,7 @@ class Kind:
     def render(self, doc: Mapping[str, Any], base: str) -> Doc:
         """The resource as the API shows it: derived attributes, ``$ref``s and ``meta.location`` filled in."""
         out = {k: v for k, v in doc.items() if k not in _HIDDEN}
-        out["meta"] = {**doc["meta"], "location": f"{base}/scim/v2/{self.endpoint}/{doc['id']}"}
+        out["meta"] = {**doc["meta"], "location": scim_url(base, self.endpoint, doc["id"])}
         return out
 
     # -- shared checks ---------------------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ class Kind:
         out: Doc = {"value": id}
         if display is not None:
             out["display"] = display
-        out["$ref"] = f"{base}/scim/v2/{endpoint}/{id}"
+        out["$ref"] = scim_url(base, endpoint, id)
         return out
 
 

@@ -9,6 +9,7 @@ from mockscim import kinds
 from mockscim.resources.base import Doc, Kind
 from mockscim.scim.errors import InvalidAttribute
 from mockscim.store import Change, Delete
+from mockscim.surfaces import scim_url
 
 if TYPE_CHECKING:
     from mockscim.auth.principal import Principal
@@ -42,15 +43,15 @@ class Groups(Kind):
     def on_delete(self, doc: Mapping[str, Any]) -> list[Change]:
         """docs/behaviour.md §4: deleting a group deletes the permissions that name it."""
         return [
-            Delete(kind, p)
-            for kind in ("ContainerPermissions", "PrivilegedDataPermissions")
-            for p in self.store.lookup_ids(kind, "group.value", doc["id"])
+            Delete(spec.name, p)
+            for spec in kinds.PERMISSIONS
+            for p in self.store.lookup_ids(spec.name, "group.value", doc["id"])
         ]
 
     def render(self, doc: Mapping[str, Any], base: str) -> Doc:
         out = super().render(doc, base)
         if "members" in out:
             out["members"] = [
-                {**m, "$ref": f"{base}/scim/v2/Users/{m['value']}"} for m in out["members"]
+                {**m, "$ref": scim_url(base, kinds.USERS.name, m["value"])} for m in out["members"]
             ]
         return out

@@ -78,8 +78,8 @@ class Users(Kind):
             members = [m for m in group.get("members", []) if m.get("value") != uid]
             updated = {**group, "members": members} if members else {k: v for k, v in group.items() if k != "members"}
             changes.append(Put("Groups", updated))
-        for kind in ("ContainerPermissions", "PrivilegedDataPermissions"):
-            changes.extend(Delete(kind, p) for p in self.store.lookup_ids(kind, "user.value", uid))
+        for spec in kinds.PERMISSIONS:
+            changes.extend(Delete(spec.name, p) for p in self.store.lookup_ids(spec.name, "user.value", uid))
         for container in self.store.all("Containers"):
             if (container.get("owner") or {}).get("value") == uid:
                 changes.append(Put("Containers", {k: v for k, v in container.items() if k != "owner"}))
