@@ -29,8 +29,10 @@ from mockscim.store import Store
 from mockscim.store.memory import MemoryStore
 from mockscim.surfaces import CONTROL_ROOT, SCIM_ROOT
 from mockscim.util import jsontext
+from mockscim.util.shipped import fixtures_dir
 
-FIXTURE_DIR = Path(__file__).parent / "data" / "fixtures"
+FIXTURE_DIR = fixtures_dir()
+"""The shipped fixtures (docs/behaviour.md §13), one ``<name>.json`` each: what ``--fixture NAME`` names."""
 
 
 def fixture_path(path: str | None) -> Path:

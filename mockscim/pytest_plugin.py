@@ -78,11 +78,11 @@ class ServerPool:
 
 def _fixture_path(value: Any, base: Path) -> Any:
     """A fixture given as a path relative to ``base`` (when that file exists), else ``value`` unchanged."""
-    from mockscim.app import FIXTURE_DIR
+    from mockscim.util.shipped import fixtures_dir
 
     if value == "default":
         return None  # the same server as no fixture at all
-    if isinstance(value, str | os.PathLike) and not (FIXTURE_DIR / f"{os.fspath(value)}.json").is_file():
+    if isinstance(value, str | os.PathLike) and not (fixtures_dir() / f"{os.fspath(value)}.json").is_file():
         candidate = base / value
         if candidate.is_file():
             return str(candidate)

@@ -12,8 +12,9 @@ from typing import Any
 from mockscim.scenarios.model import Scenario, ScenarioError
 from mockscim.scenarios.rules import build_scenario
 from mockscim.util import jsontext
+from mockscim.util.shipped import scenarios_dir
 
-SHIPPED_DIR: Path = Path(__file__).parents[1] / "data" / "scenarios"
+SHIPPED_DIR: Path = scenarios_dir()
 """The scenarios shipped as package data (docs/behaviour.md §13), one ``<name>.yaml`` each."""
 
 _SUFFIXES = (".yaml", ".yml", ".json")
