@@ -1,15 +1,13 @@
-"""Shared fixtures: an in-process client on a fresh app, and a live uvicorn server on a free loopback port."""
+"""Shared fixtures: an in-process client on a fresh app, a live uvicorn server (shared helpers: tests/helpers.py)."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 from starlette.testclient import TestClient
@@ -17,9 +15,11 @@ from starlette.testclient import TestClient
 from mockscim.app import create_app
 from mockscim.settings import Settings
 
-TOKEN = "mockscim-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-SCIM = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json"}
+# Re-exported while tests/test_journal.py and tests/test_log_lines.py still import them from here: their home is
+# tests/helpers.py.
+from tests.helpers import AUTH as AUTH
+from tests.helpers import SCIM as SCIM
+from tests.helpers import free_port as free_port
 
 
 @pytest.fixture
@@ -43,12 +43,6 @@ def client(make_client: Callable[..., TestClient]) -> TestClient:
     return make_client()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def live_server(settings: Settings | None = None) -> Iterator[str]:
     """Run the app under uvicorn in a thread; yields the base URL once it answers (readiness awaited, not slept)."""
@@ -68,14 +62,3 @@ def live_server(settings: Settings | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
-
-
-@pytest.fixture
-def live() -> Iterator[str]:
-    """A live server with default settings."""
-    with live_server() as url:
-        yield url
-
-
-def get_json(url: str, **kw: Any) -> Any:
-    return httpx.get(url, headers=AUTH, **kw).json()

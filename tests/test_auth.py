@@ -9,10 +9,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockscim.auth import tokens as tokens_module
-from tests.test_users import err
+from tests.helpers import SERVICE, SERVICE_SECRET, TOKEN_URL, err
 
-TOKEN_URL = "/identity/api/oauth2/token/xpmplatform"
-CLIENT = {"client_id": "scim-service@mockscim.test", "client_secret": "mockscim-secret"}
+CLIENT = {"client_id": SERVICE, "client_secret": SERVICE_SECRET}
 
 
 def grant(client: TestClient, **form: str) -> Any:

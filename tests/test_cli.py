@@ -6,15 +6,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import AUTH, free_port
-
-MOCKSCIM = [sys.executable, "-m", "mockscim"]
+from tests.helpers import AUTH, MOCKSCIM, free_port
 
 
 def test_version() -> None:

@@ -17,10 +17,9 @@ from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import CheckResult, check_server
 
 from mockscim.settings import Settings
-from tests.conftest import AUTH, SCIM, TOKEN, live_server
+from tests.conftest import live_server
+from tests.helpers import AUTH, LINKED, PATCH_OP, SCIM, TOKEN
 
-LINKED = "urn:ietf:params:scim:schemas:pam:1.0:LinkedObject"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 BAD_STATUSES = {"ERROR", "CRITICAL", "DEVIATION"}  # scim2-tester statuses counted as failures (peer-baseline §1)
 
 Key = tuple[str, str | None, str | None]

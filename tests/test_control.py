@@ -13,8 +13,7 @@ from starlette.testclient import TestClient
 from mockscim.app import create_app
 from mockscim.scenarios import ScenarioError
 from mockscim.settings import Settings
-from tests.conftest import AUTH
-from tests.test_faults import activate
+from tests.helpers import AUTH, activate
 
 SHIPPED = {"duplicate-usernames", "federated-user-edit", "flaky-secret-server", "ghost-writes", "internal-errors",
            "owner-revoked", "secret-server-outage", "slow-network", "throttled", "token-expiry"}

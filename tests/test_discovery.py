@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import AUTH
+from tests.helpers import AUTH
 
 CHARACTERISTICS = {"name", "type", "multiValued", "required", "mutability", "returned", "uniqueness", "caseExact"}
 SCHEMAS = [

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import AUTH, SCIM, free_port
+from tests.helpers import AUTH, MOCKSCIM, SCIM, free_port
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
 
@@ -29,8 +28,7 @@ def server(store: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``mockscim serve --store`` in a subprocess; yields its URL once /_mockscim/health answers."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mockscim", "serve", "--port", str(port), "--store", str(store),
-         "--log-level", "warning"],
+        [*MOCKSCIM, "serve", "--port", str(port), "--store", str(store), "--log-level", "warning"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
@@ -121,8 +119,8 @@ def test_serve_refuses_a_corrupt_store_file_untouched(tmp_path: Path) -> None:
     was."""
     store = tmp_path / "store.json"
     store.write_bytes(b'{"Users": {"1": {"id": "u1"}}}')
-    done = subprocess.run([sys.executable, "-m", "mockscim", "serve", "--port", str(free_port()), "--store",
-                           str(store)], capture_output=True, timeout=30)
+    done = subprocess.run([*MOCKSCIM, "serve", "--port", str(free_port()), "--store", str(store)],
+                          capture_output=True, timeout=30)
     assert done.returncode != 0
     assert str(store) in done.stderr.decode() and "'userName' is required" in done.stderr.decode()
     assert store.read_bytes() == b'{"Users": {"1": {"id": "u1"}}}'

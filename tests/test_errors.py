@@ -9,8 +9,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockscim.scim import errors
-from tests.conftest import AUTH, SCIM, live_server
-from tests.test_users import err
+from tests.conftest import live_server
+from tests.helpers import AUTH, SCIM, err
 
 MALFORMED = err(400, errors.InvalidValue.template, "invalidSyntax")
 

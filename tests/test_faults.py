@@ -13,29 +13,21 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockscim.settings import Settings
-from tests.conftest import AUTH, SCIM, live_server
-from tests.test_journal import SERVICE, TOKEN_URL, journal_of, oauth_token
+from tests.conftest import live_server
+from tests.helpers import (
+    AUTH,
+    BJENSEN_ID,
+    SCIM,
+    SERVICE,
+    TOKEN_URL,
+    USERS,
+    activate,
+    active_rules,
+    journal_of,
+    oauth_token,
+)
 
-USERS = "/scim/v2/Users"
-BJENSEN = "2819c223-7f76-453a-919d-413861904646"
 FAIL: dict[str, Any] = {"status": 500}
-
-
-def activate(client: TestClient | httpx.Client, *rules: dict[str, Any], seed: int | None = None,
-             name: str = "t") -> dict[str, Any]:
-    """Activate an inline scenario holding ``rules``."""
-    body: dict[str, Any] = {"name": name, "rules": list(rules)}
-    if seed is not None:
-        body["seed"] = seed
-    response = client.post("/_mockscim/scenario", json=body)
-    assert response.status_code == 200, response.text
-    active: dict[str, Any] = response.json()["active"]
-    return active
-
-
-def rules_of(client: TestClient) -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = client.get("/_mockscim/scenario").json()["active"]["rules"]
-    return rules
 
 
 def new_user(client: TestClient, user_name: str) -> httpx.Response:
@@ -54,9 +46,9 @@ def test_no_scenario_changes_nothing(client: TestClient) -> None:
 def test_method_matcher(client: TestClient) -> None:
     """``method`` matches the HTTP method only."""
     activate(client, {"match": {"method": "DELETE"}, "then": FAIL})
-    assert client.get(f"{USERS}/{BJENSEN}", headers=AUTH).status_code == 200
-    assert client.delete(f"{USERS}/{BJENSEN}", headers=AUTH).status_code == 500
-    assert client.get(f"{USERS}/{BJENSEN}", headers=AUTH).status_code == 200  # nothing was deleted
+    assert client.get(f"{USERS}/{BJENSEN_ID}", headers=AUTH).status_code == 200
+    assert client.delete(f"{USERS}/{BJENSEN_ID}", headers=AUTH).status_code == 500
+    assert client.get(f"{USERS}/{BJENSEN_ID}", headers=AUTH).status_code == 200  # nothing was deleted
 
 
 def test_resource_and_operation_matchers(client: TestClient) -> None:
@@ -157,7 +149,7 @@ def test_times_limits_firings_and_status_reports_it(client: TestClient) -> None:
     """``times: 2`` fires twice; GET /_mockscim/scenario shows fired and remaining."""
     activate(client, {"match": {"resource": "Users"}, "times": 2, "then": FAIL})
     assert [client.get(USERS, headers=AUTH).status_code for _ in range(3)] == [500, 500, 200]
-    assert (rules_of(client)[0]["fired"], rules_of(client)[0]["remaining"]) == (2, 0)
+    assert (active_rules(client)[0]["fired"], active_rules(client)[0]["remaining"]) == (2, 0)
 
 
 def test_window_is_time_since_activation(client: TestClient) -> None:
@@ -174,8 +166,8 @@ def test_first_rule_that_fires_decides_and_a_lost_draw_lets_the_next_try(client:
     activate(client, {"match": {}, "probability": 0, "times": 1, "then": FAIL},
              {"match": {}, "then": {"status": 503}}, {"match": {}, "then": {"status": 502}})
     assert client.get(USERS, headers=AUTH).status_code == 503
-    assert [r["fired"] for r in rules_of(client)] == [0, 1, 0]
-    assert rules_of(client)[0]["remaining"] == 1
+    assert [r["fired"] for r in active_rules(client)] == [0, 1, 0]
+    assert active_rules(client)[0]["remaining"] == 1
 
 
 def test_seeded_probability_is_reproducible(make_client: Callable[..., TestClient]) -> None:
@@ -249,7 +241,7 @@ def test_explicit_status_detail_scim_type(client: TestClient) -> None:
     assert client.get(USERS, headers=AUTH).json()["detail"] == "Bad Gateway."
     no_content = client.get(USERS, headers=AUTH)
     assert (no_content.status_code, no_content.content) == (204, b"")
-    gone = client.get(f"{USERS}/{BJENSEN}", headers=AUTH)
+    gone = client.get(f"{USERS}/{BJENSEN_ID}", headers=AUTH)
     assert (gone.status_code, gone.json()["detail"]) == (404, "Gone.")
 
 
@@ -363,7 +355,7 @@ def test_owner_revoke_named_container_and_principal_persists_until_reset(client:
 @pytest.mark.parametrize(("method", "url", "body", "container"), [
     ("GET", "/scim/v2/ContainerPermissions/1", None, "1"),
     ("GET", '/scim/v2/ContainerPermissions?filter=container.value%20eq%20%225%22', None, "5"),
-    ("POST", "/scim/v2/ContainerPermissions", {"container": {"value": "2"}, "user": {"value": BJENSEN},
+    ("POST", "/scim/v2/ContainerPermissions", {"container": {"value": "2"}, "user": {"value": BJENSEN_ID},
                                                "rights": ["View"]}, "2"),
     ("GET", "/scim/v2/PrivilegedData/12", None, "3"),
     ("GET", '/scim/v2/PrivilegedData?filter=container.value%20eq%20%223%22', None, "3"),

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from tests.conftest import AUTH, SCIM
-from tests.test_users import BJENSEN, err
-
-GROUPS = "/scim/v2/Groups"
-MPEPPER = "c5a2e7d1-1f0b-4c57-8e2a-5b7f1d3a9e10"
-PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+from tests.helpers import AUTH, BJENSEN_ID, GROUPS, MPEPPER_ID, PATCH_OP, SCIM, err
 
 
 def test_entra_group_create_with_foreign_schema_and_meta(client: TestClient) -> None:
@@ -44,24 +39,25 @@ def test_member_that_does_not_exist_is_invalid(client: TestClient) -> None:
 
 def test_members_render_with_ref_and_display(client: TestClient) -> None:
     """Members carry value, display (the userName when not given), type and $ref."""
-    r = client.post(GROUPS, json={"displayName": "Ops", "members": [{"value": BJENSEN, "$ref": None}]}, headers=SCIM)
+    r = client.post(GROUPS, json={"displayName": "Ops", "members": [{"value": BJENSEN_ID, "$ref": None}]}, headers=SCIM)
     assert r.status_code == 201
-    assert r.json()["members"] == [{"value": BJENSEN, "display": "bjensen@example.com", "type": "User",
-                                    "$ref": f"http://testserver/scim/v2/Users/{BJENSEN}"}]
+    assert r.json()["members"] == [{"value": BJENSEN_ID, "display": "bjensen@example.com", "type": "User",
+                                    "$ref": f"http://testserver/scim/v2/Users/{BJENSEN_ID}"}]
 
 
 def test_patch_add_and_remove_members_okta_and_entra(client: TestClient) -> None:
     """Okta's add with display, Entra's Remove with a value array: membership follows, seen on the user too."""
     gid = client.post(GROUPS, json={"displayName": "Patchers"}, headers=SCIM).json()["id"]
-    add = {"schemas": [PATCH], "Operations": [
-        {"op": "add", "path": "members", "value": [{"value": BJENSEN, "display": "bjensen@example.com"},
-                                                   {"value": MPEPPER}]}]}
+    add = {"schemas": [PATCH_OP], "Operations": [
+        {"op": "add", "path": "members", "value": [{"value": BJENSEN_ID, "display": "bjensen@example.com"},
+                                                   {"value": MPEPPER_ID}]}]}
     r = client.patch(f"{GROUPS}/{gid}", json=add, headers=SCIM)
-    assert r.status_code == 200 and [m["value"] for m in r.json()["members"]] == [BJENSEN, MPEPPER]
-    remove = {"schemas": [PATCH], "Operations": [{"op": "Remove", "path": "members", "value": [{"value": BJENSEN}]}]}
+    assert r.status_code == 200 and [m["value"] for m in r.json()["members"]] == [BJENSEN_ID, MPEPPER_ID]
+    remove = {"schemas": [PATCH_OP],
+              "Operations": [{"op": "Remove", "path": "members", "value": [{"value": BJENSEN_ID}]}]}
     r = client.patch(f"{GROUPS}/{gid}", json=remove, headers=SCIM)
-    assert [m["value"] for m in r.json()["members"]] == [MPEPPER]
-    user = client.get(f"/scim/v2/Users/{MPEPPER}", headers=AUTH).json()
+    assert [m["value"] for m in r.json()["members"]] == [MPEPPER_ID]
+    user = client.get(f"/scim/v2/Users/{MPEPPER_ID}", headers=AUTH).json()
     assert gid in [g["value"] for g in user["groups"]]
 
 
@@ -69,7 +65,7 @@ def test_patch_adding_unknown_member_changes_nothing(client: TestClient) -> None
     """PATCH is atomic: adding a member that does not exist → 400 and the group is unchanged."""
     gid = "e9e30dba-f08f-4109-8486-d5c6a331660a"
     before = client.get(f"{GROUPS}/{gid}", headers=AUTH).json()
-    ops = {"schemas": [PATCH], "Operations": [
+    ops = {"schemas": [PATCH_OP], "Operations": [
         {"op": "replace", "path": "displayName", "value": "Renamed"},
         {"op": "add", "path": "members", "value": [{"value": "ghost"}]}]}
     r = client.patch(f"{GROUPS}/{gid}", json=ops, headers=SCIM)
@@ -80,7 +76,7 @@ def test_patch_adding_unknown_member_changes_nothing(client: TestClient) -> None
 def test_okta_rename_with_same_id_is_not_immutable(client: TestClient) -> None:
     """Okta's rename carries the same id inside value: a no-op for id, the rename happens."""
     gid = "e9e30dba-f08f-4109-8486-d5c6a331660a"
-    ops = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"id": gid, "displayName": "Guides"}}]}
+    ops = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"id": gid, "displayName": "Guides"}}]}
     r = client.patch(f"{GROUPS}/{gid}", json=ops, headers=SCIM)
     assert r.status_code == 200 and r.json()["displayName"] == "Guides"
 
@@ -100,4 +96,4 @@ def test_delete_group_then_404(client: TestClient) -> None:
     gid = "e9e30dba-f08f-4109-8486-d5c6a331660a"
     assert client.delete(f"{GROUPS}/{gid}", headers=AUTH).status_code == 204
     assert client.get(f"{GROUPS}/{gid}", headers=AUTH).status_code == 404
-    assert "groups" not in client.get(f"/scim/v2/Users/{BJENSEN}", headers=AUTH).json()
+    assert "groups" not in client.get(f"/scim/v2/Users/{BJENSEN_ID}", headers=AUTH).json()

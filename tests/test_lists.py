@@ -7,10 +7,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import AUTH, SCIM
-from tests.test_users import err
-
-USERS = "/scim/v2/Users"
+from tests.helpers import AUTH, SCIM, USERS, err
 
 
 def listing(client: TestClient, path: str = USERS, **params: Any) -> dict[str, Any]:

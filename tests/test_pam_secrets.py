@@ -7,20 +7,22 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import AUTH, SCIM
-from tests.test_pam import (
-    BJENSEN,
-    DB_ADMINS,
-    MPEPPER,
+from tests.helpers import (
+    AUTH,
+    BJENSEN_ID,
+    DB_ADMINS_ID,
+    INVALID_VALUE,
+    MPEPPER_ID,
     OWNER_REQUIRED,
     PATCH_OP,
+    SCIM,
     UNAVAILABLE,
-    error,
+    assert_scim_error,
+    export_state,
     ids,
     listing,
     patch,
     secret_server,
-    state,
 )
 
 
@@ -44,7 +46,7 @@ def test_secret_get_renders_its_container_and_never_its_fields(client: TestClien
 @pytest.mark.parametrize(("sid", "status"), [("14", 403), ("99", 404)])
 def test_secret_get_not_owned_or_missing(client: TestClient, sid: str, status: int) -> None:
     detail = OWNER_REQUIRED if status == 403 else f"Resource '{sid}' not found."
-    error(client.get(f"/scim/v2/PrivilegedData/{sid}", headers=AUTH), status, detail)
+    assert_scim_error(client.get(f"/scim/v2/PrivilegedData/{sid}", headers=AUTH), status, detail)
 
 
 @pytest.mark.parametrize(("flt", "expected"), [
@@ -60,7 +62,7 @@ def test_secret_filters(client: TestClient, flt: str, expected: list[str]) -> No
 
 
 def test_secret_filter_naming_a_container_not_owned_is_403(client: TestClient) -> None:
-    error(listing(client, "PrivilegedData", 'container.value eq "4"'), 403, OWNER_REQUIRED)
+    assert_scim_error(listing(client, "PrivilegedData", 'container.value eq "4"'), 403, OWNER_REQUIRED)
 
 
 @pytest.mark.parametrize(("method", "path"), [
@@ -71,12 +73,12 @@ def test_secret_filter_naming_a_container_not_owned_is_403(client: TestClient) -
 def test_secret_writes_are_405(client: TestClient, method: str, path: str) -> None:
     """docs/behaviour.md §4 [D]: the Platform prevents creating privileged data and its permissions; 405 with Allow
     [C]."""
-    before = state(client)
+    before = export_state(client)
     r = client.request(method, f"/scim/v2/{path}", headers=SCIM, json={"name": "x"})
     assert (r.status_code, r.json()["status"], r.json()["schemas"]) == (405, "405", [
         "urn:ietf:params:scim:api:messages:2.0:Error"])
     assert {m.strip() for m in r.headers["allow"].split(",")} == {"GET", "HEAD"}
-    assert state(client) == before
+    assert export_state(client) == before
 
 
 # -- PrivilegedDataPermissions -----------------------------------------------------------------------------------
@@ -87,15 +89,15 @@ def test_secret_permission_list_shows_only_permissions_of_owned_secrets(client: 
 @pytest.mark.parametrize(("flt", "expected"), [
     ('privilegedData.value eq "12"', ["2"]),
     ('privilegedData.value eq "99"', []),
-    (f'user.value eq "{BJENSEN}"', []),
-    (f'group.value eq "{DB_ADMINS}" and privilegedData.value eq "12"', ["2"]),
+    (f'user.value eq "{BJENSEN_ID}"', []),
+    (f'group.value eq "{DB_ADMINS_ID}" and privilegedData.value eq "12"', ["2"]),
 ])
 def test_secret_permission_filters(client: TestClient, flt: str, expected: list[str]) -> None:
     assert ids(listing(client, "PrivilegedDataPermissions", flt)) == expected
 
 
 def test_secret_permission_filter_naming_a_secret_not_owned_is_403(client: TestClient) -> None:
-    error(listing(client, "PrivilegedDataPermissions", 'privilegedData.value eq "14"'), 403, OWNER_REQUIRED)
+    assert_scim_error(listing(client, "PrivilegedDataPermissions", 'privilegedData.value eq "14"'), 403, OWNER_REQUIRED)
 
 
 def test_secret_permission_get(client: TestClient) -> None:
@@ -103,8 +105,9 @@ def test_secret_permission_get(client: TestClient) -> None:
     assert body["privilegedData"] == {"value": "12", "display": "db-root",
                                       "$ref": "http://testserver/scim/v2/PrivilegedData/12"}
     assert body["group"]["display"] == "DB Admins" and body["rights"] == ["View"]
-    error(client.get("/scim/v2/PrivilegedDataPermissions/1", headers=AUTH), 403, OWNER_REQUIRED)
-    error(client.get("/scim/v2/PrivilegedDataPermissions/99", headers=AUTH), 404, "Resource '99' not found.")
+    assert_scim_error(client.get("/scim/v2/PrivilegedDataPermissions/1", headers=AUTH), 403, OWNER_REQUIRED)
+    assert_scim_error(client.get("/scim/v2/PrivilegedDataPermissions/99", headers=AUTH), 404,
+                      "Resource '99' not found.")
 
 
 # -- Secret Server availability (docs/behaviour.md §8 [D]) -------------------------------------------------------------
@@ -114,7 +117,7 @@ def test_secret_permission_get(client: TestClient) -> None:
 def test_secret_reads_are_503_while_secret_server_is_down(client: TestClient, path: str) -> None:
     """Every GET of PrivilegedData: 503 before 404, 403 and validation, also for unknown or non-owned secrets."""
     secret_server(client, False)
-    error(client.get(f"/scim/v2/{path}", headers=AUTH), 503, UNAVAILABLE)
+    assert_scim_error(client.get(f"/scim/v2/{path}", headers=AUTH), 503, UNAVAILABLE)
 
 
 @pytest.mark.parametrize(("content_type", "body"), [
@@ -125,18 +128,19 @@ def test_secret_reads_are_503_while_secret_server_is_down(client: TestClient, pa
 ])
 def test_container_create_is_503_and_writes_nothing(client: TestClient, content_type: str, body: bytes) -> None:
     secret_server(client, False)
-    before = state(client)
+    before = export_state(client)
     r = client.post("/scim/v2/Containers", headers={**AUTH, "Content-Type": content_type}, content=body)
-    error(r, 503, UNAVAILABLE)
-    assert state(client) == before
+    assert_scim_error(r, 503, UNAVAILABLE)
+    assert export_state(client) == before
 
 
 def test_everything_else_works_while_secret_server_is_down(client: TestClient) -> None:
     secret_server(client, False)
     assert ids(listing(client, "Containers")) == ["1", "2", "3", "5"]
-    assert patch(client, "Containers/5", {"op": "replace", "path": "description", "value": "x"}).status_code == 200
+    r = patch(client, "/scim/v2/Containers/5", {"op": "replace", "path": "description", "value": "x"})
+    assert r.status_code == 200
     r = client.post("/scim/v2/ContainerPermissions", headers=SCIM,
-                    json={"container": {"value": "5"}, "user": {"value": MPEPPER}, "rights": ["View"]})
+                    json={"container": {"value": "5"}, "user": {"value": MPEPPER_ID}, "rights": ["View"]})
     assert r.status_code == 201
     assert ids(listing(client, "PrivilegedDataPermissions")) == ["2", "3"]
     assert client.get("/scim/v2/Users", headers=AUTH).status_code == 200
@@ -147,35 +151,35 @@ def test_everything_else_works_while_secret_server_is_down(client: TestClient) -
 
 def test_secret_server_down_from_the_start_and_back_on_reset(make_client: Any) -> None:
     client = make_client(secret_server_down=True)
-    error(client.get("/scim/v2/PrivilegedData", headers=AUTH), 503, UNAVAILABLE)
+    assert_scim_error(client.get("/scim/v2/PrivilegedData", headers=AUTH), 503, UNAVAILABLE)
     secret_server(client, True)
     assert client.get("/scim/v2/PrivilegedData", headers=AUTH).status_code == 200
     client.post("/_mockscim/reset")
-    error(client.post("/scim/v2/Containers", headers=SCIM, json={"name": "x"}), 503, UNAVAILABLE)
+    assert_scim_error(client.post("/scim/v2/Containers", headers=SCIM, json={"name": "x"}), 503, UNAVAILABLE)
 
 
 # -- Cascades (docs/behaviour.md §4 [D]) -------------------------------------------------------------------------------
 def test_deleting_a_user_deletes_its_container_permissions(client: TestClient) -> None:
     assert client.get("/scim/v2/ContainerPermissions/5", headers=AUTH).status_code == 200
-    assert client.delete(f"/scim/v2/Users/{MPEPPER}", headers=AUTH).status_code == 204
-    error(client.get("/scim/v2/ContainerPermissions/5", headers=AUTH), 404, "Resource '5' not found.")
-    members = client.get(f"/scim/v2/Groups/{DB_ADMINS}", headers=AUTH).json()["members"]
-    assert MPEPPER not in [m["value"] for m in members]
+    assert client.delete(f"/scim/v2/Users/{MPEPPER_ID}", headers=AUTH).status_code == 204
+    assert_scim_error(client.get("/scim/v2/ContainerPermissions/5", headers=AUTH), 404, "Resource '5' not found.")
+    members = client.get(f"/scim/v2/Groups/{DB_ADMINS_ID}", headers=AUTH).json()["members"]
+    assert MPEPPER_ID not in [m["value"] for m in members]
 
 
 def test_deleting_a_user_deletes_its_privileged_data_permissions(client: TestClient) -> None:
     # bjensen's permissions are on container 4 and secret 14, which the caller does not own: 403 before, 404 after.
-    error(client.get("/scim/v2/PrivilegedDataPermissions/1", headers=AUTH), 403, OWNER_REQUIRED)
-    assert client.delete(f"/scim/v2/Users/{BJENSEN}", headers=AUTH).status_code == 204
-    error(client.get("/scim/v2/PrivilegedDataPermissions/1", headers=AUTH), 404, "Resource '1' not found.")
-    error(client.get("/scim/v2/ContainerPermissions/3", headers=AUTH), 404, "Resource '3' not found.")
+    assert_scim_error(client.get("/scim/v2/PrivilegedDataPermissions/1", headers=AUTH), 403, OWNER_REQUIRED)
+    assert client.delete(f"/scim/v2/Users/{BJENSEN_ID}", headers=AUTH).status_code == 204
+    assert_scim_error(client.get("/scim/v2/PrivilegedDataPermissions/1", headers=AUTH), 404, "Resource '1' not found.")
+    assert_scim_error(client.get("/scim/v2/ContainerPermissions/3", headers=AUTH), 404, "Resource '3' not found.")
 
 
 def test_deleting_a_group_deletes_its_permissions_of_both_kinds(client: TestClient) -> None:
     assert client.get("/scim/v2/PrivilegedDataPermissions/2", headers=AUTH).status_code == 200
-    assert client.delete(f"/scim/v2/Groups/{DB_ADMINS}", headers=AUTH).status_code == 204
-    error(client.get("/scim/v2/ContainerPermissions/2", headers=AUTH), 404, "Resource '2' not found.")
-    error(client.get("/scim/v2/PrivilegedDataPermissions/2", headers=AUTH), 404, "Resource '2' not found.")
+    assert client.delete(f"/scim/v2/Groups/{DB_ADMINS_ID}", headers=AUTH).status_code == 204
+    assert_scim_error(client.get("/scim/v2/ContainerPermissions/2", headers=AUTH), 404, "Resource '2' not found.")
+    assert_scim_error(client.get("/scim/v2/PrivilegedDataPermissions/2", headers=AUTH), 404, "Resource '2' not found.")
     assert ids(listing(client, "PrivilegedDataPermissions")) == ["3"]
 
 
@@ -195,8 +199,7 @@ def test_405_comes_before_503(client: TestClient) -> None:
 
 def test_malformed_body_comes_before_404(client: TestClient) -> None:
     r = client.put("/scim/v2/Containers/99", headers=SCIM, content=b"{nope")
-    error(r, 400, "A required value was missing, or the value specified was not compatible with the operation or "
-                  "attribute type, or resource schema", "invalidSyntax")
+    assert_scim_error(r, 400, INVALID_VALUE, "invalidSyntax")
 
 
 @pytest.mark.parametrize(("method", "path", "body"), [
@@ -206,7 +209,7 @@ def test_malformed_body_comes_before_404(client: TestClient) -> None:
 ])
 def test_404_comes_before_403_and_400(client: TestClient, method: str, path: str, body: Any) -> None:
     r = client.request(method, f"/scim/v2/{path}", headers=SCIM, **({} if body is None else {"json": body}))
-    error(r, 404, "Resource '99' not found.")
+    assert_scim_error(r, 404, "Resource '99' not found.")
 
 
 @pytest.mark.parametrize(("method", "path", "body"), [
@@ -216,26 +219,26 @@ def test_404_comes_before_403_and_400(client: TestClient, method: str, path: str
 ])
 def test_403_on_the_addressed_resource_comes_before_400(client: TestClient, method: str, path: str,
                                                         body: dict[str, Any]) -> None:
-    error(client.request(method, f"/scim/v2/{path}", headers=SCIM, json=body), 403, OWNER_REQUIRED)
+    assert_scim_error(client.request(method, f"/scim/v2/{path}", headers=SCIM, json=body), 403, OWNER_REQUIRED)
 
 
 def test_400_comes_before_403_on_a_named_parent(client: TestClient) -> None:
-    error(client.post("/scim/v2/Containers", headers=SCIM, json={"parent": {"value": "4"}}), 400,
-          "Attribute 'name' is required.", "invalidValue")
+    assert_scim_error(client.post("/scim/v2/Containers", headers=SCIM, json={"parent": {"value": "4"}}), 400,
+                      "Attribute 'name' is required.", "invalidValue")
 
 
 def test_403_on_a_named_parent_comes_before_409(client: TestClient) -> None:
-    data = state(client)
+    data = export_state(client)
     data["Containers"].append({"id": "6", "name": "Payroll", "parent": {"value": "4"}})
     assert client.put("/_mockscim/state", json=data).status_code == 200
     r = client.post("/scim/v2/Containers", headers=SCIM, json={"name": "payroll", "parent": {"value": "4"}})
-    error(r, 403, OWNER_REQUIRED)
+    assert_scim_error(r, 403, OWNER_REQUIRED)
 
 
 def test_409_comes_before_412_and_412_only_when_it_would_succeed(client: TestClient) -> None:
     stale = {"If-Match": 'W/"stale"'}
     r = client.put("/scim/v2/Containers/5", headers={**SCIM, **stale}, json={"name": "Infrastructure"})
-    error(r, 409, "Attribute 'name' MUST be unique.", "uniqueness")
+    assert_scim_error(r, 409, "Attribute 'name' MUST be unique.", "uniqueness")
     r = client.put("/scim/v2/Containers/5", headers={**SCIM, **stale}, json={"name": "Apps"})
     assert r.status_code == 412
     assert client.get("/scim/v2/Containers/5", headers=AUTH).json()["name"] == "Applications"

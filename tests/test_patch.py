@@ -17,6 +17,7 @@ from mockscim.scim.schema import (
     LINKED_OBJECT,
     build_resource_types,
 )
+from tests.helpers import patch_body
 
 RTS = build_resource_types(
     endpoints=ALL_ENDPOINTS,
@@ -65,15 +66,11 @@ GROUP: dict[str, Any] = {
 EMPTY_GROUP = {k: v for k, v in GROUP.items() if k != "members"}
 
 
-def body(*operations: dict[str, Any]) -> dict[str, Any]:
-    """A PatchOp request body carrying ``operations``."""
-    return {"schemas": [PATCH_OP], "Operations": list(operations)}
-
-
 def patch(endpoint: str, doc: dict[str, Any], operations: list[dict[str, Any]], **kw: Any) -> dict[str, Any]:
     """Parse and apply ``operations`` to ``doc`` as a resource of ``endpoint``."""
     resource_id = doc["id"]
-    return apply_operations(RTS[endpoint], doc, parse_operations(body(*operations)), resource_id=resource_id, **kw)
+    return apply_operations(RTS[endpoint], doc, parse_operations(patch_body(*operations)), resource_id=resource_id,
+                            **kw)
 
 
 def but(base: dict[str, Any], *drop: str, **changes: Any) -> dict[str, Any]:
@@ -286,17 +283,17 @@ MALFORMED = [
                  "invalidSyntax", id="schemas-not-a-list"),
     pytest.param({"schemas": [PATCH_OP]}, "invalidSyntax", id="no-operations"),
     pytest.param({"schemas": [PATCH_OP], "Operations": {"op": "add"}}, "invalidSyntax", id="operations-not-a-list"),
-    pytest.param(body(), "invalidSyntax", id="operations-empty"),
-    pytest.param(body("add"), "invalidSyntax", id="operation-not-an-object"),  # type: ignore[arg-type]
-    pytest.param(body({"path": "nickName", "value": "x"}), "invalidSyntax", id="op-missing"),
-    pytest.param(body({"op": "copy", "path": "nickName", "value": "x"}), "invalidSyntax", id="op-unknown"),
-    pytest.param(body({"op": 1, "path": "nickName", "value": "x"}), "invalidSyntax", id="op-not-a-string"),
-    pytest.param(body({"op": "add", "path": "nickName"}), "invalidSyntax", id="add-without-value"),
-    pytest.param(body({"op": "Replace", "path": "nickName"}), "invalidSyntax", id="replace-without-value"),
-    pytest.param(body({"op": "remove"}), "noTarget", id="remove-without-path"),
-    pytest.param(body({"op": "remove", "path": "emails[type eq"}), "invalidPath", id="path-does-not-parse"),
-    pytest.param(body({"op": "remove", "path": 5}), "invalidPath", id="path-not-a-string"),
-    pytest.param(body({"op": "add", "value": ["x"]}), "invalidValue", id="pathless-value-not-an-object"),
+    pytest.param(patch_body(), "invalidSyntax", id="operations-empty"),
+    pytest.param(patch_body("add"), "invalidSyntax", id="operation-not-an-object"),  # type: ignore[arg-type]
+    pytest.param(patch_body({"path": "nickName", "value": "x"}), "invalidSyntax", id="op-missing"),
+    pytest.param(patch_body({"op": "copy", "path": "nickName", "value": "x"}), "invalidSyntax", id="op-unknown"),
+    pytest.param(patch_body({"op": 1, "path": "nickName", "value": "x"}), "invalidSyntax", id="op-not-a-string"),
+    pytest.param(patch_body({"op": "add", "path": "nickName"}), "invalidSyntax", id="add-without-value"),
+    pytest.param(patch_body({"op": "Replace", "path": "nickName"}), "invalidSyntax", id="replace-without-value"),
+    pytest.param(patch_body({"op": "remove"}), "noTarget", id="remove-without-path"),
+    pytest.param(patch_body({"op": "remove", "path": "emails[type eq"}), "invalidPath", id="path-does-not-parse"),
+    pytest.param(patch_body({"op": "remove", "path": 5}), "invalidPath", id="path-not-a-string"),
+    pytest.param(patch_body({"op": "add", "value": ["x"]}), "invalidValue", id="pathless-value-not-an-object"),
 ]
 
 
@@ -310,7 +307,7 @@ def test_parse_refused(request_body: dict[str, Any], scim_type: str) -> None:
 
 def test_parse_shapes() -> None:
     """Ops are lower-cased, paths parsed, values kept as given and the raw path kept."""
-    ops = parse_operations(body(
+    ops = parse_operations(patch_body(
         {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "x"},
         {"op": "remove", "path": "name.givenName"},
         {"op": "ADD", "value": {"nickName": "B"}},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +10,24 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockscim.scim.profile import PROFILE_DIR
-from tests.conftest import AUTH, SCIM
+from tests.helpers import (
+    AUTH,
+    BJENSEN_ID,
+    ENTERPRISE,
+    GROUPS,
+    INVALID_VALUE,
+    JDOE_ID,
+    MPEPPER_ID,
+    OLD_ADMIN_ID,
+    PATCH_OP,
+    SCIM,
+    TOUR_GUIDES_ID,
+    USERS,
+    Make,
+    patch,
+    patch_body,
+)
 
-Make = Callable[..., TestClient]
-
-USERS, GROUPS = "/scim/v2/Users", "/scim/v2/Groups"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-BJENSEN = "2819c223-7f76-453a-919d-413861904646"
-MPEPPER = "c5a2e7d1-1f0b-4c57-8e2a-5b7f1d3a9e10"
-OLD_ADMIN = "7b3e9c1a-8d2f-4a6b-b5c4-3e2d1f0a9b8c"
-TOUR_GUIDES = "e9e30dba-f08f-4109-8486-d5c6a331660a"  # members: bjensen
-DB_ADMINS = "fc348aa8-3835-40eb-a20b-c726e15c55b5"  # members: mpepper, jdoe
-JDOE = "0f6d2b9a-3c4e-4f21-a8d7-9e1b2c3d4e5f"
-BAD_PATCH = ("A required value was missing, or the value specified was not compatible with the operation or "
-             "attribute type, or resource schema")
 PROFILES = ["cloud", "rfc"]
 
 
@@ -34,14 +35,6 @@ PROFILES = ["cloud", "rfc"]
 def client(request: pytest.FixtureRequest, make_client: Make) -> TestClient:
     """PATCH behaves the same in both profiles (docs/behaviour.md §6): every test here runs under cloud and rfc."""
     return make_client(profile=request.param)
-
-
-def body(*ops: dict[str, Any]) -> dict[str, Any]:
-    return {"schemas": [PATCH_OP], "Operations": list(ops)}
-
-
-def patch(client: TestClient, path: str, *ops: dict[str, Any], **headers: str) -> Any:
-    return client.patch(path, json=body(*ops), headers={**SCIM, **headers})
 
 
 def get(client: TestClient, path: str) -> dict[str, Any]:
@@ -59,21 +52,21 @@ def members(doc: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize(("sent", "stored"), [("False", False), ("True", True), ("false", False)])
 def test_entra_active_as_string(client: TestClient, sent: str, stored: bool) -> None:
     """Entra's default: PascalCase Replace with "True"/"False" strings (§4.1.2); stored as booleans."""
-    r = patch(client, f"{USERS}/{OLD_ADMIN}", {"op": "Replace", "path": "active", "value": sent})
+    r = patch(client, f"{USERS}/{OLD_ADMIN_ID}", {"op": "Replace", "path": "active", "value": sent})
     assert r.status_code == 200 and r.json()["active"] is stored
-    assert get(client, f"{USERS}/{OLD_ADMIN}")["active"] is stored
+    assert get(client, f"{USERS}/{OLD_ADMIN_ID}")["active"] is stored
 
 
 def test_entra_default_multi_replace(client: TestClient) -> None:
     """Entra's default shapes: Add of a single value, one Replace per path incl. value filter and URN paths."""
-    r = patch(client, f"{USERS}/{BJENSEN}",
+    r = patch(client, f"{USERS}/{BJENSEN_ID}",
               {"op": "Add", "path": "nickName", "value": "Babs"},
               {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "babs@example.com"},
               {"op": "Replace", "path": f"{ENTERPRISE}:employeeNumber", "value": "42"},
               {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": "Tours"},
               {"op": "Replace", "path": "title", "value": "Lead Guide"})
     assert r.status_code == 200
-    got = get(client, f"{USERS}/{BJENSEN}")
+    got = get(client, f"{USERS}/{BJENSEN_ID}")
     assert got == r.json()
     assert got["nickName"] == "Babs" and got["title"] == "Lead Guide"
     assert got["emails"] == [{"value": "babs@example.com", "type": "work", "primary": True}]
@@ -82,11 +75,11 @@ def test_entra_default_multi_replace(client: TestClient) -> None:
 
 def test_entra_aad_opt_path_less_with_dotted_and_urn_keys(client: TestClient) -> None:
     """aadOptscim062020: a path-less replace whose value has dotted and URN-qualified keys (§4.1.3)."""
-    r = client.patch(f"{USERS}/{BJENSEN}?aadOptscim062020", json=body({"op": "replace", "value": {
+    r = client.patch(f"{USERS}/{BJENSEN_ID}?aadOptscim062020", json=patch_body({"op": "replace", "value": {
         "displayName": "Barbara Jensen", "name.givenName": "Barb", f"{ENTERPRISE}:employeeNumber": "7",
         "active": False, "urn:example:unknown:attr": "ignored"}}), headers=SCIM)
     assert r.status_code == 200
-    got = get(client, f"{USERS}/{BJENSEN}")
+    got = get(client, f"{USERS}/{BJENSEN_ID}")
     assert got["displayName"] == "Barbara Jensen" and got["active"] is False
     assert got["name"] == {"formatted": "Ms. Barbara J Jensen III", "familyName": "Jensen", "givenName": "Barb"}
     assert got[ENTERPRISE]["employeeNumber"] == "7" and got[ENTERPRISE]["department"] == "Tour Operations"
@@ -94,21 +87,22 @@ def test_entra_aad_opt_path_less_with_dotted_and_urn_keys(client: TestClient) ->
 
 def test_entra_group_members_add_with_null_ref_and_remove_by_value(client: TestClient) -> None:
     """Add members with $ref null (§4.1.4); Remove with a value array removes only those (§4.1.2); the filter form."""
-    r = patch(client, f"{GROUPS}/{TOUR_GUIDES}",
-              {"op": "Add", "path": "members", "value": [{"$ref": None, "value": MPEPPER}, {"$ref": None,
-                                                                                          "value": JDOE}]})
-    assert r.status_code == 200 and members(r.json()) == [BJENSEN, MPEPPER, JDOE]
-    r = patch(client, f"{GROUPS}/{TOUR_GUIDES}", {"op": "Remove", "path": "members", "value": [{"value": BJENSEN}]})
-    assert r.status_code == 200 and members(r.json()) == [MPEPPER, JDOE]
-    r = patch(client, f"{GROUPS}/{TOUR_GUIDES}", {"op": "remove", "path": f'members[value eq "{JDOE}"]'})
-    assert r.status_code == 200 and members(get(client, f"{GROUPS}/{TOUR_GUIDES}")) == [MPEPPER]
-    assert TOUR_GUIDES not in [g["value"] for g in get(client, f"{USERS}/{BJENSEN}").get("groups", [])]
+    r = patch(client, f"{GROUPS}/{TOUR_GUIDES_ID}",
+              {"op": "Add", "path": "members", "value": [{"$ref": None, "value": MPEPPER_ID},
+                                                         {"$ref": None, "value": JDOE_ID}]})
+    assert r.status_code == 200 and members(r.json()) == [BJENSEN_ID, MPEPPER_ID, JDOE_ID]
+    r = patch(client, f"{GROUPS}/{TOUR_GUIDES_ID}",
+              {"op": "Remove", "path": "members", "value": [{"value": BJENSEN_ID}]})
+    assert r.status_code == 200 and members(r.json()) == [MPEPPER_ID, JDOE_ID]
+    r = patch(client, f"{GROUPS}/{TOUR_GUIDES_ID}", {"op": "remove", "path": f'members[value eq "{JDOE_ID}"]'})
+    assert r.status_code == 200 and members(get(client, f"{GROUPS}/{TOUR_GUIDES_ID}")) == [MPEPPER_ID]
+    assert TOUR_GUIDES_ID not in [g["value"] for g in get(client, f"{USERS}/{BJENSEN_ID}").get("groups", [])]
 
 
 def test_remove_matching_nothing_is_200_and_no_change(client: TestClient) -> None:
     """docs/behaviour.md §6: a remove whose filter matches nothing changes nothing (200)."""
-    before = get(client, f"{GROUPS}/{TOUR_GUIDES}")
-    r = patch(client, f"{GROUPS}/{TOUR_GUIDES}", {"op": "remove", "path": 'members[value eq "nobody"]'})
+    before = get(client, f"{GROUPS}/{TOUR_GUIDES_ID}")
+    r = patch(client, f"{GROUPS}/{TOUR_GUIDES_ID}", {"op": "remove", "path": 'members[value eq "nobody"]'})
     assert r.status_code == 200 and members(r.json()) == members(before)
 
 
@@ -116,29 +110,30 @@ def test_remove_matching_nothing_is_200_and_no_change(client: TestClient) -> Non
 
 def test_okta_path_less_deactivate(client: TestClient) -> None:
     """OIN apps deactivate with a path-less replace {"active": false} (§4.2.6)."""
-    r = patch(client, f"{USERS}/{BJENSEN}", {"op": "replace", "value": {"active": False}})
+    r = patch(client, f"{USERS}/{BJENSEN_ID}", {"op": "replace", "value": {"active": False}})
     assert r.status_code == 200 and r.json()["active"] is False
 
 
 def test_okta_group_rename_and_membership(client: TestClient) -> None:
     """Okta renames with the same id inside value (a no-op for id, §4.2.8), then adds, removes and replaces members."""
-    r = patch(client, f"{GROUPS}/{TOUR_GUIDES}",
-              {"op": "replace", "value": {"id": TOUR_GUIDES, "displayName": "Guides"}},
-              {"op": "add", "path": "members", "value": [{"value": MPEPPER, "display": "mpepper@example.com"}]},
-              {"op": "remove", "path": f'members[value eq "{BJENSEN}"]'})
+    r = patch(client, f"{GROUPS}/{TOUR_GUIDES_ID}",
+              {"op": "replace", "value": {"id": TOUR_GUIDES_ID, "displayName": "Guides"}},
+              {"op": "add", "path": "members", "value": [{"value": MPEPPER_ID, "display": "mpepper@example.com"}]},
+              {"op": "remove", "path": f'members[value eq "{BJENSEN_ID}"]'})
     assert r.status_code == 200
-    assert r.json()["id"] == TOUR_GUIDES and r.json()["displayName"] == "Guides" and members(r.json()) == [MPEPPER]
-    r = patch(client, f"{GROUPS}/{TOUR_GUIDES}", {"op": "replace", "path": "members",
-                                                  "value": [{"value": BJENSEN}, {"value": JDOE}]})
-    assert r.status_code == 200 and members(get(client, f"{GROUPS}/{TOUR_GUIDES}")) == [BJENSEN, JDOE]
+    assert r.json()["id"] == TOUR_GUIDES_ID and r.json()["displayName"] == "Guides"
+    assert members(r.json()) == [MPEPPER_ID]
+    r = patch(client, f"{GROUPS}/{TOUR_GUIDES_ID}", {"op": "replace", "path": "members",
+                                                     "value": [{"value": BJENSEN_ID}, {"value": JDOE_ID}]})
+    assert r.status_code == 200 and members(get(client, f"{GROUPS}/{TOUR_GUIDES_ID}")) == [BJENSEN_ID, JDOE_ID]
 
 
 def test_okta_password_sync_is_write_only(client: TestClient) -> None:
     """Okta sends a (placeholder) password; it is stored hashed and never returned (RFC 7643 §4.1.1 returned never)."""
-    r = patch(client, f"{USERS}/{BJENSEN}", {"op": "replace", "path": "password", "value": "N3w-Secret!"})
+    r = patch(client, f"{USERS}/{BJENSEN_ID}", {"op": "replace", "path": "password", "value": "N3w-Secret!"})
     assert r.status_code == 200 and "password" not in r.json() and "passwordHash" not in r.json()
-    assert "password" not in get(client, f"{USERS}/{BJENSEN}")
-    stored = client.app.state.runtime.core.store.get("Users", BJENSEN)  # type: ignore[attr-defined]
+    assert "password" not in get(client, f"{USERS}/{BJENSEN_ID}")
+    stored = client.app.state.runtime.core.store.get("Users", BJENSEN_ID)  # type: ignore[attr-defined]
     assert stored["passwordHash"].startswith("sha256$") and "N3w-Secret!" not in json.dumps(stored)
 
 
@@ -146,22 +141,22 @@ def test_okta_password_sync_is_write_only(client: TestClient) -> None:
 
 ATOMIC: list[tuple[str, str, list[dict[str, Any]], str, str]] = [
     # (path, label, operations where the last one fails, detail, scimType)
-    (f"{USERS}/{BJENSEN}", "noTarget", [
+    (f"{USERS}/{BJENSEN_ID}", "noTarget", [
         {"op": "replace", "path": "displayName", "value": "Changed"},
         {"op": "add", "path": "emails", "value": [{"value": "second@example.com", "type": "home"}]},
-        {"op": "replace", "path": 'emails[type eq "fax"].value', "value": "x"}], BAD_PATCH, "noTarget"),
-    (f"{USERS}/{BJENSEN}", "wrong type", [
+        {"op": "replace", "path": 'emails[type eq "fax"].value', "value": "x"}], INVALID_VALUE, "noTarget"),
+    (f"{USERS}/{BJENSEN_ID}", "wrong type", [
         {"op": "replace", "path": "title", "value": "Changed"},
         {"op": "replace", "path": "active", "value": "maybe"}], "The 'active' attribute was invalid.", "invalidValue"),
-    (f"{USERS}/{BJENSEN}", "invalidPath", [
+    (f"{USERS}/{BJENSEN_ID}", "invalidPath", [
         {"op": "replace", "path": "nickName", "value": "Changed"},
-        {"op": "replace", "path": "shoeSize", "value": 44}], BAD_PATCH, "invalidPath"),
-    (f"{GROUPS}/{TOUR_GUIDES}", "dangling member", [
+        {"op": "replace", "path": "shoeSize", "value": 44}], INVALID_VALUE, "invalidPath"),
+    (f"{GROUPS}/{TOUR_GUIDES_ID}", "dangling member", [
         {"op": "replace", "path": "displayName", "value": "Changed"},
-        {"op": "add", "path": "members", "value": [{"value": MPEPPER}, {"value": "ghost"}]}],
+        {"op": "add", "path": "members", "value": [{"value": MPEPPER_ID}, {"value": "ghost"}]}],
      "The 'members' attribute was invalid.", "invalidValue"),
-    (f"{GROUPS}/{TOUR_GUIDES}", "required removed", [
-        {"op": "add", "path": "members", "value": [{"value": MPEPPER}]},
+    (f"{GROUPS}/{TOUR_GUIDES_ID}", "required removed", [
+        {"op": "add", "path": "members", "value": [{"value": MPEPPER_ID}]},
         {"op": "remove", "path": "displayName"}], "Attribute 'displayName' is required.", "mutability"),
 ]
 
@@ -194,58 +189,60 @@ INVALID: list[tuple[dict[str, Any], str]] = [
 def test_invalid_patch_op_is_the_delinea_400(client: TestClient, payload: dict[str, Any], scim_type: str) -> None:
     """docs/behaviour.md §6: an invalid PatchOp → 400 with Delinea's detail and RFC 7644 §3.5.2's scimType; nothing
     changes."""
-    version = get(client, f"{USERS}/{BJENSEN}")["meta"]["version"]
-    r = client.patch(f"{USERS}/{BJENSEN}", json=payload, headers=SCIM)
+    version = get(client, f"{USERS}/{BJENSEN_ID}")["meta"]["version"]
+    r = client.patch(f"{USERS}/{BJENSEN_ID}", json=payload, headers=SCIM)
     assert r.status_code == 400
-    assert r.json()["detail"] == BAD_PATCH and r.json()["scimType"] == scim_type
-    assert get(client, f"{USERS}/{BJENSEN}")["meta"]["version"] == version
+    assert r.json()["detail"] == INVALID_VALUE and r.json()["scimType"] == scim_type
+    assert get(client, f"{USERS}/{BJENSEN_ID}")["meta"]["version"] == version
 
 
 # -- response, ETag, preconditions (docs/behaviour.md §6, RFC 7644 §3.14, RFC 9110 §13) --------------------------------
 
 def test_patch_returns_200_with_the_resource_and_a_new_etag(client: TestClient) -> None:
     """PATCH → 200 with the whole resource (RFC 7644 §3.5.2), meta.version changed and sent as ETag."""
-    before = client.get(f"{USERS}/{BJENSEN}", headers=AUTH)
+    before = client.get(f"{USERS}/{BJENSEN_ID}", headers=AUTH)
     assert before.headers["etag"] == before.json()["meta"]["version"]
-    r = patch(client, f"{USERS}/{BJENSEN}", {"op": "replace", "path": "title", "value": "Guide"})
+    r = patch(client, f"{USERS}/{BJENSEN_ID}", {"op": "replace", "path": "title", "value": "Guide"})
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/scim+json"
     assert r.headers["etag"] == r.json()["meta"]["version"] != before.headers["etag"]
     assert r.headers["etag"].startswith('W/"')
-    assert r.json() == get(client, f"{USERS}/{BJENSEN}")
+    assert r.json() == get(client, f"{USERS}/{BJENSEN_ID}")
     assert r.json()["meta"]["lastModified"] >= before.json()["meta"]["lastModified"]
     assert r.json()["meta"]["created"] == before.json()["meta"]["created"]
 
 
 def test_if_match_stale_is_412_and_changes_nothing(client: TestClient) -> None:
     """If-Match with a stale version → 412; the current one, or *, succeeds (RFC 9110 §13.1.1)."""
-    stale = client.get(f"{USERS}/{BJENSEN}", headers=AUTH).headers["etag"]
-    current = patch(client, f"{USERS}/{BJENSEN}", {"op": "replace", "path": "title", "value": "One"}).headers["etag"]
-    r = patch(client, f"{USERS}/{BJENSEN}", {"op": "replace", "path": "title", "value": "Two"}, **{"If-Match": stale})
+    stale = client.get(f"{USERS}/{BJENSEN_ID}", headers=AUTH).headers["etag"]
+    current = patch(client, f"{USERS}/{BJENSEN_ID}", {"op": "replace", "path": "title", "value": "One"}).headers["etag"]
+    r = patch(client, f"{USERS}/{BJENSEN_ID}", {"op": "replace", "path": "title", "value": "Two"},
+              **{"If-Match": stale})
     assert r.status_code == 412 and r.json()["status"] == "412"
-    got = client.get(f"{USERS}/{BJENSEN}", headers=AUTH)
+    got = client.get(f"{USERS}/{BJENSEN_ID}", headers=AUTH)
     assert got.json()["title"] == "One" and got.headers["etag"] == current
-    r = patch(client, f"{USERS}/{BJENSEN}", {"op": "replace", "path": "title", "value": "Two"},
+    r = patch(client, f"{USERS}/{BJENSEN_ID}", {"op": "replace", "path": "title", "value": "Two"},
               **{"If-Match": f"{stale}, {current}"})
     assert r.status_code == 200 and r.json()["title"] == "Two"
-    r = patch(client, f"{USERS}/{BJENSEN}", {"op": "replace", "path": "title", "value": "Three"}, **{"If-Match": "*"})
+    r = patch(client, f"{USERS}/{BJENSEN_ID}", {"op": "replace", "path": "title", "value": "Three"},
+              **{"If-Match": "*"})
     assert r.status_code == 200
 
 
 def test_if_match_stale_with_an_invalid_patch_is_400(client: TestClient) -> None:
     """docs/behaviour.md §4 precedence: 412 only when the request would otherwise succeed (RFC 9110 §13.2.2); 400 comes
     first."""
-    r = patch(client, f"{USERS}/{BJENSEN}", {"op": "replace", "path": "shoeSize", "value": 1},
+    r = patch(client, f"{USERS}/{BJENSEN_ID}", {"op": "replace", "path": "shoeSize", "value": 1},
               **{"If-Match": 'W/"stale"'})
     assert r.status_code == 400 and r.json()["scimType"] == "invalidPath"
 
 
 def test_if_none_match_current_is_304(client: TestClient) -> None:
     """GET with If-None-Match naming the current version → 304 with the ETag and no body (RFC 9110 §13.1.2)."""
-    etag = patch(client, f"{USERS}/{BJENSEN}", {"op": "replace", "path": "title", "value": "X"}).headers["etag"]
-    r = client.get(f"{USERS}/{BJENSEN}", headers={**AUTH, "If-None-Match": etag})
+    etag = patch(client, f"{USERS}/{BJENSEN_ID}", {"op": "replace", "path": "title", "value": "X"}).headers["etag"]
+    r = client.get(f"{USERS}/{BJENSEN_ID}", headers={**AUTH, "If-None-Match": etag})
     assert r.status_code == 304 and r.headers["etag"] == etag and r.content == b""
-    r = client.get(f"{USERS}/{BJENSEN}", headers={**AUTH, "If-None-Match": 'W/"older"'})
+    r = client.get(f"{USERS}/{BJENSEN_ID}", headers={**AUTH, "If-None-Match": 'W/"older"'})
     assert r.status_code == 200 and r.json()["title"] == "X"
 
 
@@ -255,10 +252,10 @@ def test_profile_with_patch_status_204(tmp_path: Path, make_client: Make) -> Non
     path = tmp_path / "entra-like.json"
     path.write_text(json.dumps({**raw, "name": "entra-like", "patchStatus": 204}), encoding="utf-8")
     client = make_client(profile=str(path))
-    r = patch(client, f"{GROUPS}/{TOUR_GUIDES}", {"op": "add", "path": "members", "value": [{"value": MPEPPER}]})
+    r = patch(client, f"{GROUPS}/{TOUR_GUIDES_ID}", {"op": "add", "path": "members", "value": [{"value": MPEPPER_ID}]})
     assert r.status_code == 204 and r.content == b""
-    got = client.get(f"{GROUPS}/{TOUR_GUIDES}", headers=AUTH)
+    got = client.get(f"{GROUPS}/{TOUR_GUIDES_ID}", headers=AUTH)
     assert r.headers["etag"] == got.headers["etag"] == got.json()["meta"]["version"]
-    assert members(got.json()) == [BJENSEN, MPEPPER]
-    bad = patch(client, f"{GROUPS}/{TOUR_GUIDES}", {"op": "remove"})
+    assert members(got.json()) == [BJENSEN_ID, MPEPPER_ID]
+    bad = patch(client, f"{GROUPS}/{TOUR_GUIDES_ID}", {"op": "remove"})
     assert bad.status_code == 400  # errors are unchanged by the switch

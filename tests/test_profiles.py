@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,36 +13,41 @@ from mockscim.app import create_app
 from mockscim.cli import main
 from mockscim.scim.profile import PROFILE_DIR, ProfileError, load_profile
 from mockscim.settings import Settings
-from tests.conftest import AUTH, SCIM
-
-Make = Callable[..., TestClient]
+from tests.helpers import (
+    AUTH,
+    BJENSEN,
+    BJENSEN_ID,
+    CORE_USER,
+    DB_ADMINS_ID,
+    ENTERPRISE,
+    GROUPS,
+    JDOE,
+    JDOE_ID,
+    LINKED,
+    MPEPPER,
+    MPEPPER_ID,
+    NOT_AUTHORIZED,
+    OLD_ADMIN,
+    OLD_ADMIN_ID,
+    SCIM,
+    SERVICE,
+    TOUR_GUIDES,
+    TOUR_GUIDES_ID,
+    USERS,
+    Make,
+    patch,
+)
 
 V2 = "/scim/v2"
-USERS, GROUPS = f"{V2}/Users", f"{V2}/Groups"
-CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-LINKED = "urn:ietf:params:scim:schemas:pam:1.0:LinkedObject"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 PAM = ["Containers", "ContainerPermissions", "PrivilegedData", "PrivilegedDataPermissions"]
 PAM_TYPES = ["Container", "ContainerPermission", "PrivilegedData", "PrivilegedDataPermission"]
 PAM_URNS = [f"urn:ietf:params:scim:schemas:pam:1.0:{t}" for t in PAM_TYPES]
 
-# The default fixture (mockscim/data/fixtures/default.json).
-SERVICE = "scim-service@mockscim.test"
-BJENSEN, BJENSEN_ID = "bjensen@example.com", "2819c223-7f76-453a-919d-413861904646"
-MPEPPER, MPEPPER_ID = "mpepper@example.com", "c5a2e7d1-1f0b-4c57-8e2a-5b7f1d3a9e10"
-JDOE, JDOE_ID = "jdoe@corp.example.com", "0f6d2b9a-3c4e-4f21-a8d7-9e1b2c3d4e5f"  # federated: LinkedObject source
-OLD_ADMIN, OLD_ADMIN_ID = "old.admin@example.com", "7b3e9c1a-8d2f-4a6b-b5c4-3e2d1f0a9b8c"  # active false
-TOUR_GUIDES, TOUR_GUIDES_ID = "Tour Guides", "e9e30dba-f08f-4109-8486-d5c6a331660a"
-DB_ADMINS_ID = "fc348aa8-3835-40eb-a20b-c726e15c55b5"
-
 NOT_SUPPORTED = "not supported by Delinea."  # docs/behaviour.md §5: or/not/pr/non-eq operators under cloud
 COMBINATION = "Specified attribute and filter comparison combination is not supported."  # eq outside the allow-list
 IMMUTABLE = "Attribute '{0}' is immutable and cannot be changed."
-NOT_AUTHORIZED = ("You are not authorized to perform this operation. Please contact your IT helpdesk. "
-                  "No additional diagnostic information is available.")
 
 
 @pytest.fixture
@@ -54,10 +58,6 @@ def rfc(make_client: Make) -> TestClient:
 @pytest.fixture
 def cloud(make_client: Make) -> TestClient:
     return make_client(profile="cloud")
-
-
-def patch(client: TestClient, path: str, *ops: dict[str, Any]) -> Any:
-    return client.patch(path, json={"schemas": [PATCH_OP], "Operations": list(ops)}, headers=SCIM)
 
 
 def user_names(response: Any) -> list[str]:

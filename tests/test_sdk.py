@@ -18,11 +18,8 @@ from delinea.secrets.server import (  # type: ignore[import-untyped]
 )
 
 from mockscim.settings import Settings
-from tests.conftest import AUTH, SCIM, live_server
-
-SERVICE = ("scim-service@mockscim.test", "mockscim-secret")
-BJENSEN = ("bjensen@example.com", "Jensen-2024!")
-BJENSEN_ID = "2819c223-7f76-453a-919d-413861904646"
+from tests.conftest import live_server
+from tests.helpers import AUTH, BJENSEN_ID, BJENSEN_LOGIN, SCIM, SERVICE, SERVICE_LOGIN
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +36,7 @@ def fresh() -> Iterator[str]:
         yield base
 
 
-def sdk(base: str, user: tuple[str, str] = SERVICE) -> SecretServer:
+def sdk(base: str, user: tuple[str, str] = SERVICE_LOGIN) -> SecretServer:
     return SecretServer(base, PasswordGrantAuthorizer(base, *user))
 
 
@@ -109,7 +106,7 @@ def test_non_owned_folder_and_path_raise_client_error(url: str) -> None:
 
 
 def test_other_user_reads_what_it_owns(url: str) -> None:
-    server = sdk(url, BJENSEN)
+    server = sdk(url, BJENSEN_LOGIN)
     assert ServerSecret(**server.get_secret(14)).fields["password"].value == "Pay-r0ll$ecret"
     assert 14 in server.get_secret_ids_by_folderid(4)
     with pytest.raises(SecretServerClientError):
@@ -118,7 +115,7 @@ def test_other_user_reads_what_it_owns(url: str) -> None:
 
 def test_bad_password_raises_client_error(url: str) -> None:
     with pytest.raises(SecretServerClientError) as caught:
-        sdk(url, (SERVICE[0], "wrong")).get_secret(12)
+        sdk(url, (SERVICE, "wrong")).get_secret(12)
     assert caught.value.message == "invalid_grant"
 
 
@@ -148,12 +145,12 @@ def test_secret_server_down_before_the_first_call(fresh: str) -> None:
     with pytest.raises(SecretServerServiceError):
         sdk(fresh).get_secret(12)
     with pytest.raises(SecretServerError):
-        sdk(fresh, BJENSEN).get_secret(14)  # a User has no client credentials on the Platform side
+        sdk(fresh, BJENSEN_LOGIN).get_secret(14)  # a User has no client credentials on the Platform side
 
 
 def test_platform_mode(url: str) -> None:
     platform = f"{url}/platform"
-    server = SecretServer(platform, PasswordGrantAuthorizer(platform, *SERVICE))
+    server = SecretServer(platform, PasswordGrantAuthorizer(platform, *SERVICE_LOGIN))
     secret = ServerSecret(**server.get_secret(12))
     assert server.authorizer._server_type == "platform"  # /platform/api/v1/healthcheck is a 404 (docs/behaviour.md §1)
     assert server.base_url == url  # the vault's connection.url is the root URL
@@ -165,7 +162,7 @@ def test_platform_mode(url: str) -> None:
 
 def test_platform_mode_bad_client_raises(url: str) -> None:
     platform = f"{url}/platform"
-    server = SecretServer(platform, PasswordGrantAuthorizer(platform, SERVICE[0], "wrong"))
+    server = SecretServer(platform, PasswordGrantAuthorizer(platform, SERVICE, "wrong"))
     with pytest.raises(SecretServerClientError):
         server.get_secret(12)
 
@@ -182,7 +179,7 @@ def test_scim_provisioned_folder_and_permission_are_visible(fresh: str) -> None:
         "Operations": [{"op": "add", "path": "privilegedData", "value": [{"value": "15"}]}],
     })
     assert moved.status_code in (200, 204), moved.text
-    server = sdk(fresh, BJENSEN)
+    server = sdk(fresh, BJENSEN_LOGIN)
     with pytest.raises(SecretServerClientError):
         server.get_folder(int(folder_id))
     granted = httpx.post(f"{fresh}/scim/v2/ContainerPermissions", headers=SCIM, json={

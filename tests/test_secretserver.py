@@ -10,11 +10,18 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import AUTH, SCIM
+from tests.helpers import (
+    AUTH,
+    BJENSEN,
+    BJENSEN_LOGIN,
+    BJENSEN_PASSWORD,
+    MPEPPER_ID,
+    SCIM,
+    SERVICE,
+    SERVICE_LOGIN,
+    SERVICE_SECRET,
+)
 
-SERVICE = ("scim-service@mockscim.test", "mockscim-secret")
-BJENSEN = ("bjensen@example.com", "Jensen-2024!")
-MPEPPER_ID = "c5a2e7d1-1f0b-4c57-8e2a-5b7f1d3a9e10"
 NO_TZ = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
 DENIED = {"errorCode": "API_AccessDenied", "message": "Access Denied"}
 UNAUTHENTICATED = {"errorCode": "AuthenticationFailed", "message": "Authentication failed."}
@@ -80,7 +87,7 @@ def test_platform_healthcheck_is_not_found_without_healthy(client: TestClient) -
 
 
 # -- tokens (docs/behaviour.md §9) -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("user", [SERVICE, BJENSEN, (SERVICE[0].upper(), SERVICE[1])])
+@pytest.mark.parametrize("user", [SERVICE_LOGIN, BJENSEN_LOGIN, (SERVICE.upper(), SERVICE_SECRET)])
 def test_password_grant(client: TestClient, user: tuple[str, str]) -> None:
     r = client.post("/oauth2/token", data={"username": user[0], "password": user[1], "grant_type": "password"})
     assert r.status_code == 200
@@ -91,11 +98,11 @@ def test_password_grant(client: TestClient, user: tuple[str, str]) -> None:
 
 
 @pytest.mark.parametrize("form", [
-    {"username": SERVICE[0], "password": "wrong", "grant_type": "password"},
-    {"username": BJENSEN[0], "password": "wrong", "grant_type": "password"},
+    {"username": SERVICE, "password": "wrong", "grant_type": "password"},
+    {"username": BJENSEN, "password": "wrong", "grant_type": "password"},
     {"username": "nobody@example.com", "password": "x", "grant_type": "password"},
     {"username": "old.admin@example.com", "password": "", "grant_type": "password"},
-    {"username": BJENSEN[0], "grant_type": "password"},
+    {"username": BJENSEN, "grant_type": "password"},
     {"grant_type": "refresh_token", "refresh_token": "unknown"},
 ])
 def test_bad_grant_is_invalid_grant(client: TestClient, form: dict[str, str]) -> None:
@@ -105,7 +112,7 @@ def test_bad_grant_is_invalid_grant(client: TestClient, form: dict[str, str]) ->
 
 
 def test_unknown_grant_type(client: TestClient) -> None:
-    r = client.post("/oauth2/token", data={"username": SERVICE[0], "password": SERVICE[1]})
+    r = client.post("/oauth2/token", data={"username": SERVICE, "password": SERVICE_SECRET})
     assert r.status_code == 400 and r.json()["error"] == "unsupported_grant_type"
 
 
@@ -113,15 +120,15 @@ def test_inactive_user_cannot_get_a_token(client: TestClient) -> None:
     patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
              "Operations": [{"op": "replace", "path": "active", "value": False}]}
     uid = "2819c223-7f76-453a-919d-413861904646"
-    headers = password_token(client, BJENSEN)
+    headers = password_token(client, BJENSEN_LOGIN)
     assert client.patch(f"/scim/v2/Users/{uid}", json=patch, headers=SCIM).status_code == 200
-    r = client.post("/oauth2/token", data={"username": BJENSEN[0], "password": BJENSEN[1], "grant_type": "password"})
+    r = client.post("/oauth2/token", data={"username": BJENSEN, "password": BJENSEN_PASSWORD, "grant_type": "password"})
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
     assert client.get("/api/v1/secrets/14", headers=headers).json() == UNAUTHENTICATED
 
 
 def test_refresh_token_grant_is_single_use(client: TestClient) -> None:
-    first = client.post("/oauth2/token", data={"username": BJENSEN[0], "password": BJENSEN[1],
+    first = client.post("/oauth2/token", data={"username": BJENSEN, "password": BJENSEN_PASSWORD,
                                                "grant_type": "password"}).json()
     form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
     second = client.post("/oauth2/token", data=form)
@@ -133,19 +140,19 @@ def test_refresh_token_grant_is_single_use(client: TestClient) -> None:
 
 def test_password_grant_user_is_not_a_scim_caller(client: TestClient) -> None:
     # docs/behaviour.md §2: SCIM callers are service users; a User's password-grant token only opens the facade.
-    headers = password_token(client, BJENSEN)
+    headers = password_token(client, BJENSEN_LOGIN)
     assert client.get("/scim/v2/Users", headers=headers).status_code == 401
 
 
 def test_service_user_password_token_is_that_service_user(client: TestClient) -> None:
-    headers = password_token(client, SERVICE)
+    headers = password_token(client, SERVICE_LOGIN)
     assert client.get("/api/v1/secrets/12", headers=headers).status_code == 200
     assert client.get("/api/v1/secrets/14", headers=headers).json() == DENIED
 
 
 def test_platform_token_opens_the_facade(client: TestClient) -> None:
     for path in ("/identity/api/oauth2/token/xpmplatform", "/platform/identity/api/oauth2/token/xpmplatform"):
-        r = client.post(path, data={"client_id": SERVICE[0], "client_secret": SERVICE[1],
+        r = client.post(path, data={"client_id": SERVICE, "client_secret": SERVICE_SECRET,
                                     "grant_type": "client_credentials", "scope": "xpmheadless"})
         assert r.status_code == 200, r.text
         headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -155,11 +162,11 @@ def test_platform_token_opens_the_facade(client: TestClient) -> None:
 def test_token_grace_covers_the_sdks_reuse(make_client: Callable[..., TestClient]) -> None:
     # docs/behaviour.md §2: SDK 2.0.1 reuses a token up to 300 s past expires_in; --token-grace accepts it that long.
     strict = make_client(token_ttl=0)
-    headers = password_token(strict, SERVICE)
+    headers = password_token(strict, SERVICE_LOGIN)
     time.sleep(0.01)
     assert strict.get("/api/v1/secrets/12", headers=headers).json() == UNAUTHENTICATED
     lenient = make_client(token_ttl=0, token_grace=300)
-    headers = password_token(lenient, SERVICE)
+    headers = password_token(lenient, SERVICE_LOGIN)
     time.sleep(0.01)
     assert lenient.get("/api/v1/secrets/12", headers=headers).status_code == 200
 
@@ -200,14 +207,14 @@ def test_down_answers_503_after_auth(client: TestClient, path: str) -> None:
 
 def test_down_token_endpoint_is_503(client: TestClient) -> None:
     down(client)
-    r = client.post("/oauth2/token", data={"username": SERVICE[0], "password": SERVICE[1], "grant_type": "password"})
+    r = client.post("/oauth2/token", data={"username": SERVICE, "password": SERVICE_SECRET, "grant_type": "password"})
     assert r.status_code == 503 and r.json() == UNAVAILABLE
 
 
 def test_down_keeps_platform_token_and_vaults(client: TestClient) -> None:
     down(client)
     r = client.post("/platform/identity/api/oauth2/token/xpmplatform",
-                    data={"client_id": SERVICE[0], "client_secret": SERVICE[1], "grant_type": "client_credentials"})
+                    data={"client_id": SERVICE, "client_secret": SERVICE_SECRET, "grant_type": "client_credentials"})
     assert r.status_code == 200
     headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
     assert client.get("/platform/vaultbroker/api/vaults", headers=headers).status_code == 200
@@ -291,7 +298,7 @@ def test_denied_or_missing_secret(client: TestClient, path: str) -> None:
 
 
 def test_owner_of_another_folder_reads_its_secrets(client: TestClient) -> None:
-    headers = password_token(client, BJENSEN)
+    headers = password_token(client, BJENSEN_LOGIN)
     assert client.get("/api/v1/secrets/14/fields/password", headers=headers).json() == "Pay-r0ll$ecret"
     assert client.get("/api/v1/secrets/12", headers=headers).json() == DENIED
 

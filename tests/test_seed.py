@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 
 from mockscim.seed.generate import dumps_state, generate_state, write_state
+from tests.helpers import LINKED, SERVICE
 
-SERVICE = "scim-service@mockscim.test"
-LINKED = "urn:ietf:params:scim:schemas:pam:1.0:LinkedObject"
 CONTAINER_RIGHTS = {"Owner", "Edit", "Add Secret", "View"}
 SECRET_RIGHTS = {"Owner", "Edit", "View", "List"}
 KEYS = [

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 from starlette.testclient import TestClient
 
-from tests.conftest import AUTH, SCIM
-from tests.test_journal import journal_of, oauth_token
-
-USERS = "/scim/v2/Users"
-MPEPPER = "c5a2e7d1-1f0b-4c57-8e2a-5b7f1d3a9e10"
-NOT_AUTHORIZED = ("You are not authorized to perform this operation. Please contact your IT helpdesk. "
-                  "No additional diagnostic information is available.")
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+from tests.helpers import AUTH, MPEPPER_ID, NOT_AUTHORIZED, SCIM, USERS, active_rules, journal_of, oauth_token, patch
 
 
 def start(make_client: Callable[..., TestClient], name: str) -> TestClient:
@@ -24,15 +16,6 @@ def start(make_client: Callable[..., TestClient], name: str) -> TestClient:
     client = make_client(scenario=name)
     assert client.get("/_mockscim/scenario").json()["active"]["name"] == name
     return client
-
-
-def rules(client: TestClient) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = client.get("/_mockscim/scenario").json()["active"]["rules"]
-    return found
-
-
-def patch(client: TestClient, user_id: str, *ops: dict[str, Any]) -> httpx.Response:
-    return client.patch(f"{USERS}/{user_id}", headers=SCIM, json={"schemas": [PATCH_OP], "Operations": list(ops)})
 
 
 def users_named(client: TestClient, user_name: str) -> int:
@@ -50,7 +33,7 @@ def test_secret_server_outage(make_client: Callable[..., TestClient]) -> None:
     assert client.post("/scim/v2/Containers", headers=SCIM, json={"name": "Payroll"}).status_code == 503
     assert client.get(USERS, headers=AUTH).status_code == 200
     assert client.get("/_mockscim/health").json()["secretServer"] == "down"
-    assert (rules(client)[0]["fired"], rules(client)[0]["remaining"]) == (1, 0)
+    assert (active_rules(client)[0]["fired"], active_rules(client)[0]["remaining"]) == (1, 0)
     assert journal_of(client, status="503")["entries"][0]["rule"] == "secret-server-outage#0"
     client.put("/_mockscim/secret-server", json={"available": True})
     assert client.post("/scim/v2/Containers", headers=SCIM, json={"name": "Payroll"}).status_code == 201
@@ -94,18 +77,19 @@ def test_owner_revoked(make_client: Callable[..., TestClient]) -> None:
 def test_federated_user_edit(make_client: Callable[..., TestClient]) -> None:
     """Edits of displayName, emails or name are refused with Delinea's 400; other edits go through."""
     client = start(make_client, "federated-user-edit")
+    mpepper = f"{USERS}/{MPEPPER_ID}"
     for op in ({"op": "replace", "path": "displayName", "value": "M"},
                {"op": "add", "path": "emails", "value": [{"value": "m@x.test", "type": "work"}]},
                {"op": "replace", "path": "name.givenName", "value": "Marky"},
                {"op": "Replace", "value": {"name": {"givenName": "Marky"}}}):
-        refused = patch(client, MPEPPER, op)
+        refused = patch(client, mpepper, op)
         assert (refused.status_code, refused.json()["detail"]) == (400, NOT_AUTHORIZED), op
-    assert patch(client, MPEPPER, {"op": "replace", "path": "active", "value": False}).status_code == 200
-    user = client.get(f"{USERS}/{MPEPPER}", headers=AUTH).json()
+    assert patch(client, mpepper, {"op": "replace", "path": "active", "value": False}).status_code == 200
+    user = client.get(mpepper, headers=AUTH).json()
     assert (user["displayName"], user["active"]) == ("Mark Pepper", False)
-    put = client.put(f"{USERS}/{MPEPPER}", headers=SCIM, json={**user, "title": "Lead"})
+    put = client.put(mpepper, headers=SCIM, json={**user, "title": "Lead"})
     assert put.status_code == 400
-    slim = client.put(f"{USERS}/{MPEPPER}", headers=SCIM, json={"userName": user["userName"], "title": "Lead"})
+    slim = client.put(mpepper, headers=SCIM, json={"userName": user["userName"], "title": "Lead"})
     assert slim.status_code == 200
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +13,15 @@ from starlette.testclient import TestClient
 
 from mockscim.app import load_fixture
 from mockscim.seed.generate import generate_state
-from tests.conftest import AUTH
+from tests.helpers import AUTH, SERVICE_ID, Make
 
 STATE = "/_mockscim/state"
 KINDS = ["serviceUsers", "Users", "Groups", "Containers", "ContainerPermissions", "PrivilegedData",
          "PrivilegedDataPermissions"]
-SERVICE_ID = "8a0b3f0e-5c1d-4e0a-9a57-000000000001"
-Maker = Callable[..., TestClient]
 
 
 @pytest.fixture
-def open_client(make_client: Callable[..., TestClient], tmp_path: Path) -> Iterator[Maker]:
+def open_client(make_client: Make, tmp_path: Path) -> Iterator[Make]:
     """Build clients; the durable stores they open are closed (compacted) at the end of the test."""
     made: list[TestClient] = []
 
@@ -43,7 +41,7 @@ def store_setting(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def api(open_client: Maker, store_setting: str) -> TestClient:
+def api(open_client: Make, store_setting: str) -> TestClient:
     return open_client(store=store_setting)
 
 
@@ -105,7 +103,7 @@ def test_state_round_trip_every_resource_type(api: TestClient) -> None:
         assert r.status_code == 200 and r.json()["id"] == id_, (kind, r.text)
 
 
-def test_durable_state_survives_a_restart(open_client: Maker, tmp_path: Path) -> None:
+def test_durable_state_survives_a_restart(open_client: Make, tmp_path: Path) -> None:
     path = str(tmp_path / "store.json")
     first = open_client(store=path)
     assert put_state(first, rich_state()).status_code == 200
@@ -180,7 +178,7 @@ def test_reset_goes_back_to_the_fixture(api: TestClient) -> None:
     assert without_meta(get_state(api)) == without_meta(start)
 
 
-def test_fixture_file(open_client: Maker, store_setting: str, tmp_path: Path) -> None:
+def test_fixture_file(open_client: Make, store_setting: str, tmp_path: Path) -> None:
     mine = {"serviceUsers": [{"userName": "svc@corp.test", "clientSecret": "s"}],
             "Users": [{"id": "svc", "userName": "svc@corp.test"}, {"id": "x", "userName": "x@corp.test"}]}
     fixture = tmp_path / "mine.json"
@@ -209,7 +207,7 @@ def test_seed_output_loads_and_is_served(api: TestClient) -> None:
 
 
 @pytest.mark.parametrize("name", ["default", "empty"])
-def test_shipped_fixtures_load(make_client: Maker, name: str) -> None:
+def test_shipped_fixtures_load(make_client: Make, name: str) -> None:
     c = make_client(fixture=name)
     state = get_state(c)
     assert state["serviceUsers"] == [{"userName": "scim-service@mockscim.test", "clientSecret": "mockscim-secret"}]

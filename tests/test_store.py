@@ -21,10 +21,9 @@ from mockscim.scim.profile import load_profile
 from mockscim.store import Delete, Put, Store
 from mockscim.store.durable import DurableStore, StoreError
 from mockscim.store.memory import MemoryStore
+from tests.helpers import CORE_USER, LINKED
 
 NOW = "2024-01-01T00:00:00.000Z"
-CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-LINKED = "urn:ietf:params:scim:schemas:pam:1.0:LinkedObject"
 Opener = Callable[[], Store]
 
 

@@ -7,22 +7,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import AUTH, SCIM
-
-USERS = "/scim/v2/Users"
-BJENSEN = "2819c223-7f76-453a-919d-413861904646"
-JDOE = "0f6d2b9a-3c4e-4f21-a8d7-9e1b2c3d4e5f"  # federated (LinkedObject source ActiveDirectory)
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-LINKED = "urn:ietf:params:scim:schemas:pam:1.0:LinkedObject"
-ERROR = ["urn:ietf:params:scim:api:messages:2.0:Error"]
-
-
-def err(status: int, detail: str, scim_type: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"schemas": ERROR, "status": str(status)}
-    if scim_type:
-        body["scimType"] = scim_type
-    body["detail"] = detail
-    return body
+from tests.helpers import AUTH, BJENSEN_ID, ENTERPRISE, JDOE_ID, LINKED, SCIM, USERS, err
 
 
 def create(client: TestClient, **attrs: Any) -> dict[str, Any]:
@@ -143,14 +128,14 @@ def test_put_changing_username_is_immutable_error(client: TestClient) -> None:
 
 def test_put_with_foreign_id_is_immutable_error(client: TestClient) -> None:
     """A PUT body whose id is another resource's → 400 mutability naming id (cloud profile, docs/behaviour.md §11)."""
-    r = client.put(f"{USERS}/{BJENSEN}", json={"id": "other", "userName": "bjensen@example.com"}, headers=SCIM)
+    r = client.put(f"{USERS}/{BJENSEN_ID}", json={"id": "other", "userName": "bjensen@example.com"}, headers=SCIM)
     assert r.status_code == 400
     assert r.json() == err(400, "Attribute 'id' is immutable and cannot be changed.", "mutability")
 
 
 def test_put_with_same_id_is_accepted(client: TestClient) -> None:
     """A PUT body carrying the resource's own id is fine."""
-    r = client.put(f"{USERS}/{BJENSEN}", json={"id": BJENSEN, "userName": "bjensen@example.com",
+    r = client.put(f"{USERS}/{BJENSEN_ID}", json={"id": BJENSEN_ID, "userName": "bjensen@example.com",
                                                 "displayName": "Babs Jensen", "active": False}, headers=SCIM)
     assert r.status_code == 200 and r.json()["active"] is False
 
@@ -164,28 +149,28 @@ def test_federated_user_put_of_protected_attribute_is_not_authorized(client: Tes
                                                                       change: dict[str, Any]) -> None:
     """Changing a federated user's displayName, emails or name by PUT → Delinea's 400 "not authorized"
     (docs/behaviour.md §3)."""
-    current = client.get(f"{USERS}/{JDOE}", headers=AUTH).json()
+    current = client.get(f"{USERS}/{JDOE_ID}", headers=AUTH).json()
     body = {k: v for k, v in current.items() if k not in ("meta", "id", "groups")} | change
-    r = client.put(f"{USERS}/{JDOE}", json=body, headers=SCIM)
+    r = client.put(f"{USERS}/{JDOE_ID}", json=body, headers=SCIM)
     assert r.status_code == 400
     assert r.json() == err(400, "You are not authorized to perform this operation. Please contact your IT helpdesk. "
                                 "No additional diagnostic information is available.")
-    assert client.get(f"{USERS}/{JDOE}", headers=AUTH).json() == current
+    assert client.get(f"{USERS}/{JDOE_ID}", headers=AUTH).json() == current
 
 
 def test_federated_user_put_omitting_protected_attribute_is_a_change(client: TestClient) -> None:
     """A PUT that omits the displayName a federated user has is a change, and refused."""
-    r = client.put(f"{USERS}/{JDOE}", json={"userName": "jdoe@corp.example.com", "active": False}, headers=SCIM)
+    r = client.put(f"{USERS}/{JDOE_ID}", json={"userName": "jdoe@corp.example.com", "active": False}, headers=SCIM)
     assert r.status_code == 400 and r.json()["detail"].startswith("You are not authorized")
 
 
 def test_federated_user_other_attributes_may_change(client: TestClient) -> None:
     """active may change on a federated user; e-mails equal after normalisation are not a change."""
-    current = client.get(f"{USERS}/{JDOE}", headers=AUTH).json()
+    current = client.get(f"{USERS}/{JDOE_ID}", headers=AUTH).json()
     body = {k: v for k, v in current.items() if k not in ("meta", "groups")}
     body["active"] = False
     body["emails"] = [{"value": "JDOE@corp.example.com", "type": "work", "primary": True}]
-    r = client.put(f"{USERS}/{JDOE}", json=body, headers=SCIM)
+    r = client.put(f"{USERS}/{JDOE_ID}", json=body, headers=SCIM)
     assert r.status_code == 200 and r.json()["active"] is False
 
 
@@ -193,19 +178,19 @@ def test_federated_user_patch_of_name_is_not_authorized(client: TestClient) -> N
     """A PATCH of a federated user's name.givenName is refused too; active via PATCH is fine."""
     ops = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
            "Operations": [{"op": "replace", "path": "name.givenName", "value": "Janet"}]}
-    r = client.patch(f"{USERS}/{JDOE}", json=ops, headers=SCIM)
+    r = client.patch(f"{USERS}/{JDOE_ID}", json=ops, headers=SCIM)
     assert r.status_code == 400 and r.json()["detail"].startswith("You are not authorized")
     ops["Operations"] = [{"op": "Replace", "path": "active", "value": "False"}]
-    r = client.patch(f"{USERS}/{JDOE}", json=ops, headers=SCIM)
+    r = client.patch(f"{USERS}/{JDOE_ID}", json=ops, headers=SCIM)
     assert r.status_code == 200 and r.json()["active"] is False
 
 
 def test_linked_object_source_is_immutable(client: TestClient) -> None:
     """LinkedObject source cannot change once set (docs/behaviour.md §3 immutables)."""
-    current = client.get(f"{USERS}/{JDOE}", headers=AUTH).json()
+    current = client.get(f"{USERS}/{JDOE_ID}", headers=AUTH).json()
     body = {k: v for k, v in current.items() if k not in ("meta", "groups")}
     body[LINKED] = {"source": "Okta", "nativeIdentifier": "CORP\\jdoe"}
-    r = client.put(f"{USERS}/{JDOE}", json=body, headers=SCIM)
+    r = client.put(f"{USERS}/{JDOE_ID}", json=body, headers=SCIM)
     assert r.status_code == 400
     assert r.json() == err(400, "Attribute 'source' is immutable and cannot be changed.", "mutability")
 
@@ -222,15 +207,15 @@ def test_delete_is_permanent_and_again_404(client: TestClient) -> None:
 def test_delete_cascades_out_of_groups(client: TestClient) -> None:
     """A deleted user leaves every group's members (docs/behaviour.md §4 [D])."""
     group = client.get("/scim/v2/Groups/e9e30dba-f08f-4109-8486-d5c6a331660a", headers=AUTH).json()
-    assert [m["value"] for m in group["members"]] == [BJENSEN]
-    assert client.delete(f"{USERS}/{BJENSEN}", headers=AUTH).status_code == 204
+    assert [m["value"] for m in group["members"]] == [BJENSEN_ID]
+    assert client.delete(f"{USERS}/{BJENSEN_ID}", headers=AUTH).status_code == 204
     group = client.get("/scim/v2/Groups/e9e30dba-f08f-4109-8486-d5c6a331660a", headers=AUTH).json()
     assert "members" not in group or group["members"] == []
 
 
 def test_groups_attribute_is_derived_from_membership(client: TestClient) -> None:
     """A user's groups come from Group members, with value, display, $ref and type (RFC 7643 §4.1.2)."""
-    body = client.get(f"{USERS}/{BJENSEN}", headers=AUTH).json()
+    body = client.get(f"{USERS}/{BJENSEN_ID}", headers=AUTH).json()
     assert body["groups"] == [{"value": "e9e30dba-f08f-4109-8486-d5c6a331660a", "display": "Tour Guides",
                                "$ref": "http://testserver/scim/v2/Groups/e9e30dba-f08f-4109-8486-d5c6a331660a",
                                "type": "direct"}]
@@ -256,21 +241,22 @@ def test_if_match_stale_is_412_and_current_succeeds(client: TestClient) -> None:
 
 def test_if_none_match_current_is_304(client: TestClient) -> None:
     """GET with If-None-Match of the current version → 304 (docs/behaviour.md §6)."""
-    r = client.get(f"{USERS}/{BJENSEN}", headers=AUTH)
-    again = client.get(f"{USERS}/{BJENSEN}", headers={**AUTH, "If-None-Match": r.headers["etag"]})
+    r = client.get(f"{USERS}/{BJENSEN_ID}", headers=AUTH)
+    again = client.get(f"{USERS}/{BJENSEN_ID}", headers={**AUTH, "If-None-Match": r.headers["etag"]})
     assert again.status_code == 304 and again.headers["etag"] == r.headers["etag"]
 
 
 def test_excluded_and_included_attributes(client: TestClient) -> None:
     """attributes= keeps only those (plus id and schemas); excludedAttributes= drops them (RFC 7644 §3.4.2.5)."""
-    r = client.get(f"{USERS}/{BJENSEN}", params={"attributes": "userName,name.givenName"}, headers=AUTH).json()
+    r = client.get(f"{USERS}/{BJENSEN_ID}", params={"attributes": "userName,name.givenName"}, headers=AUTH).json()
     assert set(r) == {"id", "schemas", "userName", "name"} and r["name"] == {"givenName": "Barbara"}
-    r = client.get(f"{USERS}/{BJENSEN}", params={"excludedAttributes": "emails,groups"}, headers=AUTH).json()
+    r = client.get(f"{USERS}/{BJENSEN_ID}", params={"excludedAttributes": "emails,groups"}, headers=AUTH).json()
     assert "emails" not in r and "groups" not in r and r["userName"] == "bjensen@example.com"
 
 
 def test_put_username_differing_only_in_case_is_the_same_value(client: TestClient) -> None:
     """userName compares case-insensitively (docs/behaviour.md §3): a PUT spelling it in other case is no change, as in
     PATCH."""
-    r = client.put(f"{USERS}/{BJENSEN}", json={"userName": "BJENSEN@example.com", "displayName": "Babs"}, headers=SCIM)
+    r = client.put(f"{USERS}/{BJENSEN_ID}", json={"userName": "BJENSEN@example.com", "displayName": "Babs"},
+                   headers=SCIM)
     assert r.status_code == 200 and r.json()["userName"] == "bjensen@example.com"
