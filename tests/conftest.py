@@ -1,15 +1,11 @@
-"""Shared fixtures: an in-process client on a fresh app, a live uvicorn server (shared helpers: tests/helpers.py)."""
+"""Shared fixtures: an in-process client on a fresh app (helpers the tests share are in tests/helpers.py)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.testclient import TestClient
 
 from mockscim.app import create_app
@@ -41,24 +37,3 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
 def client(make_client: Callable[..., TestClient]) -> TestClient:
     """A client on the default app (cloud profile, default fixture, static token)."""
     return make_client()
-
-
-@contextmanager
-def live_server(settings: Settings | None = None) -> Iterator[str]:
-    """Run the app under uvicorn in a thread; yields the base URL once it answers (readiness awaited, not slept)."""
-    port = free_port()
-    settings = (settings or Settings()).with_(port=port)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("live server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)

@@ -16,8 +16,7 @@ import pytest
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import CheckResult, check_server
 
-from mockscim.settings import Settings
-from tests.conftest import live_server
+from mockscim import MockScim
 from tests.helpers import AUTH, LINKED, PATCH_OP, SCIM, TOKEN
 
 BAD_STATUSES = {"ERROR", "CRITICAL", "DEVIATION"}  # scim2-tester statuses counted as failures (peer-baseline §1)
@@ -106,8 +105,8 @@ def _key(result: CheckResult) -> Key:
 
 def run_scim2_tester(profile: str, resource_types: list[str] | None = None) -> list[CheckResult]:
     """``check_server`` over the network against a fresh server (peer-baseline §1)."""
-    with live_server(Settings(profile=profile)) as url, httpx2.Client(
-        base_url=f"{url}/scim/v2", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+    with MockScim(profile=profile) as server, httpx2.Client(
+        base_url=server.scim_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
     ) as http:
         results: list[CheckResult] = check_server(SyncSCIMClient(http), resource_types=resource_types)
     tally = Counter(r.status.name for r in results)
@@ -118,9 +117,9 @@ def run_scim2_tester(profile: str, resource_types: list[str] | None = None) -> l
 def run_scim_sanity(profile: str) -> dict[str, Any]:
     """``scim-sanity probe URL --token T --i-accept-side-effects --strict --json-output`` against a fresh server."""
     exe = Path(sys.executable).parent / "scim-sanity"
-    with live_server(Settings(profile=profile)) as url:
+    with MockScim(profile=profile) as server:
         proc = subprocess.run(
-            [str(exe), "probe", f"{url}/scim/v2", "--token", TOKEN, "--i-accept-side-effects", "--strict",
+            [str(exe), "probe", server.scim_url, "--token", TOKEN, "--i-accept-side-effects", "--strict",
              "--json-output"],
             capture_output=True, text=True, timeout=60, check=False,
         )
@@ -196,8 +195,8 @@ def test_scim_sanity_cloud() -> None:
 
 @pytest.mark.parametrize("profile", ["rfc", "cloud"])
 def test_meta_exception_server_side(profile: str) -> None:
-    with live_server(Settings(profile=profile)) as url:
-        base = f"{url}/scim/v2"
+    with MockScim(profile=profile) as server:
+        base = server.scim_url
         core = httpx.get(f"{base}/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", headers=AUTH).json()
         assert "meta" in {a["name"] for a in core["attributes"]}  # RFC 7643 §3.1 "MAY list common attributes"
         group = httpx.post(f"{base}/Groups", headers=SCIM, json={
@@ -211,8 +210,8 @@ def test_meta_exception_server_side(profile: str) -> None:
 
 @pytest.mark.parametrize("profile", ["rfc", "cloud"])
 def test_member_reference_exception_server_side(profile: str) -> None:
-    with live_server(Settings(profile=profile)) as url:
-        base = f"{url}/scim/v2"
+    with MockScim(profile=profile) as server:
+        base = server.scim_url
         group = httpx.post(f"{base}/Groups", headers=SCIM, json={
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "member probe"}).json()
 

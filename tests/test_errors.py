@@ -8,8 +8,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from mockscim import MockScim
 from mockscim.scim import errors
-from tests.conftest import live_server
 from tests.helpers import AUTH, SCIM, err
 
 MALFORMED = err(400, errors.InvalidValue.template, "invalidSyntax")
@@ -97,7 +97,9 @@ def test_concurrent_duplicate_creates_on_a_real_socket() -> None:
     """Parallel creates of the same userName over real connections → exactly one 201, the rest 409."""
     import concurrent.futures
 
-    with live_server() as url:
+    with MockScim() as server:
+        url = server.url
+
         def create(_: int) -> int:
             return httpx.post(f"{url}/scim/v2/Users", json={"userName": "race@example.com"}, headers=SCIM,
                               timeout=10).status_code

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from mockscim import MockScim
 from mockscim.settings import Settings
-from tests.conftest import live_server
 from tests.helpers import (
     AUTH,
     BJENSEN_ID,
@@ -196,7 +196,7 @@ def test_reactivation_starts_budgets_afresh(client: TestClient) -> None:
 
 def test_budgets_are_exact_under_concurrent_requests() -> None:
     """``times: 7`` fires exactly 7 times among 60 concurrent requests on a live server."""
-    with live_server() as url, httpx.Client(base_url=url, headers=AUTH) as http:
+    with MockScim() as server, httpx.Client(base_url=server.url, headers=AUTH) as http:
         activate(http, {"match": {"resource": "Users"}, "after": 5, "times": 7, "then": {"status": 503}})
         with ThreadPoolExecutor(12) as pool:
             codes = list(pool.map(lambda _: http.get(USERS).status_code, range(60)))
@@ -298,7 +298,7 @@ def test_latency_waits(client: TestClient) -> None:
 
 def test_latency_does_not_block_other_requests() -> None:
     """A slow request does not hold up others on the same server (asyncio.sleep, not time.sleep)."""
-    with live_server() as url, httpx.Client(base_url=url, headers=AUTH, timeout=10) as http:
+    with MockScim() as server, httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as http:
         activate(http, {"match": {"resource": "Groups"}, "then": {"latency": "800ms"}})
         slow: list[float] = []
 
@@ -386,7 +386,7 @@ def test_token_expire_meets_401_and_spares_the_static_token(client: TestClient) 
 
 def test_drop_connection_closes_the_socket() -> None:
     """``drop_connection``: the client gets a transport error; the journal records status 0 and the rule."""
-    with live_server() as url, httpx.Client(base_url=url, headers=AUTH) as http:
+    with MockScim() as server, httpx.Client(base_url=server.url, headers=AUTH) as http:
         activate(http, {"match": {"resource": "Groups"}, "times": 1, "then": {"drop_connection": True}})
         with pytest.raises(httpx.TransportError):
             http.get("/scim/v2/Groups")
@@ -397,7 +397,7 @@ def test_drop_connection_closes_the_socket() -> None:
 
 def test_apply_then_fail_with_drop_commits_then_drops() -> None:
     """``apply_then_fail`` with ``drop_connection``: the write happens, then the connection drops."""
-    with live_server() as url, httpx.Client(base_url=url, headers=SCIM) as http:
+    with MockScim() as server, httpx.Client(base_url=server.url, headers=SCIM) as http:
         activate(http, {"match": {"operation": "create"}, "times": 1,
                         "then": {"apply_then_fail": "internal_error", "drop_connection": True}})
         with pytest.raises(httpx.TransportError):

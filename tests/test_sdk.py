@@ -17,23 +17,22 @@ from delinea.secrets.server import (  # type: ignore[import-untyped]
     ServerSecret,
 )
 
-from mockscim.settings import Settings
-from tests.conftest import live_server
+from mockscim import MockScim
 from tests.helpers import AUTH, BJENSEN_ID, BJENSEN_LOGIN, SCIM, SERVICE, SERVICE_LOGIN
 
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
     """One live server for the read-only tests (the SDK speaks real HTTP through ``requests``)."""
-    with live_server(Settings(token_grace=300)) as base:
-        yield base
+    with MockScim(token_grace=300) as server:
+        yield server.url
 
 
 @pytest.fixture
 def fresh() -> Iterator[str]:
     """A live server of its own, for tests that change state."""
-    with live_server(Settings(token_grace=300)) as base:
-        yield base
+    with MockScim(token_grace=300) as server:
+        yield server.url
 
 
 def sdk(base: str, user: tuple[str, str] = SERVICE_LOGIN) -> SecretServer:
