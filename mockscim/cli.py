@@ -8,10 +8,14 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockscim import __version__
 from mockscim.settings import Settings
+
+if TYPE_CHECKING:
+    from mockscim.journal import Journal
+    from mockscim.journal.lines import LineWriter
 
 _HELP = {
     "host": "interface to bind (default 127.0.0.1)",
@@ -84,8 +88,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     """Start the server; print the base URL, the token and a working curl line (docs/behaviour.md §1)."""
-    import logging
-
     import uvicorn
 
     from mockscim.app import create_app
@@ -97,19 +99,45 @@ def serve(args: argparse.Namespace) -> int:
     except Exception as exc:  # a start-up error is a message, never a traceback
         print(f"mockscim: cannot start: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    lines = _log_lines(settings.log_level, app.state.runtime.journal)
     base = f"http://{settings.host}:{settings.port}"
     print(f"mockscim {__version__} ({settings.profile} profile) on {base}", flush=True)
     print(f"  SCIM base URL: {base}/scim/v2", flush=True)
     print(f"  bearer token:  {settings.token}", flush=True)
     print(f"  try: curl -s -H 'Authorization: Bearer {settings.token}' {base}/scim/v2/Users", flush=True)
+    # log_config=None: uvicorn's records go to the root logger, hence through the same writer as the rest.
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                            lifespan="off", access_log=False)
+                            log_config=None, lifespan="off", access_log=False)
     try:
         _quiet_signals_server(config).run()
     finally:
-        app.state.runtime.core.close()  # docs/behaviour.md §14: a clean shutdown flushes the store
+        try:
+            app.state.runtime.core.close()  # docs/behaviour.md §14: a clean shutdown flushes the store
+        finally:
+            if lines is not None:
+                lines.close()  # what is still waiting is written: a clean stop loses no log line
     return 0
+
+
+def _log_lines(level: str, journal: Journal) -> LineWriter | None:
+    """Send every stderr log line through one :class:`~mockscim.journal.lines.LineWriter` (docs/performance.md,
+    "Log lines"): the root logger's records, uvicorn's included, and at INFO the journal's JSON line per request
+    (docs/behaviour.md §12), which skips the logging module. Returns the writer, or None without a real stderr."""
+    import logging
+
+    from mockscim.journal.lines import LineHandler, LineWriter
+
+    fmt = "%(asctime)s %(levelname)s %(name)s %(message)s"
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # stderr replaced by something without a descriptor
+        logging.basicConfig(level=level.upper(), format=fmt)
+        return None
+    writer = LineWriter(fd)
+    logging.basicConfig(level=level.upper(), format=fmt, handlers=[LineHandler(writer)])
+    if logging.getLogger("mockscim.journal").isEnabledFor(logging.INFO):
+        journal.log_to(writer.write)
+    return writer
 
 
 def _quiet_signals_server(config: Any) -> Any:

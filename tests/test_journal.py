@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,20 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockscim.journal.ring import KEYS, REDACTED, Journal, Query, RawRequest, redact_query, redact_text
+from mockscim.journal.lines import LineWriter
+from mockscim.journal.ring import (
+    KEYS,
+    REDACTED,
+    Journal,
+    Query,
+    RawRequest,
+    build_entry,
+    entry_line,
+    query_text,
+    redact_query,
+    redact_text,
+    sensitive,
+)
 
 from .conftest import AUTH, SCIM
 
@@ -43,6 +58,30 @@ def oauth_token(client: TestClient) -> str:
                                             "client_secret": SECRET})
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
+
+
+@contextmanager
+def log_lines(client: TestClient, sink: str, caplog: pytest.LogCaptureFixture, tmp_path: Path) -> Iterator[list[str]]:
+    """Collect the journal's log lines while the block runs: ``logging`` on ``mockscim.journal`` (an embedded app),
+    or ``writer``, the LineWriter ``serve`` hands them to (docs/performance.md "Log lines")."""
+    lines: list[str] = []
+    if sink == "logging":
+        with caplog.at_level(logging.INFO, logger="mockscim.journal"):
+            yield lines
+        lines += [r.getMessage() for r in caplog.records]
+        return
+    path = tmp_path / "stderr.log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    writer = LineWriter(fd)
+    journal: Journal = client.app.state.runtime.journal  # type: ignore[attr-defined]
+    journal.log_to(writer.write)
+    try:
+        yield lines
+    finally:
+        journal.log_to(None)
+        assert writer.close()
+        os.close(fd)
+    lines += path.read_text(encoding="utf-8").splitlines()
 
 
 def journal_of(client: TestClient, **params: Any) -> dict[str, Any]:
@@ -165,6 +204,49 @@ def test_request_entries_are_built_when_read_and_redacted() -> None:
     assert journal.query(Query.parse({"status": "404"})) == (1, [first])
 
 
+@pytest.mark.parametrize("request_", [
+    RawRequest("r-1", "GET", "/scim/v2/Users", "", None, [], 0, None, None, 0.0004, None),
+    RawRequest("r-2", "PATCH", "/scim/v2/Users/ü\"\\\n\x01", "filter=a%20eq%20%22%C3%A9%22&access_token=t0k3n-x",
+               "svc", [(b"authorization", b"Bearer t0k3n-x"), (b"user-agent", b"agent \xe9 t0k3n-x")], 409,
+               "uniqueness", "User 't0k3n-x' \u2028 exists.", 12345.67891, "scenario#0"),
+    RawRequest("r-3", "POST", "/identity/api/oauth2/token/xpmplatform", "a+b=c%2Bd", "svc",
+               [(b"authorization", b"Basic " + base64.b64encode(b"id:s3cr%2Bt"))], 200, None, None, 7, None),
+])
+def test_the_log_line_is_the_entry_as_json(request_: RawRequest) -> None:
+    """The line ``serve`` writes without building the entry is byte for byte the entry's JSON."""
+    line = entry_line(1764366000.25, request_)
+    entry = build_entry(1764366000.25, request_)
+    assert line == json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(line) == entry
+
+
+def test_query_text_decodes_as_unquote_plus() -> None:
+    """The journal's query decoder gives what ``unquote_plus`` gives, for any mix of escapes, stray '%' and '+'."""
+    import random
+    from urllib.parse import unquote_plus
+
+    rng = random.Random(3)
+    pieces = ["%20", "%22", "%40", "%2b", "%2B", "%7E", "%7f", "%80", "%C3%A9", "%c3", "%zz", "%", "%4", "+", "a",
+              "filter=", "&", "userName", "\u00e9", "%E2%82%AC"]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        assert query_text(text) == unquote_plus(text), text
+
+
+def test_sensitive_names_match_the_pattern() -> None:
+    """The substring test of credential names agrees with the case-insensitive pattern it stands in for."""
+    import random
+
+    from mockscim.journal.ring import _SENSITIVE
+
+    rng = random.Random(5)
+    pieces = ["TOKEN", "tok", "en", "Secret", "PASSw", "pwd", "credential", "api", "_", "-", "key", "KEY", "assertion",
+              "Authorization", "x", "=", "&", " ", "\u00e9", "\u212a", "\u017f", "\u0131"]  # non-ASCII: the regex
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+        assert sensitive(text) == bool(_SENSITIVE.search(text)), text
+
+
 # ------------------------------------------------------------------------------------------------ over HTTP
 
 
@@ -233,14 +315,28 @@ def test_log_lines_carry_the_same_fields(client: TestClient, caplog: pytest.LogC
     assert logged["requestId"] == response.headers["x-request-id"]
 
 
-def test_no_secret_reaches_the_journal_file_or_the_log(
-    make_client: Callable[..., TestClient], tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_log_lines_through_the_writer_carry_the_same_fields(
+    client: TestClient, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    """Tokens, client secrets, passwords and secret field values appear in neither the journal file nor the logs."""
+    """``serve`` hands the same line to its LineWriter instead of the logger: the entry's JSON, one per request."""
+    with log_lines(client, "writer", caplog, tmp_path) as lines:
+        response = client.get("/scim/v2/Users/nobody", headers=AUTH)
+    assert len(lines) == 1
+    logged = json.loads(lines[0])
+    assert logged == journal_of(client)["entries"][0]
+    assert logged["requestId"] == response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("sink", ["logging", "writer"])
+def test_no_secret_reaches_the_journal_file_or_the_log(
+    make_client: Callable[..., TestClient], tmp_path: Path, caplog: pytest.LogCaptureFixture, sink: str
+) -> None:
+    """Tokens, client secrets, passwords and secret field values appear in neither the journal file nor the logs
+    (through ``logging`` or ``serve``'s writer)."""
     path = tmp_path / "journal.jsonl"
     client = make_client(journal_file=str(path))
     password, field_value = "Hunter2-Pa55word!", "s3cr3t-Root!"  # a user's password; secret 12's password field
-    with caplog.at_level(logging.INFO, logger="mockscim.journal"):
+    with log_lines(client, sink, caplog, tmp_path) as logged:
         token = oauth_token(client)
         basic = base64.b64encode(f"{SERVICE}:{SECRET}".encode()).decode()
         client.post(TOKEN_URL, data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"})
@@ -259,7 +355,8 @@ def test_no_secret_reaches_the_journal_file_or_the_log(
         client.get(f"/api/v1/secrets/12?access_token={grant}", headers={"Authorization": f"Bearer {grant}"})
     text = path.read_text(encoding="utf-8")
     assert len(text.splitlines()) == 13
-    logs = "\n".join(r.getMessage() for r in caplog.records)
+    assert sum(line.startswith('{"time":') for line in logged) == 13  # one line per request, whichever the sink
+    logs = "\n".join(logged)
     for secret in ("mockscim-token", token, SECRET, password, field_value, grant, "Jensen-2024!"):
         assert secret not in text
         assert secret not in logs

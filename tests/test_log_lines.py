@@ -1,0 +1,245 @@
+"""The stderr log lines of ``serve`` (docs/behaviour.md §12, docs/performance.md "Log lines"): off the event loop,
+complete JSON, bounded when stderr is not read."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import IO, Any
+
+import httpx
+import pytest
+
+from mockscim.journal import KEYS
+from mockscim.journal.lines import FLUSH_SECONDS, LineWriter
+
+from .conftest import AUTH, free_port
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="pipes and signals as on POSIX")
+
+MOCKSCIM = [sys.executable, "-m", "mockscim"]
+
+
+# ------------------------------------------------------------------------------------------------ the writer
+
+
+def read_until(fd: int, want: bytes, timeout: float) -> bytes:
+    """What ``fd`` gives until ``want`` is in it or ``timeout`` seconds pass."""
+    got = b""
+    deadline = time.monotonic() + timeout
+    while want not in got and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if ready:
+            got += os.read(fd, 1 << 16)
+    return got
+
+
+def test_a_line_is_written_within_the_flush_interval() -> None:
+    """A lone line reaches the output within 100 ms (plus scheduling slack), with no further write to push it."""
+    r, w = os.pipe()
+    writer = LineWriter(w)
+    try:
+        assert FLUSH_SECONDS <= 0.1
+        for _ in range(3):
+            start = time.monotonic()
+            writer.write('{"n":1}')
+            assert read_until(r, b"\n", 2.0) == b'{"n":1}\n'
+            assert time.monotonic() - start < FLUSH_SECONDS + 0.15
+    finally:
+        assert writer.close()
+        os.close(r)
+        os.close(w)
+
+
+def test_close_writes_everything_waiting() -> None:
+    """A clean stop loses nothing: what waits is written by close(), in order."""
+    r, w = os.pipe()
+    writer = LineWriter(w, interval=60.0)  # nothing would be written before close
+    for n in range(100):
+        writer.write(json.dumps({"n": n}))
+    assert writer.close()
+    os.close(w)
+    with os.fdopen(r, "rb") as out:
+        assert [json.loads(line)["n"] for line in out.read().splitlines()] == list(range(100))
+    assert (writer.written, writer.dropped) == (100, 0)
+
+
+def test_an_unread_output_drops_lines_beyond_the_bound_and_counts_them() -> None:
+    """With nobody reading, write() still returns at once; past the bound lines are dropped, and once the output is
+    read again a line reports how many, where they were missing."""
+    r, w = os.pipe()
+    writer = LineWriter(w, bound=256 << 10)
+    start = time.monotonic()
+    for n in range(2000):  # ~2 MB: the 64 KiB pipe many times over
+        writer.write(json.dumps({"n": n, "pad": "x" * 1000}))
+    assert time.monotonic() - start < 1.0
+    assert writer.dropped > 1000
+    with os.fdopen(r, "rb") as pipe:
+        out: list[bytes] = []
+        reader = drain(pipe, out)  # read again: the writer gets through
+        assert writer.close()
+        os.close(w)
+        reader.join(10)
+    lines = [json.loads(text) for text in out]
+    expected = 0  # each report stands exactly where its lines went missing, and accounts for all of them
+    for obj in lines:
+        if "droppedLines" in obj:
+            assert obj["detail"] == f"{obj['droppedLines']} log lines dropped: stderr was not being read"
+            expected += obj["droppedLines"]
+        else:
+            assert obj["n"] == expected
+            expected += 1
+    assert expected == 2000
+    assert lines[0]["n"] == 0 and 2000 - writer.dropped >= 256  # the oldest kept, a bound's worth at least
+
+
+# ------------------------------------------------------------------------------------------------ `serve`
+
+
+@contextmanager
+def serve(*args: str, stderr: int | IO[bytes] = subprocess.PIPE) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``mockscim serve`` at the default log level (info) unless ``args`` say otherwise; yields its URL once it
+    answers; killed at the end if still running."""
+    port = free_port()
+    proc = subprocess.Popen([*MOCKSCIM, "serve", "--port", str(port), *args], stdout=subprocess.DEVNULL,
+                            stderr=stderr, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            assert proc.poll() is None, f"serve exited with {proc.returncode}"
+            try:
+                if httpx.get(f"{url}/_mockscim/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.05)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+
+
+def fire(url: str, requests: int, workers: int, agent: Any) -> tuple[list[str], float]:
+    """``requests`` GETs from ``workers`` threads (a keep-alive client each); ``agent(n)`` is request n's
+    User-Agent. Returns the X-Request-Ids answered with 200 and the slowest request's seconds."""
+    ids: list[str] = []
+    slowest = [0.0]
+    lock = threading.Lock()
+
+    def work(k: int) -> None:
+        with httpx.Client(base_url=url, timeout=5) as client:
+            for n in range(k, requests, workers):
+                start = time.monotonic()
+                r = client.get("/scim/v2/Users?count=1", headers={**AUTH, "User-Agent": agent(n)})
+                took = time.monotonic() - start
+                assert r.status_code == 200, r.text
+                with lock:
+                    ids.append(r.headers["x-request-id"])
+                    slowest[0] = max(slowest[0], took)
+
+    with ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(work, k) for k in range(workers)]:
+            future.result()
+    return ids, slowest[0]
+
+
+def drain(stream: IO[bytes], into: list[bytes]) -> threading.Thread:
+    """A thread appending each line of ``stream`` to ``into`` as it comes, until end of file."""
+
+    def read() -> None:
+        for line in stream:
+            into.append(line)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+def split(lines: list[bytes]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """Stderr lines as (journal entries, dropped-count reports, other lines); a line that starts like JSON must be
+    complete JSON."""
+    entries: list[dict[str, Any]] = []
+    reports: list[dict[str, Any]] = []
+    other: list[str] = []
+    for raw in lines:
+        text = raw.decode("utf-8")
+        if text.startswith("{"):
+            obj = json.loads(text)  # a cut or interleaved line fails here
+            (reports if "droppedLines" in obj else entries).append(obj)
+        else:
+            other.append(text)
+    return entries, reports, other
+
+
+def test_a_stderr_nobody_reads_does_not_stop_the_server() -> None:
+    """stderr is a pipe nobody drains: 2,000 requests whose log lines fill the 64 KiB pipe ~70 times over all answer
+    promptly. Once drained, the lines kept plus the dropped count reported account for every request."""
+    agent = "blocked-stderr " + "a" * 2000  # ~2.3 KB per log line
+    with serve() as (url, proc):
+        started = time.monotonic()
+        ids, slowest = fire(url, 2000, 8, lambda n: agent)
+        assert len(ids) == 2000
+        assert slowest < 2.0 and time.monotonic() - started < 60
+        assert httpx.get(f"{url}/_mockscim/health", timeout=2).status_code == 200
+        assert proc.stderr is not None
+        out: list[bytes] = []
+        reader = drain(proc.stderr, out)  # drain now: the writer gets through and reports the count
+        deadline = time.monotonic() + 10
+        while not any(b'"droppedLines"' in line for line in list(out)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(b'"droppedLines"' in line for line in list(out)), "the count comes once stderr drains"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        reader.join(10)
+    entries, reports, other = split(out)
+    mine = [e for e in entries if e["userAgent"] == agent]
+    dropped = sum(r["droppedLines"] for r in reports)
+    assert reports and dropped > 500
+    assert len(mine) + dropped == 2000
+    assert {e["requestId"] for e in mine} <= set(ids)
+    assert all(" INFO uvicorn.error " in line for line in other), other[:3]
+
+
+def test_every_line_is_complete_json_under_50_way_concurrency() -> None:
+    """50 clients at once, log lines of 100 B to 6 KB (beyond an atomic pipe write): every stderr line is one
+    complete entry, exactly the journal's, one per request, none lost on a clean stop (SIGTERM at once)."""
+    r, w = os.pipe()
+    with os.fdopen(r, "rb") as pipe:
+        out: list[bytes] = []
+        reader = drain(pipe, out)
+        with serve(stderr=w) as (url, proc):
+            os.close(w)
+            ids, _ = fire(url, 1000, 50, lambda n: f"client-{n}-" + "b" * (n * 37 % 6000))
+            journal = httpx.get(f"{url}/_mockscim/journal", params={"limit": "5000"}, timeout=5).json()["entries"]
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(15) == 0
+        reader.join(10)
+    entries, reports, other = split(out)
+    assert reports == []
+    assert all(tuple(e) == KEYS for e in entries)
+    assert sorted(e["requestId"] for e in entries) == sorted(ids)
+    assert sorted(entries, key=lambda e: e["requestId"]) == sorted(journal, key=lambda e: e["requestId"])
+    assert all(" INFO uvicorn.error " in line for line in other), other[:3]
+
+
+def test_warning_writes_no_journal_lines() -> None:
+    """``--log-level warning`` keeps the journal (the API still serves it) but writes no line per request."""
+    with serve("--log-level", "warning") as (url, proc):
+        fire(url, 20, 2, lambda n: "quiet")
+        assert len(httpx.get(f"{url}/_mockscim/journal", timeout=5).json()["entries"]) == 20
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        assert proc.stderr is not None
+        assert proc.stderr.read() == b""
