@@ -1,1 +1,1 @@
-"""Small pure helpers every layer may use: bounded JSON text (``jsontext``) and UTC time formats (``timefmt``)."""
+"""Small pure helpers every layer may use: bounded JSON text, UTC time formats, where the shipped data lives."""
