@@ -1,4 +1,5 @@
-"""``python -m bench`` / ``python bench/run.py [--quick]``: mockscim (memory, TinyDB) beside a ceiling, one table."""
+"""``python -m bench`` / ``python bench/run.py [--quick]``: mockscim (memory, TinyDB; default log level and warning)
+beside a ceiling, one table."""
 
 from __future__ import annotations
 
@@ -185,9 +186,11 @@ def http_status(port: int, path: str, method: str = "GET") -> int:
     return int(head[9:12]) if head.startswith(b"HTTP/1.") and len(head) >= 12 else 0
 
 
-def mockscim_argv(port: int, store: str, fixture: str | None = None) -> list[str]:
+def mockscim_argv(port: int, store: str, fixture: str | None = None, log_level: str = "warning") -> list[str]:
+    """``mockscim serve`` on ``port``; ``log_level="info"`` is the default configuration (a JSON log line per
+    request on stderr, which :class:`Server` sends to its log file)."""
     argv = [sys.executable, "-m", "mockscim", "serve", "--host", HOST, "--port", str(port), "--store", store,
-            "--log-level", "warning"]
+            "--log-level", log_level]
     return [*argv, "--fixture", fixture] if fixture else argv
 
 
@@ -296,7 +299,7 @@ class Bench:
 
     def phases(self, targets: Sequence[Target], size: int) -> None:
         """Every operation at ``size`` onboarded users, servers back to back per operation so that the noise of a
-        shared machine hits all three alike; best of ``reps``. Filter first (the size is exact), POST last."""
+        shared machine hits all of them alike; best of ``reps``. Filter first (the size is exact), POST last."""
         key = f"{size:,}"
         requests = {t.server.name: self._requests(t, size) for t in targets}
         for op in OPS:
@@ -430,8 +433,10 @@ def progress(message: str) -> None:
 
 
 # -- the table -------------------------------------------------------------------------------------------------------
-CEILING, MEMORY, TINYDB = "ceiling", "mockscim memory", "mockscim TinyDB"
-SERVERS = (CEILING, MEMORY, TINYDB)
+CEILING, MEMORY, DEFAULT, TINYDB = "ceiling", "mockscim memory", "mockscim default (info)", "mockscim TinyDB"
+SERVERS = (CEILING, MEMORY, DEFAULT, TINYDB)
+SHORT = {MEMORY: "memory", DEFAULT: "info", TINYDB: "TinyDB"}
+"""Column names of the ratios to the ceiling."""
 
 
 def _fmt_rate(value: float) -> str:
@@ -482,19 +487,25 @@ def _efficiency(num: Any, den: Any) -> float | None:
 
 
 def _row(label: str, key: str, values: Sequence[Any], fmt: Callable[[Any], str] = _cell) -> str:
-    ceiling, memory, tinydb = values
-    return (f"| {label} | {key} | {fmt(ceiling)} | {fmt(memory)} | {_ratio(memory, ceiling)} | {fmt(tinydb)} | "
-            f"{_ratio(tinydb, ceiling)} |")
+    """One table row: the ceiling, then each mockscim server beside its ratio to the ceiling (order of SERVERS)."""
+    ceiling, *rest = values
+    cells = " | ".join(f"{fmt(v)} | {_ratio(v, ceiling)}" for v in rest)
+    return f"| {label} | {key} | {fmt(ceiling)} | {cells} |"
+
+
+HEADER = ("| figure | users | ceiling | " + " | ".join(f"{s} | {SHORT[s]} / ceiling" for s in SERVERS[1:]) + " |")
 
 
 def table(bench: Bench, client: Result) -> list[str]:
-    """The one table: operations by store size; columns ceiling / memory / TinyDB with ratios to the ceiling."""
+    """The one table: operations by store size; columns ceiling / memory / default (info) / TinyDB, each with its
+    ratio to the ceiling."""
     c = bench.cells
+    blank = " |" * (2 * len(SERVERS) - 2)
     lines = [
-        "| figure | users | ceiling | mockscim memory | memory / ceiling | mockscim TinyDB | TinyDB / ceiling |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        HEADER,
+        "|---|" + "---:|" * (2 * len(SERVERS)),
         f"| client's own ceiling (fixed-answer server) | - | {_fmt_rate(client.rps)} ({client.p50:.2f} / "
-        f"{client.p99:.2f}) · client cpu {client.client_cpu:.0%} | | | | |",
+        f"{client.p99:.2f}) · client cpu {client.client_cpu:.0%} |{blank}",
     ]
     for op in OPS:
         for size in bench.plan.sizes:
@@ -511,8 +522,10 @@ def table(bench: Bench, client: Result) -> list[str]:
     for (fig, key, server), value in list(c.items()):
         if fig == "RSS over long run":
             before, full, after, first = value
+            cells = [""] * (2 * len(SERVERS) - 2)
+            cells[2 * SERVERS.index(server) - 2] = f"{before:.1f} → {full:.1f} → {after:.1f}"
             lines.append(f"| RSS MB over a long run ({server}): start → after {first:,} req (journal full) → end | "
-                         f"{key} | | {before:.1f} → {full:.1f} → {after:.1f} | | | |")
+                         f"{key} | | " + " | ".join(cells) + " |")
     cold = [c.get(("cold start", "ms", s)) for s in SERVERS]
     lines.append(_row(f"cold start ms (start → first 200, median of {bench.plan.cold_starts})", "default fixture",
                       [statistics.median(v) if v else None for v in cold], _num))
@@ -526,7 +539,8 @@ def table(bench: Bench, client: Result) -> list[str]:
 
 
 def budget(bench: Bench) -> Iterator[str]:
-    """Each target of issue 9, met or not, from this run's table (throughput ratios judged on CPU per request)."""
+    """Each target of issues 9 and 20 (the default configuration, ``info``, within the same budget), met or not, from
+    this run's table (throughput ratios judged on CPU per request)."""
     c, sizes = bench.cells, bench.plan.sizes
     big, small = f"{sizes[-1]:,}", f"{sizes[0]:,}"
 
@@ -534,7 +548,7 @@ def budget(bench: Bench) -> Iterator[str]:
         return "n/a" if ok is None else ("MET" if ok else "MISSED")
 
     for op, floor in (("GET by id", 0.6), ("filter eq", 0.6), ("PATCH", 0.5), ("POST", 0.5)):
-        for store in (MEMORY, TINYDB):
+        for store in (MEMORY, DEFAULT, TINYDB):
             parts, oks = [], []
             for size in sizes:
                 num, den = c.get((op, f"{size:,}", store)), c.get((op, f"{size:,}", CEILING))
@@ -543,7 +557,7 @@ def budget(bench: Bench) -> Iterator[str]:
                 parts.append(f"@{size:,} {_ratio(num, den)}")
             ok = None if None in oks else all(oks)
             yield f"{verdict(ok)}: {op}, {store} ≥ {floor:.0%} of the ceiling: " + ", ".join(parts)
-    for store in (MEMORY, TINYDB):
+    for store in (MEMORY, DEFAULT, TINYDB):
         lo, hi = c.get(("filter eq", small, store)), c.get(("filter eq", big, store))
         if isinstance(lo, Measure) and isinstance(hi, Measure):
             cost = hi.cpu_us / lo.cpu_us
@@ -559,7 +573,7 @@ def budget(bench: Bench) -> Iterator[str]:
         rate, cost = tdb.result.rps / tdb_small.result.rps, tdb.cpu_us / tdb_small.cpu_us
         yield (f"{verdict(rate >= 0.8 and cost <= 1.25)}: TinyDB creates flat from {small} to {big}: req/s "
                f"{rate:.0%}, CPU per create {cost:.2f}x (target: ≥ 80 % and ≤ 1.25x)")
-    for store in (MEMORY, TINYDB):
+    for store in (MEMORY, DEFAULT, TINYDB):
         rss = c.get(("RSS after onboarding", big, store))
         if rss is not None:
             yield f"{verdict(rss <= 200)}: RSS @ {big} users, {store}: {rss:.0f} MB (target ≤ 200 MB)"
@@ -569,13 +583,13 @@ def budget(bench: Bench) -> Iterator[str]:
             ok = after - full <= max(5.0, 0.05 * full)
             yield (f"{verdict(ok)}: memory flat over {key}, {server}: {full:.1f} MB after {first:,} → {after:.1f} MB "
                    "(target: growth ≤ 5 % or 5 MB once the journal is full)")
-    for store in (MEMORY, TINYDB):
+    for store in (MEMORY, DEFAULT, TINYDB):
         cold, cpu = c.get(("cold start", "ms", store)), c.get(("cold start", "cpu ms", store))
         if cold and cpu:
             med = statistics.median(cold)
             yield (f"{verdict(med <= 300)}: cold start, {store}: {med:.0f} ms, {statistics.median(cpu):.0f} ms of it "
                    "CPU (target ≤ 300 ms)")
-    for store in (MEMORY, TINYDB):
+    for store in (MEMORY, DEFAULT, TINYDB):
         reset = c.get(("reset (default fixture)", "ms", store))
         if isinstance(reset, Measure):
             yield f"{verdict(reset.result.p50 <= 5)}: reset, {store}: {reset.result.p50:.2f} ms (target ≤ 5 ms)"
@@ -632,11 +646,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress("cold starts and resets")
             bench.cold_and_reset(CEILING, lambda port, _store: ceiling_argv(port), None)
             bench.cold_and_reset(MEMORY, lambda port, store: mockscim_argv(port, store), None)
+            bench.cold_and_reset(DEFAULT, lambda port, store: mockscim_argv(port, store, log_level="info"), None)
             bench.cold_and_reset(TINYDB, lambda port, store: mockscim_argv(port, store), workdir)
             n = plan.sizes[-1] + plan.post_count * len(plan.sizes) * plan.reps
             progress(f"generating {n:,} users")
             pool = user_pool(n)
             bench.run_all([(CEILING, ceiling_argv), (MEMORY, lambda port: mockscim_argv(port, "memory")),
+                           (DEFAULT, lambda port: mockscim_argv(port, "memory", log_level="info")),
                            (TINYDB, lambda port: mockscim_argv(port, str(workdir / "store.json")))], pool, MEMORY)
             report = [f"## mockscim bench ({plan.label} run, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})",
                       "", *(f"* {line}" for line in env),
@@ -647,8 +663,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                       "above ~2 means other processes shared the machine)", "",
                       "Cells: req/s (p50 / p99 ms) · server CPU µs per request · server CPU share during the phase. "
                       "Ratios: throughput (CPU efficiency = ceiling µs / mockscim µs); the budget is judged on "
-                      "CPU efficiency, which a busy shared machine does not distort.", "",
-                      *table(bench, client), "", "Budget (issue 9):", "", *(f"* {b}" for b in budget(bench))]
+                      "CPU efficiency, which a busy shared machine does not distort.",
+                      f"{MEMORY} and {TINYDB} run with `--log-level warning`; {DEFAULT} is `mockscim serve` as "
+                      "shipped: memory store, `--log-level info`, a JSON log line per request on stderr (here a file).",
+                      "", *table(bench, client), "", "Budget (issues 9 and 20):", "",
+                      *(f"* {b}" for b in budget(bench))]
             if bench.notes:
                 report += ["", "Errors:", *(f"* {n}" for n in bench.notes)]
             report += ["", f"Total bench time {time.perf_counter() - t_start:.0f} s."]

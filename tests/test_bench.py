@@ -12,18 +12,24 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_bench_quick_prints_the_table(tmp_path: Path) -> None:
-    """``--quick`` exits 0, prints the table header and a row per measured figure, and writes the report file."""
+    """``--quick`` exits 0, prints the table header (the default configuration, ``info``, beside ``warning`` and the
+    ceiling) and a row per measured figure, and writes the report file."""
     report = tmp_path / "bench.md"
     done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--output", str(report)], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    header = "| figure | users | ceiling | mockscim memory | memory / ceiling | mockscim TinyDB | TinyDB / ceiling |"
+    header = ("| figure | users | ceiling | mockscim memory | memory / ceiling | mockscim default (info) | "
+              "info / ceiling | mockscim TinyDB | TinyDB / ceiling |")
     assert header in done.stdout
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert {line.count("|") for line in rows} == {header.count("|")}, "every row has every column"
     for row in ("| filter eq | 1,000 |", "| GET by id | 10,000 |", "| PATCH |", "| PUT |", "| POST |",
                 "| list page of 100 |", "| onboarding creates/s", "| RSS MB after onboarding |", "| cold start ms",
                 "| reset ms"):
         assert row in done.stdout, row
-    assert "Budget (issue 9):" in done.stdout
+    assert "Budget (issues 9 and 20):" in done.stdout
+    for op in ("GET by id", "filter eq", "PATCH", "POST"):
+        assert f": {op}, mockscim default (info) ≥ " in done.stdout, op  # the default configuration is judged too
     assert report.read_text(encoding="utf-8").startswith("## mockscim bench (quick run")
 
 
