@@ -102,6 +102,27 @@ def test_an_unread_output_drops_lines_beyond_the_bound_and_counts_them() -> None
     assert lines[0]["n"] == 0 and 2000 - writer.dropped >= 256  # the oldest kept, a bound's worth at least
 
 
+def test_a_non_blocking_output_still_gets_whole_lines() -> None:
+    """A stderr someone made non-blocking (O_NONBLOCK on a shared pipe) fills up like a blocking one: the writer
+    waits for room instead of cutting a line."""
+    import fcntl
+
+    r, w = os.pipe()
+    fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+    writer = LineWriter(w)
+    for n in range(300):  # ~300 KB: the pipe four times over
+        writer.write(json.dumps({"n": n, "pad": "y" * 1000}))
+    time.sleep(0.3)  # the writer meets a full pipe
+    with os.fdopen(r, "rb") as pipe:
+        out: list[bytes] = []
+        reader = drain(pipe, out)
+        assert writer.close()
+        os.close(w)
+        reader.join(10)
+    assert [json.loads(line)["n"] for line in out] == list(range(300))
+    assert (writer.written, writer.dropped) == (300, 0)
+
+
 # ------------------------------------------------------------------------------------------------ `serve`
 
 

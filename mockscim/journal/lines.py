@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import threading
 
 from mockscim.util.timefmt import iso_utc_epoch
@@ -100,13 +101,15 @@ class LineWriter:
 
     def _write(self, lines: list[str]) -> None:
         data = memoryview(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
-        try:
-            while data:
+        while data:
+            try:
                 data = data[os.write(self.fd, data):]  # blocks while the reader is slow: only this thread waits
-        except OSError:  # stderr closed (EPIPE, EBADF): there is no one left to tell
-            with self._lock:
-                self.dropped += len(lines)
-            return
+            except BlockingIOError:  # a stderr made non-blocking by whoever shares it: wait as a blocking one would
+                select.select([], [self.fd], [])
+            except OSError:  # stderr closed (EPIPE, EBADF): there is no one left to tell
+                with self._lock:
+                    self.dropped += len(lines)
+                return
         with self._lock:
             self.written += len(lines)
 
