@@ -65,7 +65,7 @@ async def healthcheck(request: Request) -> Response:
 
 
 async def platform_health(request: Request) -> Response:
-    """``GET /health`` and ``/platform/health``: the Platform probe; it stays up with Secret Server down
+    """``GET /platform/health``: the Platform probe; it stays up with Secret Server down
     (docs/behaviour.md §8)."""
     return JSONResponse({"Healthy": True})
 
@@ -121,7 +121,8 @@ def _issued(issued: Issued) -> Response:
 
 # -- vault broker (docs/behaviour.md §9) ------------------------------------------------------------------------
 async def vaults(request: Request, caller: Principal) -> Response:
-    """``GET /vaultbroker/api/vaults``: one default vault whose URL is this server's root (docs/behaviour.md §1)."""
+    """``GET /platform/vaultbroker/api/vaults``: one default vault whose URL is this server's root (docs/behaviour.md
+    §1)."""
     return JSONResponse({"vaults": [{
         "vaultId": "00000000-0000-4000-8000-00000000cafe",
         "name": "mockscim",
@@ -233,8 +234,6 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/folders/lookup", api(lookup_folders), methods=get),
         Route("/api/v1/folders/{id}", api(get_folder), methods=get),
         Route("/api/v1/users", api(users), methods=get),
-        Route("/health", platform_health, methods=get),
-        Route("/vaultbroker/api/vaults", api(vaults, needs_secret_server=False), methods=get),
         Route("/platform/health", platform_health, methods=get),
         Route("/platform/vaultbroker/api/vaults", api(vaults, needs_secret_server=False), methods=get),
         Route("/platform/api/v1/healthcheck", platform_no_healthcheck, methods=get),

@@ -1,0 +1,115 @@
+"""What third-party clients sent that mockscim mishandled, replayed through HTTP (docs/behaviour.md §1, §7)."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.conftest import AUTH, SCIM, TOKEN
+
+V2 = "/scim/v2"
+BJENSEN_ID = "2819c223-7f76-453a-919d-413861904646"
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+# -- endpoint names in any case (Microsoft's SCIM reference tests call /users; Delinea's on-prem $refs are lower) ----
+
+@pytest.mark.parametrize(("sent", "declared"), [
+    ("/users", "/Users"),
+    ("/USERS", "/Users"),
+    (f"/users/{BJENSEN_ID}", f"/Users/{BJENSEN_ID}"),
+    ("/groups?count=1", "/Groups?count=1"),
+    ("/containers/1", "/Containers/1"),
+    ("/containerpermissions", "/ContainerPermissions"),
+    ("/privilegeddata/12", "/PrivilegedData/12"),
+    ("/privilegeddatapermissions", "/PrivilegedDataPermissions"),
+    ("/schemas", "/Schemas"),
+    ("/schemas/urn:ietf:params:scim:schemas:core:2.0:user", f"/Schemas/{CORE_USER}"),
+    ("/resourcetypes", "/ResourceTypes"),
+    ("/resourcetypes/user", "/ResourceTypes/User"),
+    ("/serviceproviderconfig", "/ServiceProviderConfig"),
+])
+def test_endpoint_names_are_case_insensitive(client: TestClient, sent: str, declared: str) -> None:
+    """docs/behaviour.md §1: `/scim/v2/users/{id}`, `/USERS`, `/serviceproviderconfig` answer what the declared
+    spelling answers (they were 404)."""
+    r = client.get(V2 + sent, headers=AUTH)
+    assert r.status_code == 200, r.text
+    assert r.json() == client.get(V2 + declared, headers=AUTH).json()
+    assert r.json().get("totalResults", 1) > 0
+
+
+def test_lowercase_writes_land_on_the_declared_endpoint(client: TestClient) -> None:
+    """A create, patch and delete through `/users` behave as through `/Users`; `meta.location` names `/Users`."""
+    created = client.post(f"{V2}/users", json={"schemas": [CORE_USER], "userName": "lower@example.com"}, headers=SCIM)
+    assert created.status_code == 201, created.text
+    location = created.json()["meta"]["location"]
+    assert location.endswith(f"{V2}/Users/{created.json()['id']}") and created.headers["Location"] == location
+    uid = created.json()["id"]
+    patched = client.patch(f"{V2}/uSeRs/{uid}", headers=SCIM, json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Lower"}]})
+    assert patched.status_code == 200 and patched.json()["displayName"] == "Lower"
+    assert client.delete(f"{V2}/users/{uid}", headers=AUTH).status_code == 204
+    assert client.get(f"{V2}/Users/{uid}", headers=AUTH).status_code == 404
+
+
+def test_unknown_endpoint_in_lower_case_is_still_unknown(client: TestClient) -> None:
+    """docs/behaviour.md §1: an unknown path → 404 naming the path below /scim/v2 as sent."""
+    r = client.get(f"{V2}/widgets/1", headers=AUTH)
+    assert r.status_code == 404 and r.json()["detail"] == "Resource 'widgets/1' not found."
+
+
+@pytest.mark.parametrize("path", ["/Users/", f"/Users/{BJENSEN_ID}/", "/users/", "/ServiceProviderConfig/",
+                                  "/Schemas/"])
+def test_trailing_slash_is_ignored_never_redirected(client: TestClient, path: str) -> None:
+    """docs/behaviour.md §1: `GET /scim/v2/Users/` answered a 307 built from the Host header; now it is the list."""
+    r = client.get(V2 + path, headers=AUTH, follow_redirects=False)
+    assert r.status_code == 200, (r.status_code, r.headers.get("location"))
+    assert r.json() == client.get(V2 + path.rstrip("/"), headers=AUTH).json() | (
+        {"meta": r.json()["meta"]} if "meta" in r.json() else {})
+
+
+def test_journal_keeps_the_path_as_sent(client: TestClient) -> None:
+    """docs/behaviour.md §12: the journal's `path` is what the client sent, not the routed spelling."""
+    client.delete("/_mockscim/journal")
+    client.get(f"{V2}/users/", headers=AUTH)
+    entries = client.get("/_mockscim/journal").json()["entries"]
+    assert [(e["path"], e["status"]) for e in entries] == [(f"{V2}/users/", 200)]
+
+
+def test_token_is_still_required_in_any_case(client: TestClient) -> None:
+    """docs/behaviour.md §1: every SCIM route needs the bearer token, whatever its spelling."""
+    for path in ("/users", "/schemas", "/Users/"):
+        r = client.get(V2 + path)
+        assert r.status_code == 401, path
+    assert client.get(f"{V2}/users", headers={"Authorization": f"Bearer {TOKEN}x"}).status_code == 401
+
+
+# -- a body with no Content-Type (older Okta test suites send none) -------------------------------------------------
+
+def test_a_body_without_content_type_is_read_as_json(client: TestClient) -> None:
+    """docs/behaviour.md §7: POST, PUT and PATCH with a JSON body and no `Content-Type` succeed (they were 415)."""
+    created = client.post(f"{V2}/Users", content=b'{"userName": "okta-spec@example.com", "active": true}',
+                          headers=AUTH)
+    assert "content-type" not in {k.lower() for k in created.request.headers}
+    assert created.status_code == 201, created.text
+    uid = created.json()["id"]
+    put = client.put(f"{V2}/Users/{uid}", content=b'{"userName": "okta-spec@example.com", "active": false}',
+                     headers=AUTH)
+    assert put.status_code == 200 and put.json()["active"] is False
+    patch = client.patch(f"{V2}/Users/{uid}", headers=AUTH, content=(
+        b'{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],'
+        b' "Operations": [{"op": "replace", "path": "displayName", "value": "Okta"}]}'))
+    assert patch.status_code == 200 and patch.json()["displayName"] == "Okta"
+    assert client.get(f"{V2}/Users/{uid}", headers=AUTH).json()["displayName"] == "Okta"
+
+
+def test_a_malformed_body_without_content_type_is_still_malformed(client: TestClient) -> None:
+    """docs/behaviour.md §7: read as JSON, a non-JSON body is the 400 invalidSyntax, not a 415; nothing created."""
+    before = client.get(f"{V2}/Users", headers=AUTH).json()["totalResults"]
+    r = client.post(f"{V2}/Users", content=b"userName=x", headers=AUTH)
+    assert r.status_code == 400 and r.json()["scimType"] == "invalidSyntax"
+    assert client.get(f"{V2}/Users", headers=AUTH).json()["totalResults"] == before
+    # A Content-Type that is there and not JSON is still 415.
+    assert client.post(f"{V2}/Users", content=b"{}", headers={**AUTH, "Content-Type": ""}).status_code == 415
+
