@@ -113,3 +113,50 @@ def test_a_malformed_body_without_content_type_is_still_malformed(client: TestCl
     # A Content-Type that is there and not JSON is still 415.
     assert client.post(f"{V2}/Users", content=b"{}", headers={**AUTH, "Content-Type": ""}).status_code == 415
 
+
+# -- journal details ------------------------------------------------------------------------------------------------
+
+SERVICE = ("scim-service@mockscim.test", "mockscim-secret")
+PLATFORM_TOKEN = "/identity/api/oauth2/token/xpmplatform"
+
+
+def _journal(client: TestClient) -> list[dict[str, object]]:
+    entries: list[dict[str, object]] = client.get("/_mockscim/journal").json()["entries"]
+    return entries
+
+
+def test_secret_path_stays_readable_in_the_journal(client: TestClient) -> None:
+    """docs/behaviour.md §12: `secretPath` is a path, not a credential (it was `[REDACTED]` for containing
+    "secret"); the static token sent in the query string is still redacted."""
+    client.delete("/_mockscim/journal")
+    path = r"\Infrastructure\Databases\Production\db-root"
+    r = client.get("/api/v1/secrets/0", params={"secretPath": path}, headers=AUTH)
+    assert r.status_code == 200 and r.json()["id"] == 12
+    client.get("/api/v1/folders/0", params={"folderPath": r"\Applications", "access_token": TOKEN}, headers=AUTH)
+    queries = [e["query"] for e in _journal(client)]
+    assert queries == ["secretPath=%5CInfrastructure%5CDatabases%5CProduction%5Cdb-root",
+                       "folderPath=%5CApplications&access_token=[REDACTED]"]
+
+
+@pytest.mark.parametrize(("path", "form", "principal"), [
+    ("/oauth2/token", {"grant_type": "password", "username": SERVICE[0], "password": SERVICE[1]}, SERVICE[0]),
+    ("/oauth2/token", {"grant_type": "password", "username": "BJENSEN@example.com", "password": "Jensen-2024!"},
+     "bjensen@example.com"),
+    (PLATFORM_TOKEN, {"grant_type": "client_credentials", "client_id": SERVICE[0], "client_secret": SERVICE[1]},
+     SERVICE[0]),
+    (f"/platform{PLATFORM_TOKEN}",
+     {"grant_type": "client_credentials", "client_id": SERVICE[0], "client_secret": SERVICE[1]}, SERVICE[0]),
+])
+def test_token_requests_are_journaled_with_their_principal(client: TestClient, path: str, form: dict[str, str],
+                                                           principal: str) -> None:
+    """docs/behaviour.md §12: `principal` is set on the token endpoints too (a successful `POST /oauth2/token` had
+    `principal: null`), for the grant and for the refresh that follows it; a refused request stays null."""
+    client.delete("/_mockscim/journal")
+    first = client.post(path, data=form)
+    assert first.status_code == 200, first.text
+    refreshed = client.post(path, data={"grant_type": "refresh_token", "refresh_token": first.json()["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    refused = client.post(path, data={**form, "password": "wrong", "client_secret": "wrong"})
+    assert refused.status_code in (400, 401)
+    assert [(e["path"], e["status"], e["principal"]) for e in _journal(client)] == [
+        (path, 200, principal), (path, 200, principal), (path, refused.status_code, None)]

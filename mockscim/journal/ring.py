@@ -28,9 +28,13 @@ KEYS: tuple[str, ...] = (
 REDACTED = "[REDACTED]"
 DEFAULT_LIMIT = 100
 
-# Query parameter names whose values are credentials (docs/behaviour.md §2: "a token sent in the query string is
-# redacted").
-_SENSITIVE = re.compile(r"token|secret|passw|pwd|credential|api[_-]?key|assertion|authorization", re.IGNORECASE)
+# Query parameter names whose values are credentials (docs/behaviour.md §2, §12): redacted by name, never because a
+# name merely contains "secret" or "token" (`secretPath` is a path, and stays readable).
+_SENSITIVE_NAMES = frozenset({
+    "access_token", "token", "refresh_token", "id_token", "password", "passwd", "pwd", "secret", "client_secret",
+    "api_key", "apikey", "api-key", "assertion", "client_assertion", "authorization",
+})
+_SENSITIVE = re.compile("|".join(sorted(map(re.escape, _SENSITIVE_NAMES))), re.IGNORECASE)  # a cheap first look
 _STATUS = re.compile(r"0|[1-5]\d\d|[1-5]xx", re.IGNORECASE)
 
 log = logging.getLogger("mockscim.journal")
@@ -56,7 +60,7 @@ def redact_query(query: str, known: Iterable[str] = ()) -> str:
     parts = query.split("&")
     for i, part in enumerate(parts):
         name, eq, value = part.partition("=")
-        if eq and value and _SENSITIVE.search(unquote_plus(name)):
+        if eq and value and unquote_plus(name).strip().lower() in _SENSITIVE_NAMES:
             parts[i] = f"{name}={REDACTED}"
         elif known and any(k in part or k in unquote_plus(part) for k in known):
             parts[i] = f"{name}={REDACTED}" if eq else REDACTED
