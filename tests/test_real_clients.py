@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import pytest
 from starlette.testclient import TestClient
 
+from mockscim.scim.profile import PROFILE_DIR
 from tests.conftest import AUTH, SCIM, TOKEN
 
 V2 = "/scim/v2"
@@ -160,3 +166,78 @@ def test_token_requests_are_journaled_with_their_principal(client: TestClient, p
     assert refused.status_code in (400, 401)
     assert [(e["path"], e["status"], e["principal"]) for e in _journal(client)] == [
         (path, 200, principal), (path, 200, principal), (path, refused.status_code, None)]
+
+
+# -- set-once immutables (docs/behaviour.md §6) ----------------------------------------------------------------------
+
+LINKED = "urn:ietf:params:scim:schemas:pam:1.0:LinkedObject"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+IMMUTABLE = "Attribute '{}' is immutable and cannot be changed."
+
+
+def _patch(client: TestClient, path: str, *ops: dict[str, object]) -> Any:
+    return client.patch(V2 + path, headers=SCIM, json={"schemas": [PATCH_OP], "Operations": list(ops)})
+
+
+def _is_error(r: Any, status: int, detail: str, scim_type: str | None) -> None:
+    assert r.status_code == status, r.text
+    assert r.json()["detail"] == detail and r.json().get("scimType") == scim_type
+
+
+@pytest.mark.parametrize("how", ["put", "patch"])
+def test_an_unset_linked_object_may_be_set_once(client: TestClient, how: str) -> None:
+    """docs/behaviour.md §6: LinkedObject `source`/`nativeIdentifier` (immutable) may be set once on a user that has
+    none (RFC 7644 §3.5.1), by PUT or PATCH; changing them afterwards is the mutability 400, nothing changed."""
+    link = {"source": "ActiveDirectory", "nativeIdentifier": "CORP\\bjensen"}
+    if how == "put":
+        user = client.get(f"{V2}/Users/{BJENSEN_ID}", headers=AUTH).json()
+        body = {k: v for k, v in user.items() if k not in ("meta", "groups")}
+        r = client.put(f"{V2}/Users/{BJENSEN_ID}", json={**body, LINKED: link}, headers=SCIM)
+    else:
+        r = _patch(client, f"/Users/{BJENSEN_ID}", {"op": "add", "path": LINKED, "value": link})
+    assert r.status_code == 200, r.text
+    assert client.get(f"{V2}/Users/{BJENSEN_ID}", headers=AUTH).json()[LINKED] == link
+    version = client.get(f"{V2}/Users/{BJENSEN_ID}", headers=AUTH).json()["meta"]["version"]
+    _is_error(_patch(client, f"/Users/{BJENSEN_ID}", {"op": "replace", "path": f"{LINKED}:source", "value": "Okta"}),
+              400, IMMUTABLE.format("source"), "mutability")
+    _is_error(client.put(f"{V2}/Users/{BJENSEN_ID}", headers=SCIM, json={
+        "schemas": [CORE_USER, LINKED], "userName": "bjensen@example.com",
+        LINKED: {**link, "nativeIdentifier": "CORP\\other"}}), 400, IMMUTABLE.format("nativeIdentifier"), "mutability")
+    after = client.get(f"{V2}/Users/{BJENSEN_ID}", headers=AUTH).json()
+    assert after[LINKED] == link and after["meta"]["version"] == version
+
+
+@pytest.mark.parametrize("how", ["put", "patch"])
+def test_a_root_container_stays_at_the_root(client: TestClient, how: str) -> None:
+    """docs/behaviour.md §6 [C]: the exception to set-once: a container created at the root never gets a parent
+    (cloud's `fixedAtCreation`), nothing changed."""
+    before = client.get(f"{V2}/Containers/5", headers=AUTH).json()
+    if how == "put":
+        r = client.put(f"{V2}/Containers/5", headers=SCIM, json={"name": "Applications", "parent": {"value": "1"}})
+    else:
+        r = _patch(client, "/Containers/5", {"op": "add", "path": "parent", "value": {"value": "1"}})
+    _is_error(r, 400, IMMUTABLE.format("parent"), "mutability")
+    assert client.get(f"{V2}/Containers/5", headers=AUTH).json() == before
+
+
+def test_a_profile_may_let_a_root_container_take_a_parent_once(make_client: Callable[..., TestClient],
+                                                                tmp_path: Path) -> None:
+    """docs/behaviour.md §11: the rule is profile data. A profile with `"fixedAtCreation": []` lets a root container
+    take a parent once: one the caller owns, not itself nor its own descendant; then it is fixed like any immutable."""
+    raw = json.loads((PROFILE_DIR / "cloud.json").read_text(encoding="utf-8"))
+    path = tmp_path / "movable.json"
+    path.write_text(json.dumps({**raw, "name": "movable", "fixedAtCreation": []}), encoding="utf-8")
+    client = make_client(profile=str(path))
+
+    def set_parent(cid: str, parent: str) -> Any:
+        return _patch(client, f"/Containers/{cid}", {"op": "add", "path": "parent", "value": {"value": parent}})
+
+    _is_error(set_parent("1", "3"), 400, "The 'parent' attribute was invalid.", "invalidValue")  # its grandchild
+    _is_error(set_parent("1", "1"), 400, "The 'parent' attribute was invalid.", "invalidValue")  # itself
+    _is_error(set_parent("5", "404"), 400, "The 'parent' attribute was invalid.", "invalidValue")  # missing
+    _is_error(set_parent("5", "4"), 403, "Owner-level permission is required for this operation.", None)
+    assert client.get(f"{V2}/Containers/5", headers=AUTH).json().get("parent") is None
+    moved = set_parent("5", "1")
+    assert moved.status_code == 200 and moved.json()["parent"]["value"] == "1"
+    _is_error(set_parent("5", "2"), 400, IMMUTABLE.format("parent"), "mutability")
+    assert client.get(f"{V2}/Containers/5", headers=AUTH).json()["parent"]["value"] == "1"
