@@ -241,3 +241,34 @@ def test_a_profile_may_let_a_root_container_take_a_parent_once(make_client: Call
     assert moved.status_code == 200 and moved.json()["parent"]["value"] == "1"
     _is_error(set_parent("5", "2"), 400, IMMUTABLE.format("parent"), "mutability")
     assert client.get(f"{V2}/Containers/5", headers=AUTH).json()["parent"]["value"] == "1"
+
+
+# -- blank required values -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("blank", ["   ", "\t", "\u00a0", " \n "])
+@pytest.mark.parametrize(("profile", "path", "attr"), [
+    ("cloud", "/Users", "userName"), ("rfc", "/Users", "userName"), ("cloud", "/Groups", "displayName"),
+    ("cloud", "/Containers", "name"),
+])
+def test_a_required_value_of_only_whitespace_is_missing(make_client: Callable[..., TestClient], profile: str,
+                                                        path: str, attr: str, blank: str) -> None:
+    """A `userName` of only spaces was accepted; a required string that is only whitespace is no value: 400
+    `Attribute '<attr>' is required.` (docs/behaviour.md §7), nothing created."""
+    client = make_client(profile=profile)
+    before = client.get(V2 + path, headers=AUTH).json()["totalResults"]
+    r = client.post(V2 + path, json={attr: blank}, headers=SCIM)
+    assert r.status_code == 400 and r.json()["detail"] == f"Attribute '{attr}' is required.", r.text
+    assert r.json()["scimType"] == "invalidValue"
+    assert client.get(V2 + path, headers=AUTH).json()["totalResults"] == before
+
+
+@pytest.mark.parametrize("how", ["put", "patch"])
+def test_a_user_name_cannot_be_blanked_by_put_or_patch(make_client: Callable[..., TestClient], how: str) -> None:
+    """Under rfc, where userName is mutable, PUT or PATCH to spaces is the same 400; the user keeps its name."""
+    client = make_client(profile="rfc")
+    if how == "put":
+        r = client.put(f"{V2}/Users/{BJENSEN_ID}", json={"schemas": [CORE_USER], "userName": "  "}, headers=SCIM)
+    else:
+        r = _patch(client, f"/Users/{BJENSEN_ID}", {"op": "replace", "path": "userName", "value": "  "})
+    assert r.status_code == 400 and r.json()["detail"] == "Attribute 'userName' is required.", r.text
+    assert client.get(f"{V2}/Users/{BJENSEN_ID}", headers=AUTH).json()["userName"] == "bjensen@example.com"
