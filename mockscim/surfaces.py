@@ -115,7 +115,7 @@ def classify(method: str, path: str) -> Target:
         return _scim(method, [part for part in path[len(SCIM_ROOT):].split("/") if part])
     if any(_under(path, p) for p in _SECRET_SERVER_PREFIXES):
         parts = [part for part in path.split("/") if part]
-        number = next((part for part in parts if part.isdigit()), None)
+        number = next((part for part in parts if part.isascii() and part.isdigit()), None)
         if method in ("GET", "HEAD"):
             # A request naming a numeric id (a secret, a folder, a secret's field) reads one thing; else a list.
             operation: str | None = "read" if number is not None else "list"
@@ -123,7 +123,7 @@ def classify(method: str, path: str) -> Target:
             operation = "create" if method == "POST" else _BY_METHOD.get(method)
         api = parts[1:] if parts[:1] == ["platform"] else parts
         addressed = None
-        if len(api) > 3 and api[0] == "api" and api[1] in ("v1", "v2") and api[3].isdigit():
+        if len(api) > 3 and api[0] == "api" and api[1] in ("v1", "v2") and api[3].isascii() and api[3].isdigit():
             addressed = _SECRET_SERVER_KINDS.get(api[2])
         return Target(Surface.SECRET_SERVER, "SecretServer", operation, number, addressed, faultable=True)
     return _ROOT

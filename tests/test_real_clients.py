@@ -272,3 +272,42 @@ def test_a_user_name_cannot_be_blanked_by_put_or_patch(make_client: Callable[...
         r = _patch(client, f"/Users/{BJENSEN_ID}", {"op": "replace", "path": "userName", "value": "  "})
     assert r.status_code == 400 and r.json()["detail"] == "Attribute 'userName' is required.", r.text
     assert client.get(f"{V2}/Users/{BJENSEN_ID}", headers=AUTH).json()["userName"] == "bjensen@example.com"
+
+
+# -- integers are ASCII digits everywhere (Python's int() and str.isdigit() take more) ------------------------------
+
+NOT_ASCII_INTEGERS = ["1_0", "\u0663", "\u00b2", "+5", "-1", "5.0"]
+
+
+@pytest.mark.parametrize("value", NOT_ASCII_INTEGERS)
+@pytest.mark.parametrize("param", ["skip", "take"])
+def test_secret_server_paging_wants_ascii_digits(client: TestClient, param: str, value: str) -> None:
+    """`take=1_0` read as 10 and `take=٣` as 3; now 400 with a string `message` (docs/behaviour.md §9), like
+    `take=bad`."""
+    r = client.get("/api/v1/secrets", params={param: value}, headers=AUTH)
+    assert r.status_code == 400, r.text
+    assert r.json() == {"errorCode": "API_BadRequest", "message": "skip and take must be non-negative integers."}
+    assert client.get("/api/v1/secrets", params={param: "3"}, headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize("value", NOT_ASCII_INTEGERS)
+def test_journal_limit_wants_ascii_digits(client: TestClient, value: str) -> None:
+    """docs/behaviour.md §12: `limit=٣` was read as 3 and `limit=²` answered Python's own int() message."""
+    r = client.get("/_mockscim/journal", params={"limit": value})
+    assert r.status_code == 400
+    assert r.json() == {"error": f"limit: expected a non-negative integer, got {value!r}"}
+
+
+@pytest.mark.parametrize("value", ["\u0661", "\u00b2", "1_0"])
+def test_secret_server_ids_in_a_state_are_ascii_digits(client: TestClient, value: str) -> None:
+    """docs/behaviour.md §13: Container ids are integers rendered as strings; an Arabic-Indic digit was loaded as
+    one, `²` answered Python's own int() message. Both are refused naming the entry, the running state unchanged."""
+    state = client.get("/_mockscim/state").json()
+    before = json.dumps(state, sort_keys=True)
+    state["Containers"].append({"id": value, "name": "odd"})
+    r = client.put("/_mockscim/state", json=state)
+    assert r.status_code == 400
+    assert r.json() == {"error": f"invalid state: Containers[5] (id {value!r}): Secret Server ids are integers "
+                                 "rendered as strings"}
+    assert json.dumps(client.get("/_mockscim/state").json(), sort_keys=True) == before
+

@@ -100,7 +100,7 @@ def _entry(rtype: ResourceType, entry: Mapping[str, Any], label: str, kind: str,
             doc[attr.name] = coerced
     if "id" not in doc:
         doc["id"] = str(i + 1) if kind in _INTEGER_IDS else str(uuid.uuid4())
-    elif kind in _INTEGER_IDS and not doc["id"].isdigit():
+    elif kind in _INTEGER_IDS and not (doc["id"].isascii() and doc["id"].isdigit()):
         raise StateError(f"{label}: Secret Server ids are integers rendered as strings")
     for attr in rtype.schema.attributes:
         value = doc.get(attr.name)

@@ -97,7 +97,7 @@ class Query:
         limit = DEFAULT_LIMIT
         if params.get("limit"):
             text = params["limit"]
-            if not text.isdigit():
+            if not (text.isascii() and text.isdigit()):  # ASCII only: isdigit() takes other scripts
                 raise ValueError(f"limit: expected a non-negative integer, got {text!r}")
             limit = int(text)
         since = params.get("since") or None
