@@ -92,9 +92,13 @@ def _under(path: str, prefix: str) -> bool:
 
 def route_path(path: str) -> str:
     """The path the routes are matched against (docs/behaviour.md §1): under ``/scim/v2``, endpoint and discovery
-    names in any case are spelt as declared (``/scim/v2/users/1`` → ``/scim/v2/Users/1``) and a trailing slash is
-    dropped, never redirected; every other path is returned as it came."""
+    names in any case are spelt as declared (``/scim/v2/users/1`` → ``/scim/v2/Users/1``); there, on the Secret
+    Server API and on the token endpoints (§9: the Go SDK creates with ``POST /api/v1/secrets/``) a trailing slash
+    is dropped, never redirected; every other path is returned as it came."""
     if not _under(path, SCIM_ROOT):
+        trimmed = path.rstrip("/")
+        if trimmed != path and (trimmed in _TOKEN_PATHS or any(_under(trimmed, p) for p in _SECRET_SERVER_PREFIXES)):
+            return trimmed
         return path
     parts = path[len(SCIM_ROOT):].rstrip("/").split("/")  # ["", "users", "1"]
     if len(parts) > 1:

@@ -311,3 +311,30 @@ def test_secret_server_ids_in_a_state_are_ascii_digits(client: TestClient, value
                                  "rendered as strings"}
     assert json.dumps(client.get("/_mockscim/state").json(), sort_keys=True) == before
 
+
+@pytest.mark.parametrize("path", ["/api/v1/secrets/", "/api/v1/secrets/12/", "/api/v2/secrets/",
+                                  "/api/v1/healthcheck/", "/platform/health/", "/api/v1/folders/1/"])
+def test_secret_server_trailing_slash_is_ignored_never_redirected(client: TestClient, path: str) -> None:
+    """docs/behaviour.md §9: a trailing slash is ignored on the Secret Server API (it answered a 307 built from the
+    Host header)."""
+    r = client.get(path, headers=AUTH, follow_redirects=False)
+    assert r.status_code == 200, (r.status_code, r.headers.get("location"))
+    assert r.json() == client.get(path.rstrip("/"), headers=AUTH).json()
+
+
+def test_token_endpoint_trailing_slash_is_ignored(client: TestClient) -> None:
+    """docs/behaviour.md §9: `POST /oauth2/token/` is the token endpoint, not a redirect (a client would re-POST the
+    password to wherever the Host header pointed)."""
+    r = client.post("/oauth2/token/", data={"grant_type": "password", "username": SERVICE[0], "password": SERVICE[1]},
+                    follow_redirects=False)
+    assert r.status_code == 200 and r.json()["token_type"] == "bearer"
+
+
+@pytest.mark.parametrize("path", ["/users/.search", "/Users/.SEARCH", "/.Search"])
+def test_search_in_any_case_under_rfc(make_client: Callable[..., TestClient], path: str) -> None:
+    """docs/behaviour.md §1, §11: `POST /.search` (rfc) answers under any spelling of the endpoint and of `.search`."""
+    client = make_client(profile="rfc")
+    r = client.post(V2 + path, headers=SCIM, json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                                                   "filter": 'userName eq "bjensen@example.com"'})
+    assert r.status_code == 200, r.text
+    assert [u["id"] for u in r.json()["Resources"]] == [BJENSEN_ID]
