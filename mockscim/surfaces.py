@@ -25,6 +25,7 @@ __all__ = [
     "Surface",
     "Target",
     "classify",
+    "route_path",
     "scim_url",
 ]
 
@@ -49,9 +50,9 @@ PLATFORM_ROOT = "/platform"
 PLATFORM_TOKEN = "/identity/api/oauth2/token/xpmplatform"
 SECRET_SERVER_TOKEN = "/oauth2/token"
 _TOKEN_PATHS = frozenset({PLATFORM_TOKEN, SECRET_SERVER_TOKEN, PLATFORM_ROOT + PLATFORM_TOKEN})
-_SECRET_SERVER_PREFIXES = (
-    "/api/v1", "/api/v2", "/platform/api", "/health", "/vaultbroker", "/platform/health", "/platform/vaultbroker",
-)
+# docs/behaviour.md §1: the root is a Secret Server, with no /health and no /vaultbroker (Platform mode's are under
+# /platform), so an SDK pointed at the root never takes a Secret Server outage for Platform mode.
+_SECRET_SERVER_PREFIXES = ("/api/v1", "/api/v2", "/platform/api", "/platform/health", "/platform/vaultbroker")
 
 RESOURCES: tuple[str, ...] = (*(k.name for k in kinds.ALL), *kinds.DISCOVERY, "Bulk", "Token", "SecretServer")
 """What a scenario's ``resource`` matcher may name (docs/behaviour.md §10): the SCIM endpoints, ``Token`` for the
@@ -60,6 +61,7 @@ OPERATIONS: tuple[str, ...] = ("create", "read", "list", "replace", "patch", "de
 
 _SECRET_SERVER_KINDS = {"secrets": kinds.PRIVILEGED_DATA.name, "folders": kinds.CONTAINERS.name}
 _SCIM_RESOURCES = frozenset(RESOURCES) - {"Token", "SecretServer"}
+_SCIM_NAMES = {name.lower(): name for name in (*_SCIM_RESOURCES, ".search")}
 _BY_METHOD = {"GET": "read", "HEAD": "read", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
 
 
@@ -88,6 +90,24 @@ def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
 
 
+def route_path(path: str) -> str:
+    """The path the routes are matched against (docs/behaviour.md §1): under ``/scim/v2``, endpoint and discovery
+    names in any case are spelt as declared (``/scim/v2/users/1`` → ``/scim/v2/Users/1``); there, on the Secret
+    Server API and on the token endpoints (§9: the Go SDK creates with ``POST /api/v1/secrets/``) a trailing slash
+    is dropped, never redirected; every other path is returned as it came."""
+    if not _under(path, SCIM_ROOT):
+        trimmed = path.rstrip("/")
+        if trimmed != path and (trimmed in _TOKEN_PATHS or any(_under(trimmed, p) for p in _SECRET_SERVER_PREFIXES)):
+            return trimmed
+        return path
+    parts = path[len(SCIM_ROOT):].rstrip("/").split("/")  # ["", "users", "1"]
+    if len(parts) > 1:
+        parts[1] = _SCIM_NAMES.get(parts[1].lower(), parts[1])
+    if len(parts) == 3 and parts[2].lower() == ".search":
+        parts[2] = ".search"
+    return SCIM_ROOT + "/".join(parts)
+
+
 def classify(method: str, path: str) -> Target:
     """The :class:`Target` of ``method path`` (the path without its query string)."""
     method, path = method.upper(), path.split("?", 1)[0]
@@ -99,7 +119,7 @@ def classify(method: str, path: str) -> Target:
         return _scim(method, [part for part in path[len(SCIM_ROOT):].split("/") if part])
     if any(_under(path, p) for p in _SECRET_SERVER_PREFIXES):
         parts = [part for part in path.split("/") if part]
-        number = next((part for part in parts if part.isdigit()), None)
+        number = next((part for part in parts if part.isascii() and part.isdigit()), None)
         if method in ("GET", "HEAD"):
             # A request naming a numeric id (a secret, a folder, a secret's field) reads one thing; else a list.
             operation: str | None = "read" if number is not None else "list"
@@ -107,7 +127,7 @@ def classify(method: str, path: str) -> Target:
             operation = "create" if method == "POST" else _BY_METHOD.get(method)
         api = parts[1:] if parts[:1] == ["platform"] else parts
         addressed = None
-        if len(api) > 3 and api[0] == "api" and api[1] in ("v1", "v2") and api[3].isdigit():
+        if len(api) > 3 and api[0] == "api" and api[1] in ("v1", "v2") and api[3].isascii() and api[3].isdigit():
             addressed = _SECRET_SERVER_KINDS.get(api[2])
         return Target(Surface.SECRET_SERVER, "SecretServer", operation, number, addressed, faultable=True)
     return _ROOT

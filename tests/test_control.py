@@ -233,3 +233,17 @@ def test_dashboard_shows_at_most_50_entries(client: TestClient) -> None:
         client.get("/scim/v2/ServiceProviderConfig", headers=AUTH)
     text = client.get("/_mockscim/").text
     assert text.count("<tr class=") == 50 and "55 entries kept" in text and "none" in text
+
+
+@pytest.mark.parametrize("path", ["/_mockscim/nope", "/_mockscim/journal/a/b", "/_mockscim/health/x"])
+@pytest.mark.parametrize("admin_token", [None, "adm1n"])
+def test_unknown_control_path_is_a_control_404(make_client: Callable[..., TestClient], path: str,
+                                               admin_token: str | None) -> None:
+    """docs/behaviour.md §12: an unknown path under /_mockscim → 404 in the control plane's `{"error"}` shape, never
+    the Secret Server's `{"message"}`, and is not journaled."""
+    client = make_client(admin_token=admin_token)
+    headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
+    for method in ("GET", "DELETE"):
+        r = client.request(method, path, headers=headers)
+        assert r.status_code == 404 and set(r.json()) == {"error"} and isinstance(r.json()["error"], str), r.text
+    assert client.get("/_mockscim/journal", headers=headers).json()["total"] == 0

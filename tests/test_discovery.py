@@ -66,4 +66,13 @@ def test_schema_matches_enforcement(client: TestClient) -> None:
     assert attrs["userName"]["required"] is True and attrs["userName"]["uniqueness"] == "server"
     assert attrs["userName"]["mutability"] == "immutable" and attrs["userName"]["caseExact"] is False
     assert attrs["password"]["mutability"] == "writeOnly" and attrs["password"]["returned"] == "never"
-    assert attrs["id"]["caseExact"] is True and attrs["groups"]["mutability"] == "readOnly"
+    assert attrs["groups"]["mutability"] == "readOnly"
+
+
+def test_schemas_omit_the_common_attributes(client: TestClient) -> None:
+    """docs/behaviour.md §1: no schema lists id, externalId or meta (RFC 7643 §3.1 common attributes; §8.7.1 prints
+    the User and Group schemas without them); scim2-client cannot read a projected resource otherwise."""
+    listed = client.get("/scim/v2/Schemas", headers=AUTH).json()["Resources"]
+    one = [client.get(f"/scim/v2/Schemas/{urn}", headers=AUTH).json() for urn in SCHEMAS]
+    for schema in (*listed, *one):
+        assert {a["name"] for a in schema["attributes"]}.isdisjoint({"id", "externalId", "meta"}), schema["id"]

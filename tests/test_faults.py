@@ -288,6 +288,47 @@ def test_apply_then_fail_commits_then_fails(client: TestClient) -> None:
         500, "Internal Server Error.", "t#0", SERVICE)
 
 
+def test_apply_then_fail_without_budget_lets_the_retry_meet_409(client: TestClient) -> None:
+    """docs/behaviour.md §10 (its own example): with no `times`, the client's retry of the same create is handled,
+    fails with 409, and that 409 is what the client sees (it got the 500 again); the rule still counts as fired and
+    the journal names it; nothing more is written."""
+    activate(client, {"match": {"resource": "Users", "operation": "create"},
+                      "then": {"apply_then_fail": "internal_error"}})
+    assert new_user(client, "ghost@x.test").status_code == 500
+    retry = new_user(client, "ghost@x.test")
+    assert retry.status_code == 409
+    assert retry.json() == {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "409",
+                            "scimType": "uniqueness", "detail": "Attribute 'userName' MUST be unique."}
+    found = client.get(USERS, params={"filter": 'userName eq "ghost@x.test"'}, headers=AUTH).json()
+    assert found["totalResults"] == 1
+    assert [r["fired"] for r in active_rules(client)] == [2]
+    entries = journal_of(client, method="POST")["entries"]
+    assert [(e["status"], e["rule"], e["scimType"], e["detail"]) for e in entries] == [
+        (500, "t#0", None, "Internal Server Error."),
+        (409, "t#0", "uniqueness", "Attribute 'userName' MUST be unique.")]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status", "detail"), [
+    ("POST", USERS, {"displayName": "no userName"}, 400, "Attribute 'userName' is required."),
+    ("PUT", f"{USERS}/no-such-id", {"userName": "nobody@x.test"}, 404, "Resource 'no-such-id' not found."),
+    ("PATCH", f"{USERS}/{BJENSEN_ID}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                     "Operations": [{"op": "replace", "path": "userName", "value": "b@x.test"}]},
+     400, "Attribute 'userName' is immutable and cannot be changed."),
+])
+def test_apply_then_fail_answers_a_failed_handling_as_is(client: TestClient, method: str, path: str,
+                                                         body: dict[str, Any], status: int, detail: str) -> None:
+    """docs/behaviour.md §10: when the handling itself fails, that failure is answered, not the rule's error, and
+    nothing is written."""
+    before = client.get("/_mockscim/state").json()
+    activate(client, {"match": {"path": "/scim/v2/Users*"}, "then": {"apply_then_fail": "internal_error"}})
+    r = client.request(method, path, headers=SCIM, json=body)
+    assert (r.status_code, r.json()["detail"]) == (status, detail)
+    assert active_rules(client)[0]["fired"] == 1
+    assert journal_of(client, method=method)["entries"][-1]["rule"] == "t#0"
+    client.delete("/_mockscim/scenario")
+    assert client.get("/_mockscim/state").json() == before
+
+
 def test_latency_waits(client: TestClient) -> None:
     """``latency`` delays the answer."""
     activate(client, {"match": {"resource": "Users"}, "then": {"latency": "200ms"}})

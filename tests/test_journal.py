@@ -185,6 +185,19 @@ def test_query_redaction_by_name_and_by_value() -> None:
     assert redact_text("Resource 'tok-1234' not found.", ["tok-1234"]) == f"Resource '{REDACTED}' not found."
 
 
+@pytest.mark.parametrize(("raw", "redacted"), [
+    ("secretPath=%5Cdb%5Croot", "secretPath=%5Cdb%5Croot"),  # a path, not a credential (docs/behaviour.md §12)
+    ("folderPath=%5Csecrets&filter.searchText=secret", "folderPath=%5Csecrets&filter.searchText=secret"),
+    ("secretId=12&tokenType=bearer&passwordless=1", "secretId=12&tokenType=bearer&passwordless=1"),
+    ("TOKEN=t&Password=p&client%5Fsecret=s", f"TOKEN={REDACTED}&Password={REDACTED}&client%5Fsecret={REDACTED}"),
+    ("id_token=i&client_assertion=a&apikey=k", f"id_token={REDACTED}&client_assertion={REDACTED}&apikey={REDACTED}"),
+])
+def test_query_redaction_is_by_exact_name(raw: str, redacted: str) -> None:
+    """docs/behaviour.md §12: credential parameters are redacted by name, any case; a name that merely contains
+    "secret", "token" or "password" stays readable."""
+    assert redact_query(raw) == redacted
+
+
 def test_request_entries_are_built_when_read_and_redacted() -> None:
     """record_request keeps the raw request; the entry is built (and redacted) once, on first read."""
     journal = Journal(size=2)

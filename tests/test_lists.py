@@ -34,18 +34,21 @@ def test_paging_start_index_and_count(client: TestClient) -> None:
 
 
 def test_count_zero_and_negative_and_start_below_one(client: TestClient) -> None:
-    """count ≤ 0 → no Resources and itemsPerPage 0; startIndex < 1 reads as 1 (RFC 7644 §3.4.2.4)."""
+    """count ≤ 0 → `"Resources": []` and itemsPerPage 0 (docs/behaviour.md §4: RFC 7644 §3.4.2 wants Resources
+    whenever totalResults is non-zero, and scim2-client raises without it); startIndex < 1 reads as 1."""
     for count in ("0", "-3"):
         body = listing(client, count=count)
         assert body == {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 5,
-                        "startIndex": 1, "itemsPerPage": 0}
+                        "startIndex": 1, "itemsPerPage": 0, "Resources": []}
     assert listing(client, startIndex="-4", count="1")["startIndex"] == 1
 
 
 @pytest.mark.parametrize("param", ["count", "startIndex"])
-def test_non_integer_paging_is_invalid(client: TestClient, param: str) -> None:
-    """A non-integer count or startIndex → 400 `The '<param>' attribute was invalid.`."""
-    r = client.get(USERS, params={param: "ten"}, headers=AUTH)
+@pytest.mark.parametrize("value", ["ten", "1_000", "\u0663", "\uff15", "1.0", "+5", "0x10", "5 5"])
+def test_non_integer_paging_is_invalid(client: TestClient, param: str, value: str) -> None:
+    """A count or startIndex that is not ASCII digits (RFC 7644 integers; Python's int() takes `1_000` and
+    Arabic-Indic or full-width digits) → 400 `The '<param>' attribute was invalid.`."""
+    r = client.get(USERS, params={param: value}, headers=AUTH)
     assert r.status_code == 400 and r.json() == err(400, f"The '{param}' attribute was invalid.", "invalidValue")
 
 

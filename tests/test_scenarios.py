@@ -566,14 +566,14 @@ CLASSIFY_CASES: list[tuple[str, str, tuple[str | None, str | None]]] = [
     ("GET", "/api/v1/folders/lookup", ("SecretServer", "list")),
     ("GET", "/api/v1/healthcheck", ("SecretServer", "list")),
     ("GET", "/platform/api/v1/healthcheck", ("SecretServer", "list")),
-    ("GET", "/health", ("SecretServer", "list")),
     ("GET", "/platform/health", ("SecretServer", "list")),
-    ("GET", "/vaultbroker/api/vaults", ("SecretServer", "list")),
     ("GET", "/platform/vaultbroker/api/vaults", ("SecretServer", "list")),
     ("GET", "/_mockscim/scenario", (None, None)),
     ("POST", "/_mockscim/reset", (None, None)),
     ("GET", "/", (None, None)),
     ("GET", "/healthz", (None, None)),
+    ("GET", "/health", (None, None)),  # docs/behaviour.md §1: the root serves no /health, no /vaultbroker
+    ("GET", "/vaultbroker/api/vaults", (None, None)),
     ("GET", "/api/v10/x", (None, None)),
 ]
 

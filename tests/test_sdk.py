@@ -124,6 +124,7 @@ def test_static_token_with_access_token_authorizer(url: str) -> None:
 
 
 def test_secret_server_down_raises_service_error(fresh: str) -> None:
+    """docs/behaviour.md §8: an SDK in Secret Server mode reports an outage as a service error (the 503)."""
     server = sdk(fresh)
     server.get_secret(12)  # authenticated while up
     httpx.put(f"{fresh}/_mockscim/secret-server", json={"available": False}).raise_for_status()
@@ -138,13 +139,38 @@ def test_secret_server_down_raises_service_error(fresh: str) -> None:
 
 
 def test_secret_server_down_before_the_first_call(fresh: str) -> None:
-    # /api/v1/healthcheck is unhealthy, /health still healthy: a new authorizer detects Platform mode, gets a Platform
-    # token, and meets the 503 at the vault's /api/v1 (docs/behaviour.md §8: the Platform side keeps working).
+    """docs/behaviour.md §1, §8: a new SDK pointed at the root while Secret Server is down finds no healthy probe
+    (`/api/v1/healthcheck` 503, the root's `/health` 404), so it reports that it cannot reach a server instead of
+    taking the root for a Platform and failing later with `invalid_client` for a password user."""
     httpx.put(f"{fresh}/_mockscim/secret-server", json={"available": False}).raise_for_status()
-    with pytest.raises(SecretServerServiceError):
-        sdk(fresh).get_secret(12)
-    with pytest.raises(SecretServerError):
-        sdk(fresh, BJENSEN_LOGIN).get_secret(14)  # a User has no client credentials on the Platform side
+    httpx.delete(f"{fresh}/_mockscim/journal").raise_for_status()
+    for user in (SERVICE_LOGIN, BJENSEN_LOGIN):
+        server = sdk(fresh, user)
+        with pytest.raises(SecretServerError) as raised:
+            server.get_secret(12)
+        assert raised.value.message == "Unable to detect server type via health check endpoints."
+        assert getattr(server.authorizer, "_server_type", None) is None
+    paths = [e["path"] for e in httpx.get(f"{fresh}/_mockscim/journal").json()["entries"]]
+    assert set(paths) == {"/api/v1/healthcheck", "/health"}  # no Platform token request, no vault lookup
+    httpx.put(f"{fresh}/_mockscim/secret-server", json={"available": True}).raise_for_status()
+    back = sdk(fresh)
+    assert back.get_secret(12)["id"] == 12 and back.authorizer._server_type == "secret_server"  # back up
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_secret_server_down_in_platform_mode_raises_service_error(fresh: str, warm: bool) -> None:
+    """docs/behaviour.md §8: in Platform mode (`url + "/platform"`) the Platform side keeps working, so the SDK gets
+    its token and vault, then reports the outage from the vault's `/api/v1` as a service error (the 503)."""
+    platform = f"{fresh}/platform"
+    server = SecretServer(platform, PasswordGrantAuthorizer(platform, *SERVICE_LOGIN))
+    if warm:
+        assert server.get_secret(12)["id"] == 12
+    httpx.put(f"{fresh}/_mockscim/secret-server", json={"available": False}).raise_for_status()
+    with pytest.raises(SecretServerServiceError) as raised:
+        server.get_secret(12)
+    response = raised.value.message  # the SDK keeps the requests.Response as the error's message
+    assert response.status_code == 503 and response.json()["errorCode"] == "ServiceUnavailable"
+    assert server.authorizer._server_type == "platform" and server.base_url == fresh
 
 
 def test_platform_mode(url: str) -> None:

@@ -71,12 +71,22 @@ def test_healthcheck_down_is_503_and_unhealthy(client: TestClient) -> None:
     assert isinstance(r.json()["message"], str)
 
 
-@pytest.mark.parametrize("path", ["/health", "/platform/health"])
-def test_platform_health_stays_up(client: TestClient, path: str) -> None:
-    assert client.get(path).json() == {"Healthy": True}
+def test_platform_health_stays_up(client: TestClient) -> None:
+    assert client.get("/platform/health").json() == {"Healthy": True}
     down(client)
-    r = client.get(path)
+    r = client.get("/platform/health")
     assert r.status_code == 200 and r.json() == {"Healthy": True}
+
+
+@pytest.mark.parametrize("path", ["/health", "/vaultbroker/api/vaults"])
+@pytest.mark.parametrize("available", [True, False])
+def test_the_root_serves_no_platform_routes(client: TestClient, path: str, available: bool) -> None:
+    """docs/behaviour.md §1: the root is a Secret Server: `/health` and `/vaultbroker` are 404, up or down, so an SDK
+    whose `/api/v1/healthcheck` probe meets a 503 never detects Platform mode there."""
+    client.put("/_mockscim/secret-server", json={"available": available})
+    r = client.get(path, headers=AUTH)
+    assert r.status_code == 404 and r.json() == {"message": "Not found."}
+    assert b"healthy" not in r.content.lower()
 
 
 def test_platform_healthcheck_is_not_found_without_healthy(client: TestClient) -> None:
@@ -172,7 +182,7 @@ def test_token_grace_covers_the_sdks_reuse(make_client: Callable[..., TestClient
 
 
 # -- authentication (docs/behaviour.md §9) -----------------------------------------------------------------------------
-@pytest.mark.parametrize("path", [*API_GETS, "/vaultbroker/api/vaults", "/platform/vaultbroker/api/vaults"])
+@pytest.mark.parametrize("path", [*API_GETS, "/platform/vaultbroker/api/vaults"])
 @pytest.mark.parametrize("headers", [
     {},
     {"Authorization": "Bearer nope"},
@@ -218,7 +228,6 @@ def test_down_keeps_platform_token_and_vaults(client: TestClient) -> None:
     assert r.status_code == 200
     headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
     assert client.get("/platform/vaultbroker/api/vaults", headers=headers).status_code == 200
-    assert client.get("/vaultbroker/api/vaults", headers=headers).status_code == 200
     client.put("/_mockscim/secret-server", json={"available": True})
     assert client.get("/api/v1/secrets/12", headers=headers).status_code == 200
 
@@ -231,9 +240,8 @@ def test_reset_brings_secret_server_back(make_client: Callable[..., TestClient])
 
 
 # -- vault broker (docs/behaviour.md §9) ------------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/vaultbroker/api/vaults", "/platform/vaultbroker/api/vaults"])
-def test_vaults_point_at_the_root_url(client: TestClient, path: str) -> None:
-    r = client.get(path, headers=AUTH)
+def test_vaults_point_at_the_root_url(client: TestClient) -> None:
+    r = client.get("/platform/vaultbroker/api/vaults", headers=AUTH)
     assert r.status_code == 200
     (vault,) = r.json()["vaults"]
     assert vault["type"] == "SecretServerCloud"

@@ -148,6 +148,9 @@ INVALID: list[tuple[str, Any, str]] = [
     ("secret fields", invalid(FIX, "PrivilegedData", 0, fields={"port": 22}), "'fields' must map names to strings"),
     ("orphan service user", {**FIX, "serviceUsers": [{"userName": "ghost", "clientSecret": "x"}]},
      "serviceUsers[0]: no User has userName 'ghost'"),
+    ("blank userName", invalid(FIX, "Users", 2, userName="   "),
+     "Users[2] (id 'c5a2e7d1-1f0b-4c57-8e2a-5b7f1d3a9e10'): 'userName' is required"),
+    ("blank container name", invalid(FIX, "Containers", 4, name="\t"), "Containers[4] (id '5'): 'name' is required"),
 ]
 
 

@@ -56,7 +56,7 @@ async def resource_types(request: Request) -> Response:
     name = request.path_params.get("name")
     if name is None:
         return ScimResponse(_listing(items))
-    found = next((i for i in items if i["id"] == name), None)
+    found = next((i for i in items if i["id"].lower() == name.lower()), None)  # docs/behaviour.md §1
     if found is None:
         raise NotFound(name)
     return ScimResponse(found)
@@ -65,17 +65,12 @@ async def resource_types(request: Request) -> Response:
 async def schemas(request: Request) -> Response:
     core = _core(request)
     base = base_url(request) + SCIM_ROOT
+    # docs/behaviour.md §1: as RFC 7643 §8.7.1 prints them, without the common attributes id, externalId and meta
+    # (RFC 7643 §3.1); scim2-client cannot read a projected resource when the schema lists its own meta.
     seen: dict[str, dict[str, Any]] = {}
     for rt in core.profile.resource_types.values():
         for schema in (rt.schema, *rt.extensions):
             seen.setdefault(schema.id, schema.to_scim(base))
-    for item in seen.values():
-        if item["id"] in {rt.schema.id for rt in core.profile.resource_types.values()}:
-            # RFC 7643 §3.1: id, externalId and meta are common to every resource; list them with the core schema.
-            from mockscim.scim.schema import COMMON
-
-            names = {a["name"] for a in item["attributes"]}
-            item["attributes"] = [a.to_scim() for a in COMMON if a.name not in names] + item["attributes"]
     urn = request.path_params.get("urn")
     if urn is None:
         return ScimResponse(_listing(list(seen.values())))

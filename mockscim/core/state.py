@@ -100,10 +100,12 @@ def _entry(rtype: ResourceType, entry: Mapping[str, Any], label: str, kind: str,
             doc[attr.name] = coerced
     if "id" not in doc:
         doc["id"] = str(i + 1) if kind in _INTEGER_IDS else str(uuid.uuid4())
-    elif kind in _INTEGER_IDS and not doc["id"].isdigit():
+    elif kind in _INTEGER_IDS and not (doc["id"].isascii() and doc["id"].isdigit()):
         raise StateError(f"{label}: Secret Server ids are integers rendered as strings")
     for attr in rtype.schema.attributes:
-        if attr.required and attr.name not in doc and kind in ("Users", "Groups", "Containers"):
+        value = doc.get(attr.name)
+        blank = value is None or (isinstance(value, str) and not value.strip())  # as the API's `required`
+        if attr.required and blank and kind in ("Users", "Groups", "Containers"):
             raise StateError(f"{label}: {attr.name!r} is required")
     given = doc.get("meta")
     meta: Mapping[str, Any] = given if isinstance(given, Mapping) else {}

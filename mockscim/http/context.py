@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import Scope
 
-from mockscim.surfaces import Target, classify
+from mockscim.surfaces import Target, classify, route_path
 
 if TYPE_CHECKING:
     from mockscim.auth.principal import Principal
@@ -33,14 +33,19 @@ class RequestState:
     rule: str | None = None
     body: Any = None
     base: str | None = None
+    path: str = ""
+    """The path as the client sent it (the journal's ``path``); ``scope["path"]`` is the one routed
+    (:func:`~mockscim.surfaces.route_path`)."""
 
 
 def state_of(scope: Scope) -> RequestState:
     """The request's state, created on first use: a request id that is unique and sortable within a run, and the
-    request's :class:`~mockscim.surfaces.Target`."""
+    request's :class:`~mockscim.surfaces.Target`. The scope's ``path`` becomes the routed one."""
     state: RequestState | None = scope.get("mockscim")
     if state is None:
-        state = RequestState(f"{_prefix}-{next(_ids):08d}", classify(scope.get("method", "GET"), scope["path"]))
+        sent = scope["path"]
+        scope["path"] = routed = route_path(sent)  # docs/behaviour.md §1: SCIM names in any case, no slash redirect
+        state = RequestState(f"{_prefix}-{next(_ids):08d}", classify(scope.get("method", "GET"), routed), path=sent)
         scope["mockscim"] = state
     return state
 

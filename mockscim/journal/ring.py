@@ -29,14 +29,19 @@ KEYS: tuple[str, ...] = (
 REDACTED = "[REDACTED]"
 DEFAULT_LIMIT = 100
 
-# Query parameter names whose values are credentials (docs/behaviour.md §2: "a token sent in the query string is
-# redacted").
+# A cheap first look at a whole query: does any credential-like word appear at all?
 _SENSITIVE = re.compile(r"token|secret|passw|pwd|credential|api[_-]?key|assertion|authorization", re.IGNORECASE)
 # The same names as plain lower-case substrings: for ASCII text (nearly every query) a few `in` tests are ~10x
 # cheaper than the case-insensitive regex, and ASCII case folding is all IGNORECASE can do there.
 _SENSITIVE_WORDS = (
     "token", "secret", "passw", "pwd", "credential", "apikey", "api_key", "api-key", "assertion", "authorization",
 )
+# Query parameter names whose values are credentials (docs/behaviour.md §2, §12): redacted by name, never because a
+# name merely contains "secret" or "token" (`secretPath` is a path, and stays readable).
+_SENSITIVE_NAMES = frozenset({
+    "access_token", "token", "refresh_token", "id_token", "password", "passwd", "pwd", "secret", "client_secret",
+    "api_key", "apikey", "api-key", "assertion", "client_assertion", "authorization",
+})
 _STATUS = re.compile(r"0|[1-5]\d\d|[1-5]xx", re.IGNORECASE)
 
 log = logging.getLogger("mockscim.journal")
@@ -96,7 +101,7 @@ def redact_query(query: str, known: Iterable[str] = ()) -> str:
     parts = query.split("&")
     for i, part in enumerate(parts):
         name, eq, value = part.partition("=")
-        if eq and value and sensitive(unquote_plus(name)):
+        if eq and value and unquote_plus(name).strip().lower() in _SENSITIVE_NAMES:
             parts[i] = f"{name}={REDACTED}"
         elif known and any(k in part or k in unquote_plus(part) for k in known):
             parts[i] = f"{name}={REDACTED}" if eq else REDACTED
@@ -133,7 +138,7 @@ class Query:
         limit = DEFAULT_LIMIT
         if params.get("limit"):
             text = params["limit"]
-            if not text.isdigit():
+            if not (text.isascii() and text.isdigit()):  # ASCII only: isdigit() takes other scripts
                 raise ValueError(f"limit: expected a non-negative integer, got {text!r}")
             limit = int(text)
         since = params.get("since") or None

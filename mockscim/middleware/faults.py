@@ -93,8 +93,26 @@ def _with_headers(send: Send, extra: Mapping[str, str]) -> Send:
     return send_with_headers
 
 
-async def _swallow(message: Message) -> None:
-    """Where an ``apply_then_fail`` request's real response goes."""
+class _Held:
+    """Holds an ``apply_then_fail`` request's real response: swallowed when the handling succeeded, sent as it is
+    when the handling itself failed (docs/behaviour.md §10: a retry meets its 409, a 404, a 400)."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.status = 0
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        self.messages.append(message)
+
+    @property
+    def failed(self) -> bool:
+        return self.status >= 400
+
+    async def replay(self, send: Send) -> None:
+        for message in self.messages:
+            await send(message)
 
 
 def _ref(doc: Mapping[str, Any] | None, attribute: str) -> str | None:
@@ -110,7 +128,8 @@ class FaultsMiddleware:
     It runs before authentication, so a ``token: expire`` request itself meets the 401, and it never enforces
     auth itself. Effects, in order: ``latency``; state changes; then ``drop_connection``, an ``error``/``status``
     answer, ``apply_then_fail`` (handled and committed, then the error; with ``drop_connection`` the connection
-    drops after the write), or normal handling. ``headers`` go on whatever answers.
+    drops after the write; when the handling itself fails, that failure is the answer), or normal handling.
+    ``headers`` go on whatever answers.
     """
 
     def __init__(self, app: ASGIApp, *, slot: ScenarioSlot, core: Core, tokens: TokenRegistry,
@@ -166,7 +185,11 @@ class FaultsMiddleware:
             await asyncio.sleep(effect.latency)  # docs/behaviour.md §10: waits first, without blocking others
         await self._change_state(effect, info, body, scope, state)
         if effect.apply_then_fail:
-            await self.app(scope, body.receive, _swallow)  # the write is committed; the client never sees it
+            held = _Held()
+            await self.app(scope, body.receive, held.send)  # a success is committed; the client never sees it
+            if held.failed:
+                await held.replay(send)  # nothing was written: the client meets the real failure (the rule fired)
+                return
         if effect.drop_connection:
             # docs/behaviour.md §10: start the response, then return without its body; uvicorn closes the
             # connection and the journal records status 0 (the response never completed).

@@ -55,5 +55,6 @@ class JournalMiddleware:
         state = state_of(scope)
         principal = state.principal.user_name if state.principal is not None else None
         self.journal.record_request(arrived, RawRequest(
-            state.request_id, scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
-            principal, scope["headers"], state.status, state.scim_type, state.detail, duration_ms, state.rule))
+            state.request_id, scope["method"], state.path or scope["path"],
+            scope.get("query_string", b"").decode("latin-1"), principal, scope["headers"], state.status,
+            state.scim_type, state.detail, duration_ms, state.rule))

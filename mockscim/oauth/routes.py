@@ -61,6 +61,7 @@ async def token(request: Request) -> Response:
         issued = registry.refresh(form.get("refresh_token", ""), owner)
         if issued is None:
             raise _error("invalid_grant", "The refresh token is unknown or was already used.")
+        state_of(request.scope).principal = core.authenticate(issued.access_token)  # docs/behaviour.md §12
         return _issued(issued)
     raise _error("unsupported_grant_type", "Supported grant types: client_credentials, refresh_token.")
 

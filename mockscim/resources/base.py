@@ -131,9 +131,13 @@ class Kind:
 
     # -- shared checks ---------------------------------------------------------------------------------------------
     def require(self, doc: Mapping[str, Any]) -> None:
-        """RFC 7643 §7 ``required``: every required top-level attribute is present."""
+        """RFC 7643 §7 ``required``: every required top-level attribute is present; a string of only whitespace is
+        no value (a `userName` of spaces names nobody)."""
         for attr in self.rtype.schema.attributes:
-            if attr.required and doc.get(attr.name) in (None, "", [], {}):
+            if not attr.required:
+                continue
+            value = doc.get(attr.name)
+            if value in (None, "", [], {}) or (isinstance(value, str) and not value.strip()):
                 raise RequiredAttribute(attr.name)
 
     def unique(self, doc: Mapping[str, Any], attr: str, label: str | None = None) -> None:

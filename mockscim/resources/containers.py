@@ -51,7 +51,8 @@ class Containers(PamKind):
     def validate(self, doc: Doc, old: Mapping[str, Any] | None, caller: Principal) -> list[Change]:
         self._check(doc, old)
         parent = owner.ref_value(doc, "parent")
-        if old is None and parent is not None and not self.owns_container(parent, caller):
+        placed = parent is not None and (old is None or owner.ref_value(old, "parent") is None)
+        if placed and not self.owns_container(str(parent), caller):
             # docs/behaviour.md §4: a parent the caller does not own (precedence 8, after validation)
             raise OwnerRequired()
         for other in self.store.lookup("Containers", "name", doc["name"]):
@@ -70,8 +71,14 @@ class Containers(PamKind):
     def _check(self, doc: Mapping[str, Any], old: Mapping[str, Any] | None) -> None:
         """The validation errors (docs/behaviour.md §4 precedence 7): required name, parent immutable and existing."""
         self.require(doc)
-        if old is not None and owner.ref_value(doc, "parent") != owner.ref_value(old, "parent"):
-            raise Immutable("parent")  # docs/behaviour.md §3: fixed at creation, also for a root container
+        parent = owner.ref_value(doc, "parent")
+        if old is not None and parent != (before := owner.ref_value(old, "parent")):
+            # docs/behaviour.md §6: an immutable may be set once, but the profile fixes a container's parent at
+            # creation (cloud: a root container stays at the root [C]).
+            if before is not None or "Containers.parent" in self.context.profile.fixed_at_creation:
+                raise Immutable("parent")
+            if str(parent) in owner.subtree(self.store, [str(doc["id"])]):
+                raise InvalidAttribute("parent")  # under itself or a descendant: no cycle can form
         self.reference(doc, "parent", "Containers")
 
     def require_owner(self, doc: Mapping[str, Any], caller: Principal) -> None:

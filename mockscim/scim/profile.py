@@ -15,7 +15,9 @@ PROFILE_DIR = Path(__file__).parents[1] / "data" / "profiles"
 _KEYS = {
     "name", "description", "endpoints", "linkedObject", "federatedRule", "filterAllowList", "sorting", "search",
     "immutable", "unique", "foreignId", "patchStatus", "putStatus", "defaultCount", "maxResults", "methods", "rights",
+    "fixedAtCreation",
 }
+_OPTIONAL = {"description": "", "fixedAtCreation": []}
 
 
 class ProfileError(ValueError):
@@ -35,6 +37,9 @@ class Profile:
     sorting: bool
     search: bool
     immutable: frozenset[str]
+    fixed_at_creation: frozenset[str]
+    """Immutables that cannot be set later either, even on a resource created without them (``Containers.parent``:
+    docs/behaviour.md §6, a container created at the root stays there); every other immutable may be set once."""
     unique: frozenset[str]
     foreign_id: str
     patch_status: int
@@ -75,8 +80,9 @@ def profile_from_dict(raw: Any, origin: str) -> Profile:
     """Validate a profile document; an unknown or missing key, or a wrong type, names the file and the key."""
     if not isinstance(raw, dict):
         raise ProfileError(f"{origin}: a profile is a JSON object")
+    raw = {**_OPTIONAL, **raw}
     unknown = sorted(set(raw) - _KEYS)
-    missing = sorted(_KEYS - set(raw) - {"description"})
+    missing = sorted(_KEYS - set(raw) - set(_OPTIONAL))
     if unknown or missing:
         raise ProfileError(f"{origin}: unknown keys {unknown}, missing keys {missing}")
 
@@ -122,6 +128,7 @@ def profile_from_dict(raw: Any, origin: str) -> Profile:
         sorting=flag("sorting"),
         search=flag("search"),
         immutable=frozenset(strings("immutable")),
+        fixed_at_creation=frozenset(strings("fixedAtCreation")),
         unique=frozenset(strings("unique")),
         foreign_id=raw["foreignId"],
         # RFC 7644 §3.5.1/§3.5.2: PUT answers 200; PATCH 200 with the resource or 204.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from mockscim.scim.errors import InvalidAttribute, InvalidValue
 from mockscim.scim.schema import ResourceType
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -33,22 +35,23 @@ def _int_param(raw: str | int | None, name: str, default: int) -> int:
         return default
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
-    try:
-        return int(str(raw).strip())
-    except ValueError:
-        raise InvalidAttribute(name) from None
+    text = str(raw).strip()
+    # RFC 7644 §3.4.2.4 integers are JSON integers (RFC 8259 §6): ASCII digits, no "_", no other scripts' digits.
+    if not _INTEGER.fullmatch(text):
+        raise InvalidAttribute(name)
+    return int(text)
 
 
 def list_response(resources: Sequence[Mapping[str, Any]], total: int, page: Page) -> dict[str, Any]:
-    """An RFC 7644 §3.4.2 ListResponse; ``count`` 0 gives no ``Resources`` (§3.4.2.4)."""
+    """An RFC 7644 §3.4.2 ListResponse, ``Resources`` always present (docs/behaviour.md §4: ``[]`` when ``count`` ≤ 0,
+    as §3.4.2 requires it whenever ``totalResults`` is non-zero)."""
     body: dict[str, Any] = {
         "schemas": [LIST_RESPONSE],
         "totalResults": total,
         "startIndex": page.start,
         "itemsPerPage": len(resources) if page.count > 0 else 0,
     }
-    if page.count > 0:
-        body["Resources"] = list(resources)
+    body["Resources"] = list(resources) if page.count > 0 else []
     return body
 
 

@@ -26,7 +26,7 @@ class BadPaging(ValueError):
 def ss_id(value: Any) -> int | str:
     """Folder and secret ids are integers in Secret Server; a non-numeric store id is passed through as text."""
     text = str(value)
-    return int(text) if text.isdigit() else text
+    return int(text) if text.isascii() and text.isdigit() else text
 
 
 def ss_date(value: Any) -> str | None:
@@ -188,7 +188,7 @@ def secret_items(secret: Mapping[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(fields, Mapping):
         return []
     template = _template(secret)[1]
-    base = int(sid) * 100 if (sid := str(secret["id"])).isdigit() else 0
+    base = int(sid) * 100 if (sid := str(secret["id"])).isascii() and sid.isdigit() else 0
     items = []
     for n, (slug, value) in enumerate(fields.items(), start=1):
         name = str(slug).replace("-", " ").replace("_", " ").title()
@@ -295,7 +295,7 @@ def search_secrets(store: Store, access: Access, params: Mapping[str, str]) -> l
 
 def _id_key(value: Any) -> tuple[int, str]:
     text = str(value)
-    return (int(text), "") if text.isdigit() else (-1, text)
+    return (int(text), "") if text.isascii() and text.isdigit() else (-1, text)
 
 
 def search_folders(store: Store, access: Access, params: Mapping[str, str]) -> list[Mapping[str, Any]]:
@@ -356,13 +356,10 @@ def search_users(store: Store, params: Mapping[str, str]) -> list[Mapping[str, A
 def _non_negative(raw: str | None, default: int) -> int:
     if raw is None or raw.strip() == "":
         return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise BadPaging(raw) from None
-    if value < 0:
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()):  # int() would also read "1_0", "-1" and other scripts' digits
         raise BadPaging(raw)
-    return value
+    return int(text)
 
 
 def paging(params: Mapping[str, str], found: Sequence[Mapping[str, Any]],

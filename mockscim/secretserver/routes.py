@@ -65,7 +65,7 @@ async def healthcheck(request: Request) -> Response:
 
 
 async def platform_health(request: Request) -> Response:
-    """``GET /health`` and ``/platform/health``: the Platform probe; it stays up with Secret Server down
+    """``GET /platform/health``: the Platform probe; it stays up with Secret Server down
     (docs/behaviour.md §8)."""
     return JSONResponse({"Healthy": True})
 
@@ -89,14 +89,14 @@ async def token(request: Request) -> Response:
         issued = registry.refresh(form.get("refresh_token", ""), None)
         if issued is None:
             raise TokenError("invalid_grant", "The refresh token is unknown or was already used.")
-        return _issued(issued)
+        return _issued(request, issued)
     if grant != "password":
         raise TokenError("unsupported_grant_type", "Supported grant types: password, refresh_token.")
     user_name, password = form.get("username", ""), form.get("password", "")
     owner = _password_owner(core, user_name, password) if user_name and password else None
     if owner is None:
         raise TokenError("invalid_grant", "The user name or password is incorrect.")
-    return _issued(registry.issue(owner, PASSWORD_SCOPE))
+    return _issued(request, registry.issue(owner, PASSWORD_SCOPE))
 
 
 def _password_owner(core: Core, user_name: str, password: str) -> str | None:
@@ -112,7 +112,9 @@ def _password_owner(core: Core, user_name: str, password: str) -> str | None:
     return None
 
 
-def _issued(issued: Issued) -> Response:
+def _issued(request: Request, issued: Issued) -> Response:
+    # docs/behaviour.md §12: the journal names the user the token was issued to.
+    state_of(request.scope).principal = runtime_of(request).core.authenticate(issued.access_token, users=True)
     # Secret Server's token body (docs/behaviour.md §9): the SDK reads access_token and expires_in.
     return JSONResponse({"access_token": issued.access_token, "token_type": "bearer",
                          "expires_in": issued.expires_in, "refresh_token": issued.refresh_token},
@@ -121,7 +123,8 @@ def _issued(issued: Issued) -> Response:
 
 # -- vault broker (docs/behaviour.md §9) ------------------------------------------------------------------------
 async def vaults(request: Request, caller: Principal) -> Response:
-    """``GET /vaultbroker/api/vaults``: one default vault whose URL is this server's root (docs/behaviour.md §1)."""
+    """``GET /platform/vaultbroker/api/vaults``: one default vault whose URL is this server's root (docs/behaviour.md
+    §1)."""
     return JSONResponse({"vaults": [{
         "vaultId": "00000000-0000-4000-8000-00000000cafe",
         "name": "mockscim",
@@ -233,8 +236,6 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/folders/lookup", api(lookup_folders), methods=get),
         Route("/api/v1/folders/{id}", api(get_folder), methods=get),
         Route("/api/v1/users", api(users), methods=get),
-        Route("/health", platform_health, methods=get),
-        Route("/vaultbroker/api/vaults", api(vaults, needs_secret_server=False), methods=get),
         Route("/platform/health", platform_health, methods=get),
         Route("/platform/vaultbroker/api/vaults", api(vaults, needs_secret_server=False), methods=get),
         Route("/platform/api/v1/healthcheck", platform_no_healthcheck, methods=get),

@@ -149,7 +149,7 @@ class DurableStore(MemoryStore):
             raise StoreError(f"{hint} (tables {sorted(data)}; expected {', '.join(KINDS)})")
         for table, docs in data.items():
             for doc_id, doc in docs.items():
-                if not doc_id.isdigit() or not isinstance(doc, dict):
+                if not (doc_id.isascii() and doc_id.isdigit()) or not isinstance(doc, dict):
                     raise StoreError(f"{hint} (table {table!r}, doc_id {doc_id!r}: not a TinyDB document)")
         meta: dict[str, Any] = next(iter(data.get(META, {}).values()), {})
         state = {kind: list(data.get(kind, {}).values()) for kind in KINDS}

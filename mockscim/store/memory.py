@@ -135,7 +135,7 @@ class MemoryStore:
         if old is None:
             self._counter += 1
             self._seq[kind][key] = self._counter
-            if key.isdigit() and int(key) >= self._next[kind]:
+            if key.isascii() and key.isdigit() and int(key) >= self._next[kind]:
                 self._next[kind] = int(key) + 1
         docs[key] = marshal.dumps(doc) if kind in PACKED else doc  # type: ignore[arg-type]
         indexes = INDEXES.get(kind, {})
