@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -91,6 +92,26 @@ def test_search_and_lookup_raw_json(url: str) -> None:
     server = sdk(url)
     assert '"records"' in server.search_secrets({"filter.searchText": "sa"})
     assert '"Databases"' in server.lookup_folders({"filter.parentFolderId": 1})
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"filter.searchText": "sa", "filter.isExactMatch": True}, ["sa"]),
+    ({"filter.searchText": "root", "filter.searchField": "username", "filter.isExactMatch": True}, ["db-root"]),
+    ({"filter.secretTemplateId": 1}, ["vendor-portal"]),
+    ({"filter.includeSubFolders": True, "filter.folderId": 2, "sortBy[0].direction": "desc"}, ["sa", "db-root"]),
+    ({"filter.searchText": "d", "sortBy[0].name": "name", "sortBy[0].direction": "desc"},
+     ["vendor-portal", "deploy-bot", "db-root"]),
+])
+def test_search_secrets_with_the_filters(url: str, params: dict[str, object], expected: list[str]) -> None:
+    """docs/behaviour.md §9: the SDK passes ``query_params`` through; every filter it names is honoured."""
+    found = json.loads(sdk(url).search_secrets(params))
+    assert [r["name"] for r in found["records"]] == expected
+
+
+def test_search_secrets_refuses_a_filter_it_cannot_honour(url: str) -> None:
+    with pytest.raises(SecretServerClientError) as caught:
+        sdk(url).search_secrets({"filter.scope": "All"})
+    assert caught.value.message == "The search parameter 'filter.scope' is not supported by mockscim."
 
 
 @pytest.mark.parametrize("secret_id", [14, 999])

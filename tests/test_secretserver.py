@@ -246,7 +246,10 @@ def test_secret_model(client: TestClient) -> None:
     assert isinstance(s["siteId"], int) and isinstance(s["lastHeartBeatStatus"], str)
     assert NO_TZ.match(s["lastHeartBeatCheck"]) and NO_TZ.match(s["lastPasswordChangeAttempt"])
     items = {i["slug"]: i for i in s["items"]}
-    assert list(items) == ["machine", "host", "username", "password"]
+    # the template's fields in its order, then the extra field the secret carries (docs/behaviour.md §13)
+    assert list(items) == ["machine", "username", "password", "private-key", "private-key-passphrase", "public-key",
+                           "notes", "host"]
+    assert items["private-key"]["isFile"] is True and items["private-key"]["fileAttachmentId"] is None
     assert items["username"]["itemValue"] == "root" and items["password"]["itemValue"] == "s3cr3t-Root!"
     password = items["password"]
     assert password["isPassword"] is True and items["username"]["isPassword"] is False
@@ -254,7 +257,7 @@ def test_secret_model(client: TestClient) -> None:
     assert password["isFile"] is False and password["isList"] is False and password["listType"] == "None"
     assert password["isNotes"] is False and isinstance(password["fieldDescription"], str)
     assert "filename" in password
-    assert len({i["itemId"] for i in s["items"]}) == 4 and all(isinstance(i["fieldId"], int) for i in s["items"])
+    assert len({i["itemId"] for i in s["items"]}) == 8 and all(isinstance(i["fieldId"], int) for i in s["items"])
 
 
 def test_secret_by_path(client: TestClient) -> None:

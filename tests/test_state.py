@@ -17,7 +17,7 @@ from tests.conftest import AUTH
 
 STATE = "/_mockscim/state"
 KINDS = ["serviceUsers", "Users", "Groups", "Containers", "ContainerPermissions", "PrivilegedData",
-         "PrivilegedDataPermissions"]
+         "PrivilegedDataPermissions", "SecretTemplates"]
 SERVICE_ID = "8a0b3f0e-5c1d-4e0a-9a57-000000000001"
 ROOT = Path(__file__).resolve().parent.parent
 Maker = Callable[..., TestClient]
@@ -199,7 +199,8 @@ def test_seed_output_loads_and_is_served(api: TestClient) -> None:
     r = put_state(api, seeded)
     assert r.status_code == 200, r.text
     state = get_state(api)
-    assert {k: len(v) for k, v in state.items()} == {k: len(v) for k, v in seeded.items()}
+    # a state without SecretTemplates gets the five shipped ones (docs/behaviour.md §13)
+    assert {k: len(v) for k, v in state.items()} == {"SecretTemplates": 5, **{k: len(v) for k, v in seeded.items()}}
     listed = api.get("/scim/v2/Users?count=1", headers=AUTH).json()
     assert listed["totalResults"] == 51
     someone = seeded["Users"][7]
