@@ -6,8 +6,90 @@ from typing import Any
 
 import pytest
 
+from mockscim.app import load_fixture
+from mockscim.auth.principal import Principal
+from mockscim.core.state import normalise_state
 from mockscim.kinds.templates import SHIPPED, field_by, template_by
+from mockscim.scim.profile import load_profile
 from mockscim.secretserver import rules
+from mockscim.secretserver.models import Access
+from mockscim.store import Put
+from mockscim.store.memory import MemoryStore
+
+SERVICE = Principal("scim-service@mockscim.test", "8a0b3f0e-5c1d-4e0a-9a57-000000000001")
+BJENSEN = Principal("bjensen@example.com", "2819c223-7f76-453a-919d-413861904646")
+
+
+@pytest.fixture(scope="module")
+def store() -> MemoryStore:
+    """The default fixture in a memory store (the rules only read it; the writes they plan are checked here)."""
+    loaded = MemoryStore()
+    loaded.load(normalise_state(load_fixture(None), load_profile("cloud"), now="2024-01-01T00:00:00.000Z"))
+    return loaded
+
+
+def access(store: MemoryStore, who: Principal = SERVICE) -> Access:
+    return Access(store, who, ())
+
+
+def body(**change: Any) -> dict[str, Any]:
+    base = {"name": "n", "folderid": 5, "secrettemplateid": 2,
+            "items": [{"slug": "username", "itemvalue": "u"}, {"fieldid": 204, "itemvalue": "p"}]}
+    return {**base, **change}
+
+
+@pytest.mark.parametrize(("change", "refusal", "message"), [
+    ({}, None, ""),
+    ({"folderid": 4}, rules.Denied, "Access Denied"),  # bjensen's folder
+    ({"folderid": -1}, rules.Denied, "Access Denied"),  # nobody holds rights on the root
+    ({"folderid": 404}, rules.Invalid, "Folder 404 not found."),
+    ({"secrettemplateid": 0}, rules.Invalid, "Secret template 0 not found."),
+    ({"secrettemplateid": None}, rules.Invalid, "secretTemplateId is required."),
+    ({"items": [{"slug": "username", "itemvalue": "u"}]}, rules.Invalid,
+     "The field 'Password' (password) is required."),
+    ({"items": [{"fieldname": "Nope", "itemvalue": "u"}]}, rules.Invalid,
+     "Field 'Nope' is not on the secret template 'Password'."),
+    ({"siteid": "north"}, rules.Invalid, "siteId must be an integer."),
+    ({"checkoutintervalminutes": "30", "requirescomment": True}, None, ""),
+    ({"active": False, "id": 99, "checkedout": True}, None, ""),  # ignored
+])
+def test_create_secret(store: MemoryStore, change: dict[str, Any], refusal: type[rules.Refusal] | None,
+                       message: str) -> None:
+    if refusal is not None:
+        with pytest.raises(refusal) as caught:
+            rules.create_secret(store, access(store), body(**change))
+        assert caught.value.message == message
+        return
+    changes = rules.create_secret(store, access(store), body(**change))
+    secret, grant = changes
+    assert isinstance(secret, Put) and isinstance(grant, Put)
+    assert secret.doc["active"] is True and secret.doc["id"] != "99"
+    assert secret.doc["fields"] == {"username": "u", "password": "p"} and secret.doc["secretTemplateId"] == 2
+    assert secret.doc.get("checkOutIntervalMinutes") == (30 if "checkoutintervalminutes" in change else None)
+    assert grant.doc["rights"] == ["Owner"] and grant.doc["user"] == {"value": SERVICE.user_id}
+
+
+@pytest.mark.parametrize(("who", "sid", "write", "refusal"), [
+    (SERVICE, "15", "update", None),
+    (SERVICE, "15", "delete", None),
+    (BJENSEN, "15", "update", rules.Denied),  # no right on folder 5
+    (BJENSEN, "14", "delete", None),  # Owner of payroll-api
+    (SERVICE, "14", "update", rules.Denied),
+    (SERVICE, "404", "delete", rules.Denied),  # missing looks like denied
+])
+def test_rights_on_writes(store: MemoryStore, who: Principal, sid: str, write: str,
+                          refusal: type[rules.Refusal] | None) -> None:
+    def run() -> Any:
+        if write == "delete":
+            return rules.deactivate_secret(store, access(store, who), sid)
+        return rules.update_secret(store, access(store, who), sid, body(secrettemplateid=0))
+
+    if refusal is not None:
+        with pytest.raises(refusal):
+            run()
+    else:
+        (change,) = run()
+        assert isinstance(change, Put) and change.doc["id"] == sid
 
 
 @pytest.mark.parametrize(("query", "expected"), [

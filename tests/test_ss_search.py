@@ -148,3 +148,28 @@ def test_a_search_never_shows_what_the_caller_may_not_see(client: TestClient) ->
     """payroll-api (folder 4, bjensen's) stays out of the service user's results whatever the filters say."""
     assert names(client, "/api/v1/secrets?paging.filter.searchText=payroll") == []
     assert names(client, "/api/v1/secrets?filter.folderId=4&take=100") == ["vendor-portal"]
+
+
+@pytest.mark.parametrize(("path", "query", "expected"), [
+    ("/api/v1/users", "paging.filter.searchText=jensen", ["bjensen@example.com"]),
+    ("/api/v1/users", "filter.searchText=jensen", ["bjensen@example.com"]),
+    ("/api/v1/folders", "paging.filter.parentFolderId=1&paging.filter.limitToDirectDescendents=true",
+     ["Databases"]),
+    ("/api/v1/folders/lookup", "paging.filter.searchText=prod", ["Production"]),
+    ("/api/v1/secret-templates", "paging.filter.searchText=account",
+     ["Unix Account (SSH)", "Windows Account", "SQL Server Account"]),
+])
+def test_other_searches_take_the_prefix_too(client: TestClient, path: str, query: str, expected: list[str]) -> None:
+    r = client.get(f"{path}?{query}", headers=AUTH)
+    assert r.status_code == 200, r.text
+    records = r.json()["records"]
+    assert [rec.get("userName") or rec.get("folderName") or rec.get("value") or rec.get("name")
+            for rec in records] == expected
+
+
+@pytest.mark.parametrize("path", ["/api/v1/users", "/api/v1/folders", "/api/v1/folders/lookup",
+                                  "/api/v1/secret-templates"])
+def test_other_searches_refuse_filters_they_cannot_honour(client: TestClient, path: str) -> None:
+    r = client.get(f"{path}?paging.filter.domainId=3", headers=AUTH)
+    assert r.status_code == 400
+    assert r.json()["message"] == "The search parameter 'paging.filter.domainId' is not supported by mockscim."

@@ -408,3 +408,68 @@ def test_invalid_templates_and_flags_are_refused_naming_the_entry(client: TestCl
     assert r.status_code == 400
     assert message in r.json()["error"]
     assert client.get("/_mockscim/state").json() == before
+
+
+# -- every new route: 401 first, then 503 while down, before any check (docs/behaviour.md §8) -------------------
+WRITES = [
+    ("POST", "/api/v1/secrets/", {"name": "x"}),
+    ("POST", "/api/v2/secrets", {"name": "x"}),
+    ("PUT", "/api/v1/secrets/999", {"name": "x"}),
+    ("PATCH", "/api/v1/secrets/999/general", {"data": {}}),
+    ("PUT", "/api/v1/secrets/999/fields/password", {"value": "x"}),
+    ("DELETE", "/api/v1/secrets/999", None),
+    ("POST", "/api/v1/secrets/999/check-out", None),
+    ("POST", "/api/v1/secrets/999/check-in", None),
+    ("GET", "/api/v1/secrets/999/summary", None),
+    ("GET", "/api/v2/secrets/999", None),
+    ("GET", "/api/v1/secret-templates", None),
+    ("GET", "/api/v1/secret-templates/2", None),
+    ("POST", "/api/v1/secret-templates/generate-password/204", None),
+    ("GET", "/api/v1/folders", None),
+    ("POST", "/api/v1/folders", {"folderName": "x"}),
+    ("PUT", "/api/v1/folders/999", {"folderName": "x"}),
+    ("DELETE", "/api/v1/folders/999", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), WRITES)
+def test_401_then_503_before_any_check(client: TestClient, method: str, path: str, body: Any) -> None:
+    before = client.get("/_mockscim/state").json()
+    r = client.request(method, path, json=body)
+    assert r.status_code == 401 and r.json() == {"errorCode": "AuthenticationFailed",
+                                                 "message": "Authentication failed."}
+    down(client)
+    r = client.request(method, path, json=body, headers=AUTH)
+    assert r.status_code == 503 and r.json() == UNAVAILABLE
+    assert client.get("/_mockscim/state").json() == before
+
+
+@pytest.mark.parametrize(("method", "path", "raw", "content_type"), [
+    ("POST", "/api/v1/secrets", b"{not json", "application/json"),
+    ("POST", "/api/v1/secrets", b"[1, 2]", "application/json"),
+    ("POST", "/api/v1/secrets", b'{"name": "x", "folderId": 5.5, "secretTemplateId": 2}', "application/json"),
+    ("POST", "/api/v1/secrets", b'{"name": "x", "folderId": 5, "secretTemplateId": true}', "application/json"),
+    ("POST", "/api/v1/secrets", b'{"name": "x", "folderId": 5, "secretTemplateId": 2, "items": {}}',
+     "application/json"),
+    ("POST", "/api/v1/secrets", b'{"name": "x", "folderId": 5, "secretTemplateId": 2, "items": [7]}',
+     "application/json"),
+    ("POST", "/api/v1/secrets", b'{"name": 5, "folderId": 5, "secretTemplateId": 2}', "application/json"),
+    ("POST", "/api/v1/secrets", b'{"name": "x", "folderId": 5, "secretTemplateId": 2, "requiresComment": "y"}',
+     "application/json"),
+    ("PUT", "/api/v1/secrets/15", b'"text"', "application/json"),
+    ("PATCH", "/api/v1/secrets/15/general", b'{"data": {"secretFields": [{"dirty": true}]}}', "application/json"),
+    ("PATCH", "/api/v1/secrets/15/general", b'{"data": 3}', "application/json"),
+    ("PUT", "/api/v1/secrets/15/fields/password", b'{"value": 3}', "application/json"),
+    ("PUT", "/api/v1/secrets/15/fields/password", b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+    ("PUT", "/api/v1/secrets/15/fields/password", b"--x--\r\n", "multipart/form-data; boundary=x"),
+    ("POST", "/api/v1/folders", b'{"folderName": "x", "parentFolderId": "top"}', "application/json"),
+    ("POST", "/api/v1/folders", b"[]", "application/json"),
+    ("PUT", "/api/v1/folders/5", b'{"folderName": ""}', "application/json"),
+])
+def test_malformed_requests_are_400_and_write_nothing(client: TestClient, method: str, path: str, raw: bytes,
+                                                      content_type: str) -> None:
+    before = client.get("/_mockscim/state").json()
+    r = client.request(method, path, content=raw, headers={**AUTH, "Content-Type": content_type})
+    assert r.status_code == 400, r.text
+    assert r.json()["errorCode"] == "API_BadRequest" and isinstance(r.json()["message"], str)
+    assert client.get("/_mockscim/state").json() == before

@@ -365,8 +365,9 @@ async def check_in(request: Request, caller: Principal) -> Response:
 # -- templates (docs/behaviour.md §9) ---------------------------------------------------------------------------
 async def templates(request: Request, caller: Principal) -> Response:
     """``GET /secret-templates``: a paging envelope of ``{id, name}``."""
-    found = list(runtime_of(request).core.store.all(kinds.SECRET_TEMPLATES))
-    _, skip, take = rules.folder_query(request.query_params.multi_items(), default_take=1000)
+    params, skip, take = rules.template_query(request.query_params.multi_items())
+    text = params.get("filter.searchText", "").lower()
+    found = [t for t in runtime_of(request).core.store.all(kinds.SECRET_TEMPLATES) if text in str(t["name"]).lower()]
     return JSONResponse(models.paging(skip, take, found, lambda t: {"id": t["id"], "name": t["name"]}))
 
 
@@ -462,10 +463,8 @@ async def delete_folder(request: Request, caller: Principal) -> Response:
 # -- users ------------------------------------------------------------------------------------------------------
 async def users(request: Request, caller: Principal) -> Response:
     """``GET /api/v1/users``: SCIM users as Secret Server users (docs/behaviour.md §9)."""
-    params = request.query_params
+    params, skip, take = rules.user_query(request.query_params.multi_items(), default_take=models.DEFAULT_TAKE)
     found = models.search_users(runtime_of(request).core.store, params)
-    _, skip, take = rules.folder_query([(k, v) for k, v in params.multi_items() if not k.lower().removeprefix(
-        "paging.").startswith("filter.")], default_take=models.DEFAULT_TAKE)
     return JSONResponse(models.paging(skip, take, found, models.user_model))
 
 

@@ -43,7 +43,9 @@ __all__ = [
     "rename_folder",
     "secret_query",
     "set_field",
+    "template_query",
     "update_secret",
+    "user_query",
 ]
 
 ADD_RIGHTS = frozenset({"Add Secret", "Edit", owner.OWNER})
@@ -266,18 +268,33 @@ def secret_query(pairs: Iterable[tuple[str, str]], *, default_take: int = 10) ->
     )
 
 
-_FOLDER_FILTERS = ("searchtext", "parentfolderid", "limittodirectdescendents", "onlyincluderoot")
+_FOLDER_FILTERS = ("searchText", "parentFolderId", "limitToDirectDescendents")
+_USER_FILTERS = ("searchText", "includeInactive")
+
+
+def _filters_query(pairs: Iterable[tuple[str, str]], filters: Sequence[str], default_take: int
+                   ) -> tuple[dict[str, str], int, int]:
+    """A folder or user search's filters (by their ``filter.*`` spelling as :mod:`models` reads them), skip and
+    take; an unsupported filter → :class:`Invalid` (docs/behaviour.md §9)."""
+    params = _canonical(pairs, [f.lower() for f in filters])
+    skip, take = _paging(params, default_take)
+    names = {f"filter.{f.lower()}": f"filter.{f}" for f in filters}
+    return {names[k]: v[-1] for k, v in params.items() if k in names}, skip, take
 
 
 def folder_query(pairs: Iterable[tuple[str, str]], *, default_take: int = 10) -> tuple[dict[str, str], int, int]:
-    """A folder search's filters (by their ``filter.*`` spelling as :func:`models.search_folders` reads them), skip
-    and take; an unsupported filter → :class:`Invalid` (docs/behaviour.md §9)."""
-    params = _canonical(pairs, _FOLDER_FILTERS)
-    skip, take = _paging(params, default_take)
-    names = {"filter.searchtext": "filter.searchText", "filter.parentfolderid": "filter.parentFolderId",
-             "filter.limittodirectdescendents": "filter.limitToDirectDescendents",
-             "filter.onlyincluderoot": "filter.onlyIncludeRoot"}
-    return {names[k]: v[-1] for k, v in params.items() if k in names}, skip, take
+    """A folder search (``GET /folders``, ``/folders/lookup``): its filters, skip and take."""
+    return _filters_query(pairs, _FOLDER_FILTERS, default_take)
+
+
+def template_query(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], int, int]:
+    """A template listing (``GET /secret-templates``): ``filter.searchText`` on the name, skip and take."""
+    return _filters_query(pairs, ("searchText",), 1000)
+
+
+def user_query(pairs: Iterable[tuple[str, str]], *, default_take: int = 10) -> tuple[dict[str, str], int, int]:
+    """A user search (``GET /users``): its filters, skip and take."""
+    return _filters_query(pairs, _USER_FILTERS, default_take)
 
 
 # -- passwords and keys ----------------------------------------------------------------------------------------
