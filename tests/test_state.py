@@ -222,3 +222,25 @@ def test_shipped_fixtures_load(make_client: Maker, name: str) -> None:
     state = get_state(c)
     assert state["serviceUsers"] == [{"userName": "scim-service@mockscim.test", "clientSecret": "mockscim-secret"}]
     assert put_state(c, load_fixture(name)).status_code == 200
+
+
+def test_api_writes_survive_a_restart(open_client: Maker, tmp_path: Path) -> None:
+    """docs/behaviour.md §9, §13: a secret written through the Secret Server API (template, file field, flags) is
+    in the durable store's log and loads back after a restart, replayed and validated like an import."""
+    path = str(tmp_path / "store.json")
+    first = open_client(store=path)
+    r = first.post("/api/v1/secrets/", headers=AUTH, json={
+        "Name": "kept", "FolderID": 5, "SecretTemplateID": 6007, "CheckOutEnabled": True,
+        "Items": [{"FieldID": 600701, "ItemValue": "m"}, {"FieldID": 600702, "ItemValue": "u"}]})
+    assert r.status_code == 200, r.text
+    sid = r.json()["id"]
+    r = first.put(f"/api/v1/secrets/{sid}/fields/public-key", headers=AUTH, files={"file": ("k.pub", b"ssh-rsa K")})
+    assert r.status_code == 200
+    assert first.delete("/api/v1/secrets/13", headers=AUTH).status_code == 200
+    before = get_state(first)
+    first.app.state.runtime.core.store.close()  # type: ignore[attr-defined]
+    second = open_client(store=path)
+    assert get_state(second) == before
+    kept = next(s for s in before["PrivilegedData"] if s["id"] == str(sid))
+    assert kept["checkOutEnabled"] is True and kept["fields"]["public-key"]["filename"] == "k.pub"
+    assert next(s for s in before["PrivilegedData"] if s["id"] == "13")["active"] is False
