@@ -246,8 +246,13 @@ def test_json_field_upload_and_update_keeps_files(client: TestClient) -> None:
 
 
 def test_unknown_field_upload_is_400(client: TestClient) -> None:
+    missing = {"errorCode": "API_FieldNotFound", "message": "Field 'nope' not found."}
     r = client.put("/api/v1/secrets/12/fields/nope", json={"value": "x"}, headers=AUTH)
-    assert r.status_code == 400 and r.json() == {"errorCode": "API_BadRequest", "message": "Field 'nope' not found."}
+    assert r.status_code == 400 and r.json() == missing
+    r = client.patch("/api/v1/secrets/12/general", headers=AUTH,
+                     json={"data": {"secretFields": [{"slug": "nope", "dirty": True, "value": "x"}]}})
+    assert r.status_code == 400 and r.json() == missing
+    assert client.get("/api/v1/secrets/12/fields/nope", headers=AUTH).json() == missing
 
 
 # -- SSH keys --------------------------------------------------------------------------------------------------

@@ -79,6 +79,8 @@ def refused(refusal: rules.Refusal) -> SecretServerError:
     """The API error for a refusal of the rules (:mod:`mockscim.secretserver.rules`): one class per error code."""
     if isinstance(refusal, rules.Invalid):
         return BadRequest(refusal.message)
+    if isinstance(refusal, rules.UnknownField):
+        return FieldNotFound(refusal.message)
     if isinstance(refusal, rules.CommentRequired):
         return CommentRequired()
     if isinstance(refusal, rules.CheckOutRequired):

@@ -28,6 +28,7 @@ __all__ = [
     "KeyPair",
     "Refusal",
     "SecretQuery",
+    "UnknownField",
     "Upload",
     "check_read",
     "create_secret",
@@ -71,6 +72,10 @@ class Denied(Refusal):
 
 class Invalid(Refusal):
     """A request that cannot be honoured; the message names the parameter, field, template or folder."""
+
+
+class UnknownField(Refusal):
+    """A field slug the secret does not have (``API_FieldNotFound``); the message is the slug."""
 
 
 class CommentRequired(Refusal):
@@ -318,8 +323,11 @@ def ssh_key_pair(passphrase: str | None) -> tuple[str, str]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    # [C] 8 bcrypt rounds (ssh-keygen uses 16): a test key need not resist offline guessing, and each round is
+    # ~0.1 s of CPU; the count is in the key file, so any OpenSSH reads it (docs/behaviour.md §9).
     encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption())
+        serialization.PrivateFormat.OpenSSH.encryption_builder().kdf_rounds(8).build(passphrase.encode())
+        if passphrase else serialization.NoEncryption())
     private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, encryption)
     public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     return private.decode(), public.decode() + " mockscim"
@@ -544,7 +552,7 @@ def _template_field(store: Store, secret: Mapping[str, Any], slug: str) -> tuple
         return str(found["fieldSlugName"]), bool(found["isFile"])
     key = next((k for k in sub_map(secret, "fields") if str(k).lower() == slug.lower()), None)
     if key is None:
-        raise Invalid(f"Field '{slug}' not found.")
+        raise UnknownField(slug)
     return str(key), False
 
 
