@@ -126,7 +126,7 @@ def test_create_refusals_name_the_problem(client: TestClient, change: dict[str, 
 
 
 def test_create_in_a_denied_folder_is_access_denied(client: TestClient) -> None:
-    body = go_secret("x", 4, 2, [go_item(201 + 2, "u"), go_item(204, "p")])  # folder 4 is bjensen's
+    body = go_secret("x", 4, 2, [go_item(203, "u"), go_item(204, "p")])  # folder 4 is bjensen's
     r = client.post("/api/v1/secrets", json=body, headers=AUTH)
     assert r.status_code == 400 and r.json() == DENIED
 
@@ -284,9 +284,9 @@ def test_comment_required_with_and_without_auto_comment(client: TestClient) -> N
         assert r.status_code == 400 and r.json() == COMMENT_REQUIRED
     r = client.get(f"/api/v1/secrets/{sid}", params={"autoComment": "rotating keys"}, headers=AUTH)
     assert r.status_code == 200 and r.json()["requiresComment"] is True
-    journal = client.get("/_mockscim/journal").json()
-    entries = journal if isinstance(journal, list) else journal.get("entries", journal.get("records", []))
-    assert any(e.get("detail") == "comment: rotating keys" for e in entries)
+    entries = client.get("/_mockscim/journal", params={"status": "200", "method": "GET"}).json()["entries"]
+    read = [e for e in entries if e["path"] == f"/api/v1/secrets/{sid}"]
+    assert [e["detail"] for e in read] == ["comment: rotating keys"]
     assert client.get(f"/api/v1/secrets/{sid}/fields/password?autoComment=why", headers=AUTH).json() == "p"
 
 
