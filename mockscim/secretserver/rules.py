@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import secrets as random
+import secrets
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -311,8 +311,8 @@ def generate_password(length: int = 20) -> str:
     §9)."""
     classes = (string.ascii_uppercase, string.ascii_lowercase, string.digits, _SYMBOLS)
     alphabet = "".join(classes)
-    chars = [random.choice(c) for c in classes] + [random.choice(alphabet) for _ in range(length - len(classes))]
-    random.SystemRandom().shuffle(chars)
+    chars = [secrets.choice(c) for c in classes] + [secrets.choice(alphabet) for _ in range(length - len(classes))]
+    secrets.SystemRandom().shuffle(chars)
     return "".join(chars)
 
 
