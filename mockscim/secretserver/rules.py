@@ -6,7 +6,7 @@ import base64
 import secrets
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mockscim import kinds
@@ -173,7 +173,6 @@ class SecretQuery:
     no_total: bool = False
     sort: str = "name"
     descending: bool = False
-    echo: Mapping[str, list[str]] = field(default_factory=dict)
 
     def run(self, store: Store, access: Access) -> list[Mapping[str, Any]]:
         """The secrets this query finds that the caller may list, sorted (then by id, so pages are stable)."""
@@ -269,7 +268,6 @@ def secret_query(pairs: Iterable[tuple[str, str]], *, default_take: int = 10) ->
         sub_folders=_bool(params, "filter.includesubfolders"), inactive=_bool(params, "filter.includeinactive"),
         template_id=template, extended=tuple(params.get("filter.extendedfields", [])),
         no_total=_bool(params, "filter.donotcalculatetotal"), sort=sort, descending=direction.startswith("desc"),
-        echo=params,
     )
 
 
