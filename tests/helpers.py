@@ -52,6 +52,8 @@ NOT_AUTHORIZED = ("You are not authorized to perform this operation. Please cont
                   "No additional diagnostic information is available.")
 OWNER_REQUIRED = "Owner-level permission is required for this operation."
 UNAVAILABLE = "Secret Server service unavailable."
+SS_DENIED = {"errorCode": "API_AccessDenied", "message": "Access Denied"}  # the Secret Server API's (§9)
+SS_UNAVAILABLE = {"errorCode": "ServiceUnavailable", "message": UNAVAILABLE}  # docs/behaviour.md §8
 
 # -- processes and ports -------------------------------------------------------------------------------------------
 
@@ -158,3 +160,11 @@ def oauth_token(client: TestClient) -> str:
                                             "client_secret": SERVICE_SECRET})
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
+
+
+def password_token(client: TestClient, user: tuple[str, str]) -> dict[str, str]:
+    """``Authorization`` headers for a password-grant token of the Secret Server API (docs/behaviour.md §9)."""
+    r = client.post("/oauth2/token", data={"username": user[0], "password": user[1], "grant_type": "password"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+

@@ -286,7 +286,8 @@ def test_secret_server_paging_wants_ascii_digits(client: TestClient, param: str,
     `take=bad`."""
     r = client.get("/api/v1/secrets", params={param: value}, headers=AUTH)
     assert r.status_code == 400, r.text
-    assert r.json() == {"errorCode": "API_BadRequest", "message": "skip and take must be non-negative integers."}
+    message = "skip and take must be non-negative integers." if value == "-1" else f"{param} must be an integer."
+    assert r.json() == {"errorCode": "API_BadRequest", "message": message}
     assert client.get("/api/v1/secrets", params={param: "3"}, headers=AUTH).status_code == 200
 
 

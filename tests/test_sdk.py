@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -87,6 +88,26 @@ def test_search_and_lookup_raw_json(url: str) -> None:
     server = sdk(url)
     assert '"records"' in server.search_secrets({"filter.searchText": "sa"})
     assert '"Databases"' in server.lookup_folders({"filter.parentFolderId": 1})
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"filter.searchText": "sa", "filter.isExactMatch": True}, ["sa"]),
+    ({"filter.searchText": "root", "filter.searchField": "username", "filter.isExactMatch": True}, ["db-root"]),
+    ({"filter.secretTemplateId": 1}, ["vendor-portal"]),
+    ({"filter.includeSubFolders": True, "filter.folderId": 2, "sortBy[0].direction": "desc"}, ["sa", "db-root"]),
+    ({"filter.searchText": "d", "sortBy[0].name": "name", "sortBy[0].direction": "desc"},
+     ["vendor-portal", "deploy-bot", "db-root"]),
+])
+def test_search_secrets_with_the_filters(url: str, params: dict[str, object], expected: list[str]) -> None:
+    """docs/behaviour.md §9: the SDK passes ``query_params`` through; every filter it names is honoured."""
+    found = json.loads(sdk(url).search_secrets(params))
+    assert [r["name"] for r in found["records"]] == expected
+
+
+def test_search_secrets_refuses_a_filter_it_cannot_honour(url: str) -> None:
+    with pytest.raises(SecretServerClientError) as caught:
+        sdk(url).search_secrets({"filter.scope": "All"})
+    assert caught.value.message == "The search parameter 'filter.scope' is not supported by mockscim."
 
 
 @pytest.mark.parametrize("secret_id", [14, 999])
@@ -239,3 +260,24 @@ def test_scim_provisioned_user_reads_through_the_sdk(fresh: str) -> None:
     server = sdk(fresh, ("new.hire@example.com", "Hire-2026!"))
     assert server.get_secret_ids_by_folderid(3) == [12]  # inherited from folder 2
     assert ServerSecret(**server.get_secret(12)).fields["username"].value == "root"
+
+
+def test_sdk_reads_a_file_field_and_a_comment_required_secret(fresh: str) -> None:
+    """docs/behaviour.md §9: an uploaded file comes back as the download the SDK makes for ``fileAttachmentId``;
+    a secret requiring a comment reads with ``autoComment`` (Delinea's Ansible collection passes it)."""
+    headers = {"Authorization": AUTH["Authorization"]}
+    created = httpx.post(f"{fresh}/api/v1/secrets/", headers=headers, json={
+        "Name": "jump", "FolderID": 5, "SecretTemplateID": 6007, "RequiresComment": True,
+        "Items": [{"FieldID": 600701, "ItemValue": "jump.internal"}, {"FieldID": 600702, "ItemValue": "ops"}]})
+    assert created.status_code == 200, created.text
+    sid = created.json()["id"]
+    r = httpx.put(f"{fresh}/api/v1/secrets/{sid}/fields/public-key", headers=headers,
+                  files={"file": ("id.pub", b"ssh-ed25519 AAAA test")})
+    assert r.status_code == 200
+    server = sdk(fresh)
+    with pytest.raises(SecretServerClientError) as caught:
+        server.get_secret(sid)
+    assert caught.value.message == "The requested Secret requires a comment when viewed."
+    secret = server.get_secret(sid, query_params={"autoComment": "ansible run"})
+    item = next(i for i in secret["items"] if i["slug"] == "public-key")
+    assert item["itemValue"].content == b"ssh-ed25519 AAAA test" and item["filename"] == "id.pub"

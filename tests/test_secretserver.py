@@ -20,12 +20,16 @@ from tests.helpers import (
     SERVICE,
     SERVICE_LOGIN,
     SERVICE_SECRET,
+    SS_DENIED,
+    SS_UNAVAILABLE,
+    password_token,
+    secret_server,
 )
 
 NO_TZ = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
-DENIED = {"errorCode": "API_AccessDenied", "message": "Access Denied"}
+DENIED = SS_DENIED
 UNAUTHENTICATED = {"errorCode": "AuthenticationFailed", "message": "Authentication failed."}
-UNAVAILABLE = {"errorCode": "ServiceUnavailable", "message": "Secret Server service unavailable."}
+UNAVAILABLE = SS_UNAVAILABLE
 HEALTHY = {"Healthy": True, "healthy": True, "databaseHealthy": True, "serviceBusHealthy": True,
            "storageAccountHealthy": True, "scheduledForDeletion": False}
 
@@ -45,15 +49,8 @@ API_GETS = [
 ]
 
 
-def password_token(client: TestClient, user: tuple[str, str]) -> dict[str, str]:
-    """``Authorization`` headers for a password-grant token (docs/behaviour.md §9)."""
-    r = client.post("/oauth2/token", data={"username": user[0], "password": user[1], "grant_type": "password"})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
 def down(client: TestClient) -> None:
-    assert client.put("/_mockscim/secret-server", json={"available": False}).status_code == 200
+    secret_server(client, False)
 
 
 # -- health and Platform detection (docs/behaviour.md §9) -------------------------------------------------------
@@ -261,7 +258,10 @@ def test_secret_model(client: TestClient) -> None:
     assert isinstance(s["siteId"], int) and isinstance(s["lastHeartBeatStatus"], str)
     assert NO_TZ.match(s["lastHeartBeatCheck"]) and NO_TZ.match(s["lastPasswordChangeAttempt"])
     items = {i["slug"]: i for i in s["items"]}
-    assert list(items) == ["machine", "host", "username", "password"]
+    # the template's fields in its order, then the extra field the secret carries (docs/behaviour.md §13)
+    assert list(items) == ["machine", "username", "password", "private-key", "private-key-passphrase", "public-key",
+                           "notes", "host"]
+    assert items["private-key"]["isFile"] is True and items["private-key"]["fileAttachmentId"] is None
     assert items["username"]["itemValue"] == "root" and items["password"]["itemValue"] == "s3cr3t-Root!"
     password = items["password"]
     assert password["isPassword"] is True and items["username"]["isPassword"] is False
@@ -269,7 +269,7 @@ def test_secret_model(client: TestClient) -> None:
     assert password["isFile"] is False and password["isList"] is False and password["listType"] == "None"
     assert password["isNotes"] is False and isinstance(password["fieldDescription"], str)
     assert "filename" in password
-    assert len({i["itemId"] for i in s["items"]}) == 4 and all(isinstance(i["fieldId"], int) for i in s["items"])
+    assert len({i["itemId"] for i in s["items"]}) == 8 and all(isinstance(i["fieldId"], int) for i in s["items"])
 
 
 def test_secret_by_path(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -214,9 +215,23 @@ def test_secret_fields(state: dict[str, Any]) -> None:
     }
     for secret in state["PrivilegedData"]:
         assert secret["active"] is True
-        assert list(secret["fields"]) == templates[secret["type"]]
+        own = [k for k in secret["fields"] if k != "public-key"]
+        assert own == templates[secret["type"]]
         assert secret["fields"]["username"] and len(secret["fields"]["password"]) >= 16
     assert len({s["fields"]["password"] for s in state["PrivilegedData"]}) == len(state["PrivilegedData"])
+
+
+def test_secrets_with_files_and_flags(state: dict[str, Any]) -> None:
+    """docs/behaviour.md §9, §13: some SSH secrets carry a public key file, some require a comment or check-out."""
+    secrets = state["PrivilegedData"]
+    keyed = [s for s in secrets if "public-key" in s["fields"]]
+    assert keyed and all(s["type"] == "Unix Account (SSH)" for s in keyed)
+    for s in keyed:
+        key = base64.b64decode(s["fields"]["public-key"]["base64"])
+        assert s["fields"]["public-key"]["filename"] == "id_ed25519.pub" and key.startswith(b"ssh-ed25519 AAAA")
+    assert any(s.get("requiresComment") is True for s in secrets)
+    assert any(s.get("checkOutEnabled") is True for s in secrets)
+    assert not any(s.get("requiresComment") and s.get("checkOutEnabled") for s in secrets)
 
 
 def test_no_meta_and_no_timestamps(state: dict[str, Any]) -> None:

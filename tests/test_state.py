@@ -17,7 +17,7 @@ from tests.helpers import AUTH, SERVICE_ID, Make
 
 STATE = "/_mockscim/state"
 KINDS = ["serviceUsers", "Users", "Groups", "Containers", "ContainerPermissions", "PrivilegedData",
-         "PrivilegedDataPermissions"]
+         "PrivilegedDataPermissions", "SecretTemplates"]
 
 
 @pytest.fixture
@@ -199,7 +199,8 @@ def test_seed_output_loads_and_is_served(api: TestClient) -> None:
     r = put_state(api, seeded)
     assert r.status_code == 200, r.text
     state = get_state(api)
-    assert {k: len(v) for k, v in state.items()} == {k: len(v) for k, v in seeded.items()}
+    # a state without SecretTemplates gets the five shipped ones (docs/behaviour.md §13)
+    assert {k: len(v) for k, v in state.items()} == {"SecretTemplates": 5, **{k: len(v) for k, v in seeded.items()}}
     listed = api.get("/scim/v2/Users?count=1", headers=AUTH).json()
     assert listed["totalResults"] == 51
     someone = seeded["Users"][7]
@@ -215,3 +216,25 @@ def test_shipped_fixtures_load(make_client: Make, name: str) -> None:
     state = get_state(c)
     assert state["serviceUsers"] == [{"userName": "scim-service@mockscim.test", "clientSecret": "mockscim-secret"}]
     assert put_state(c, load_fixture(name)).status_code == 200
+
+
+def test_api_writes_survive_a_restart(open_client: Make, tmp_path: Path) -> None:
+    """docs/behaviour.md §9, §13: a secret written through the Secret Server API (template, file field, flags) is
+    in the durable store's log and loads back after a restart, replayed and validated like an import."""
+    path = str(tmp_path / "store.json")
+    first = open_client(store=path)
+    r = first.post("/api/v1/secrets/", headers=AUTH, json={
+        "Name": "kept", "FolderID": 5, "SecretTemplateID": 6007, "CheckOutEnabled": True,
+        "Items": [{"FieldID": 600701, "ItemValue": "m"}, {"FieldID": 600702, "ItemValue": "u"}]})
+    assert r.status_code == 200, r.text
+    sid = r.json()["id"]
+    r = first.put(f"/api/v1/secrets/{sid}/fields/public-key", headers=AUTH, files={"file": ("k.pub", b"ssh-rsa K")})
+    assert r.status_code == 200
+    assert first.delete("/api/v1/secrets/13", headers=AUTH).status_code == 200
+    before = get_state(first)
+    first.app.state.runtime.core.store.close()  # type: ignore[attr-defined]
+    second = open_client(store=path)
+    assert get_state(second) == before
+    kept = next(s for s in before["PrivilegedData"] if s["id"] == str(sid))
+    assert kept["checkOutEnabled"] is True and kept["fields"]["public-key"]["filename"] == "k.pub"
+    assert next(s for s in before["PrivilegedData"] if s["id"] == "13")["active"] is False

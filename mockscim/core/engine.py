@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,8 @@ class Core:
     secret_server_default: bool = True
     secret_server_up: bool = True
     revoked: set[tuple[str, str]] = field(default_factory=set)
+    checked_out: dict[str, str] = field(default_factory=dict)
+    """Secret id → the user id that has it checked out (docs/behaviour.md §9); not state: reset and load clear it."""
     tokens: TokenRegistry | None = None
     kinds: dict[str, Kind] = field(default_factory=dict)
     _version_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -79,6 +81,7 @@ class Core:
         with self.store.lock:
             self.store.load(state)
             self.revoked.clear()
+            self.checked_out.clear()
 
     def _reset(self) -> None:
         try:
@@ -293,6 +296,20 @@ class Core:
             self._check_if_match(old, if_match)
             changes: list[Change] = [Delete(endpoint, id), *kind.on_delete(old)]
             self.store.apply(changes)
+
+    async def transact(self, build: Callable[[], Sequence[Change]]) -> Sequence[Change]:
+        """A Secret Server write (docs/behaviour.md §9): ``build`` reads the store, checks, and returns the changes,
+        all under the store's lock, so the checks and the write are one atomic step (a refusal raised by ``build``
+        writes nothing). Every ``Put`` of a resource kind is stamped (``meta``, ``schemas``) as a SCIM write is.
+        Returns the changes once they are durable."""
+        with self.store.lock:
+            changes = list(build())
+            for change in changes:
+                if isinstance(change, Put) and change.kind in self.kinds and isinstance(change.doc, dict):
+                    self._stamp(self.kinds[change.kind], change.doc, change.previous)
+            self.store.apply(changes)
+        await self.store.sync()
+        return changes
 
     # -- internals -------------------------------------------------------------------------------------------------
     def _parse_filter(self, endpoint: str, raw: str) -> filters.Node:

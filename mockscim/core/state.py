@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from mockscim import kinds
 from mockscim.auth.passwords import hash_password
+from mockscim.kinds.templates import SECRET_FLAGS, shipped_templates, template_by
 from mockscim.scim.errors import ScimError
 from mockscim.scim.profile import Profile, load_profile
 from mockscim.scim.schema import Attribute, ResourceType
@@ -17,8 +20,12 @@ from mockscim.util.timefmt import iso_utc
 
 _EXTRA_KEYS: Mapping[str, frozenset[str]] = {
     "Users": frozenset({"password", "passwordHash"}),
-    "PrivilegedData": frozenset({"fields"}),
+    # docs/behaviour.md §13: a secret's fields, template, site and flags
+    "PrivilegedData": frozenset({"fields", "secretTemplateId", "siteId", *SECRET_FLAGS}),
 }
+_TEMPLATE_FIELD_DEFAULTS: Mapping[str, Any] = {
+    "displayName": None, "name": None, "description": "", "isFile": False, "isList": False, "listType": "None",
+    "isNotes": False, "isPassword": False, "isRequired": False, "isUrl": False}
 _INTEGER_IDS = frozenset(k.name for k in kinds.ALL if k.integer_ids)
 
 
@@ -37,6 +44,9 @@ def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[d
         raise StateError(f"unknown key {unknown[0]!r} (expected {', '.join(KINDS)})")
     out: dict[str, list[dict[str, Any]]] = {}
     for kind in KINDS:
+        if kind == kinds.SECRET_TEMPLATES:
+            out[kind] = _templates(raw[kind]) if kind in raw else shipped_templates()
+            continue
         entries = raw.get(kind, [])
         if not isinstance(entries, list):
             raise StateError(f"{kind}: must be a list")
@@ -59,6 +69,91 @@ def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[d
             out[kind].append(doc)
     _check_references(out, profile)
     return out
+
+
+def _templates(entries: Any) -> list[dict[str, Any]]:
+    """``SecretTemplates`` (docs/behaviour.md §9, §13): integer ids, unique names, field ids unique across templates."""
+    if not isinstance(entries, list):
+        raise StateError(f"{kinds.SECRET_TEMPLATES}: must be a list")
+    out: list[dict[str, Any]] = []
+    ids: set[int] = set()
+    names: set[str] = set()
+    field_ids: set[int] = set()
+    for i, entry in enumerate(entries):
+        label = f"{kinds.SECRET_TEMPLATES}[{i}]" + (f" (id {entry['id']!r})" if isinstance(entry, Mapping)
+                                                    and "id" in entry else "")
+        if not isinstance(entry, Mapping):
+            raise StateError(f"{label}: must be an object")
+        extra = sorted(set(entry) - {"id", "name", "fields"})
+        if extra:
+            raise StateError(f"{label}: unknown key {extra[0]!r}")
+        tid, name, fields = entry.get("id"), entry.get("name"), entry.get("fields")
+        if not isinstance(tid, int) or isinstance(tid, bool) or tid <= 0 or tid in ids:
+            raise StateError(f"{label}: 'id' must be a positive integer, unique among the templates")
+        if not isinstance(name, str) or not name or name.lower() in names:
+            raise StateError(f"{label}: 'name' must be a non-empty string, unique among the templates")
+        if not isinstance(fields, list):
+            raise StateError(f"{label}: 'fields' must be a list")
+        ids.add(tid)
+        names.add(name.lower())
+        slugs: set[str] = set()
+        clean = []
+        for j, f in enumerate(fields):
+            where = f"{label}: fields[{j}]"
+            if not isinstance(f, Mapping):
+                raise StateError(f"{where} must be an object")
+            unknown = sorted(set(f) - {"secretTemplateFieldId", "fieldSlugName", *_TEMPLATE_FIELD_DEFAULTS})
+            if unknown:
+                raise StateError(f"{where}: unknown key {unknown[0]!r}")
+            fid, slug = f.get("secretTemplateFieldId"), f.get("fieldSlugName")
+            if not isinstance(fid, int) or isinstance(fid, bool) or fid <= 0 or fid in field_ids:
+                raise StateError(f"{where}: 'secretTemplateFieldId' must be a positive integer, unique across "
+                                 "templates")
+            if not isinstance(slug, str) or not slug or slug.lower() in slugs:
+                raise StateError(f"{where}: 'fieldSlugName' must be a non-empty string, unique in the template")
+            field_ids.add(fid)
+            slugs.add(slug.lower())
+            doc = {"secretTemplateFieldId": fid, "fieldSlugName": slug,
+                   **{k: f.get(k, v) for k, v in _TEMPLATE_FIELD_DEFAULTS.items()}}
+            for key, value in doc.items():
+                if key.startswith("is") and not isinstance(value, bool):
+                    raise StateError(f"{where}: {key!r} must be a boolean")
+            doc["name"] = doc["name"] or slug
+            doc["displayName"] = doc["displayName"] or doc["name"]
+            clean.append(doc)
+        out.append({"id": tid, "name": name, "fields": clean})
+    return out
+
+
+def _secret(label: str, s: dict[str, Any], templates: list[dict[str, Any]]) -> None:
+    """A secret's template, fields and flags (docs/behaviour.md §13): resolved and checked, ``type`` and
+    ``secretTemplateId`` both set."""
+    tid = s.get("secretTemplateId")
+    template = template_by(templates, tid=tid, name=s.get("type") or "Password")
+    if template is None:
+        named = f"secretTemplateId {tid!r}" if tid is not None else f"type {s.get('type')!r}"
+        raise StateError(f"{label}: {named} names no existing {kinds.SECRET_TEMPLATES} entry")
+    s["secretTemplateId"], s["type"] = template["id"], template["name"]
+    files = {str(f["fieldSlugName"]) for f in template["fields"] if f["isFile"]}
+    fields = s.get("fields", {})
+    if not isinstance(fields, Mapping):
+        raise StateError(f"{label}: 'fields' must map names to strings")
+    for slug, value in fields.items():
+        if isinstance(value, Mapping) and slug in files:
+            if set(value) != {"filename", "base64"} or not all(isinstance(v, str) for v in value.values()):
+                raise StateError(f"{label}: file field {slug!r} must be {{\"filename\", \"base64\"}}")
+            try:
+                base64.b64decode(value["base64"], validate=True)
+            except binascii.Error:
+                raise StateError(f"{label}: file field {slug!r}: 'base64' is not base64") from None
+        elif not isinstance(value, str):
+            raise StateError(f"{label}: 'fields' must map names to strings (file fields to "
+                             "{\"filename\", \"base64\"})")
+    for flag, kind in SECRET_FLAGS.items():
+        if flag in s and (not isinstance(s[flag], kind) or (kind is int and isinstance(s[flag], bool))):
+            raise StateError(f"{label}: {flag!r} must be {'a boolean' if kind is bool else 'an integer'}")
+    if "siteId" in s and (not isinstance(s["siteId"], int) or isinstance(s["siteId"], bool)):
+        raise StateError(f"{label}: 'siteId' must be an integer")
 
 
 def _service_user(entry: Mapping[str, Any], label: str) -> dict[str, Any]:
@@ -133,7 +228,8 @@ def _coerce(attr: Attribute | None, value: Any, label: str) -> Any:
 
 def _check_references(state: dict[str, list[dict[str, Any]]], profile: Profile) -> None:
     """Every reference resolves; unique values are unique (case-insensitively where docs/behaviour.md §3 says so)."""
-    ids = {kind: {d["id"] for d in docs} for kind, docs in state.items() if kind != "serviceUsers"}
+    ids = {kind: {d["id"] for d in docs} for kind, docs in state.items()
+           if kind not in (kinds.SERVICE_USERS, kinds.SECRET_TEMPLATES)}
     names = {d["userName"].lower() for d in state["Users"]}
 
     def need(label: str, doc: Mapping[str, Any], attr: str, target: str) -> None:
@@ -180,9 +276,7 @@ def _check_references(state: dict[str, list[dict[str, Any]]], profile: Profile) 
                                         (p.get("user") or p.get("group") or {}).get("value")), "permission")
     for i, s in enumerate(state["PrivilegedData"]):
         need(f"PrivilegedData[{i}] (id {s['id']!r})", s, "container", "Containers")
-        fields = s.get("fields", {})
-        if not isinstance(fields, Mapping) or not all(isinstance(v, str) for v in fields.values()):
-            raise StateError(f"PrivilegedData[{i}] (id {s['id']!r}): 'fields' must map names to strings")
+        _secret(f"PrivilegedData[{i}] (id {s['id']!r})", s, state[kinds.SECRET_TEMPLATES])
 
 
 def _no_cycles(containers: list[dict[str, Any]]) -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "PERMISSIONS",
     "PRIVILEGED_DATA",
     "PRIVILEGED_DATA_PERMISSIONS",
+    "SECRET_TEMPLATES",
     "SERVICE_USERS",
     "TABLES",
     "USERS",
@@ -96,7 +97,10 @@ BY_NAME: Mapping[str, KindSpec] = MappingProxyType({k.name: k for k in ALL})
 SERVICE_USERS = "serviceUsers"
 """The state's list of OAuth clients (docs/behaviour.md §2, §13): not a SCIM kind, stored keyed by ``userName``."""
 
-TABLES: tuple[str, ...] = (SERVICE_USERS, *(k.name for k in ALL))
+SECRET_TEMPLATES = "SecretTemplates"
+"""The state's secret templates (docs/behaviour.md §9, §13; :mod:`mockscim.kinds.templates`): not a SCIM kind."""
+
+TABLES: tuple[str, ...] = (SERVICE_USERS, *(k.name for k in ALL), SECRET_TEMPLATES)
 """Every table of the store, in state-file order."""
 
 DISCOVERY: tuple[str, ...] = ("ServiceProviderConfig", "ResourceTypes", "Schemas")

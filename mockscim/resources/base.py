@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from mockscim.kinds import KindSpec
+from mockscim.kinds.templates import SECRET_FLAGS
 from mockscim.scim.errors import InvalidAttribute, NotUnique, RequiredAttribute
 from mockscim.scim.schema import COMMON, ResourceType
 from mockscim.scim.validate import schemas_of
@@ -21,9 +22,9 @@ if TYPE_CHECKING:
     from mockscim.store import Store
 
 Doc = dict[str, Any]
-_HIDDEN = frozenset({"passwordHash", "password", "fields"})
-"""Stored keys never rendered: RFC 7643 §4.1.1 password is returned "never"; secret fields never (docs/behaviour.md
-§3)."""
+_HIDDEN = frozenset({"passwordHash", "password", "fields", "secretTemplateId", "siteId", *SECRET_FLAGS})
+"""Stored keys never rendered: RFC 7643 §4.1.1 password is returned "never"; secret fields, template, site and flags
+never (docs/behaviour.md §3, §13: only the Secret Server API and the state export show them)."""
 
 
 class Context(Protocol):

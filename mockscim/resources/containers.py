@@ -106,7 +106,9 @@ class Containers(PamKind):
         out = super().render(doc, base)
         self.render_ref(out, "parent", "Containers", base)
         self.render_ref(out, "owner", "Users", base)
-        secrets = self.store.lookup("PrivilegedData", "container.value", doc["id"])
+        # docs/behaviour.md §9: a deactivated secret is gone from SCIM, also from its container's list
+        secrets = [s for s in self.store.lookup("PrivilegedData", "container.value", doc["id"])
+                   if s.get("active", True) is not False]
         if secrets:
             out["privilegedData"] = [self.ref("PrivilegedData", s["id"], base, s.get("name")) for s in secrets]
         return out

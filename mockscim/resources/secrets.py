@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from mockscim import kinds
 from mockscim.resources.base import Doc
 from mockscim.resources.pam import PamKind
-from mockscim.scim.errors import MethodNotAllowed, OwnerRequired, ServiceUnavailable
+from mockscim.scim.errors import MethodNotAllowed, NotFound, OwnerRequired, ServiceUnavailable
 from mockscim.store import Change, Delete
 
 if TYPE_CHECKING:
@@ -30,11 +30,15 @@ class PrivilegedData(PamKind):
         raise MethodNotAllowed(allow=("GET",))
 
     def require_owner(self, doc: Mapping[str, Any], caller: Principal) -> None:
+        if doc.get("active", True) is False:
+            raise NotFound(str(doc["id"]))  # docs/behaviour.md §9: a deactivated secret is gone from SCIM
         if not self.owns_secret(doc, caller):
             raise OwnerRequired()  # docs/behaviour.md §4 [D]: 403 for secrets the caller does not own
 
     def visibility(self, caller: Principal) -> Callable[[Mapping[str, Any]], bool]:
-        return self.ownership(caller).owns_secret
+        owns = self.ownership(caller).owns_secret
+        # docs/behaviour.md §9: a deactivated secret is absent from SCIM lists (the state export keeps it)
+        return lambda doc: doc.get("active", True) is not False and owns(doc)
 
     def guard_filter(self, node: Node | None, caller: Principal) -> None:
         # docs/behaviour.md §4: container.value eq <a container the caller does not own> → 403.

@@ -1,4 +1,4 @@
-"""The Secret Server REST API and Platform mode (docs/behaviour.md §8, §9): routes, models, errors."""
+"""The Secret Server REST API and Platform mode (docs/behaviour.md §8, §9): routes, rules, models, errors."""
 
 from __future__ import annotations
 

@@ -5,8 +5,10 @@ SDK 2.0.1 fails on a body without one."""
 from __future__ import annotations
 
 from mockscim.http.errors import SecretServerError
+from mockscim.secretserver import rules
 
-__all__ = ["AccessDenied", "AuthenticationFailed", "BadRequest", "FieldNotFound", "Unavailable"]
+__all__ = ["AccessDenied", "AuthenticationFailed", "BadRequest", "CheckOutRequired", "CommentRequired",
+           "FieldNotFound", "FolderNotEmpty", "SecretCheckedOut", "Unavailable", "refused"]
 
 
 class AuthenticationFailed(SecretServerError):
@@ -42,3 +44,49 @@ class FieldNotFound(SecretServerError):
 
     def __init__(self, slug: str) -> None:
         super().__init__(400, "API_FieldNotFound", f"Field '{slug}' not found.")
+
+
+class CommentRequired(SecretServerError):
+    """A secret with ``requiresComment`` read without ``autoComment`` (docs/behaviour.md §9)."""
+
+    def __init__(self) -> None:
+        super().__init__(400, "API_ValidateSecretAccessCommentRequired",
+                         "The requested Secret requires a comment when viewed.")
+
+
+class CheckOutRequired(SecretServerError):
+    """A secret with ``checkOutEnabled`` read without holding its check-out (docs/behaviour.md §9 [C])."""
+
+    def __init__(self) -> None:
+        super().__init__(400, "API_CheckOutRequired", "The secret must be checked out before it can be viewed.")
+
+
+class SecretCheckedOut(SecretServerError):
+    """A secret checked out by another user (docs/behaviour.md §9 [C])."""
+
+    def __init__(self) -> None:
+        super().__init__(400, "API_SecretCheckedOut", "The secret is checked out by another user.")
+
+
+class FolderNotEmpty(SecretServerError):
+    """Deleting a folder that still holds secrets or folders (docs/behaviour.md §9 [C])."""
+
+    def __init__(self) -> None:
+        super().__init__(400, "API_FolderNotEmpty", "The folder is not empty.")
+
+
+def refused(refusal: rules.Refusal) -> SecretServerError:
+    """The API error for a refusal of the rules (:mod:`mockscim.secretserver.rules`): one class per error code."""
+    if isinstance(refusal, rules.Invalid):
+        return BadRequest(refusal.message)
+    if isinstance(refusal, rules.UnknownField):
+        return FieldNotFound(refusal.message)
+    if isinstance(refusal, rules.CommentRequired):
+        return CommentRequired()
+    if isinstance(refusal, rules.CheckOutRequired):
+        return CheckOutRequired()
+    if isinstance(refusal, rules.CheckedOutByOther):
+        return SecretCheckedOut()
+    if isinstance(refusal, rules.FolderNotEmpty):
+        return FolderNotEmpty()
+    return AccessDenied()

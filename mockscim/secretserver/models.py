@@ -7,6 +7,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from mockscim import kinds
 from mockscim.auth.principal import Principal
 from mockscim.resources import owner
 from mockscim.store import Store
@@ -16,10 +17,6 @@ READ_RIGHTS = frozenset({"View", "Edit", "Owner"})
 
 DEFAULT_TAKE = 10
 """[C] ``take`` when a search sends none (Secret Server pages by 10 in its UI and API examples)."""
-
-
-class BadPaging(ValueError):
-    """``skip`` or ``take`` is not a non-negative integer."""
 
 
 # -- values -----------------------------------------------------------------------------------------------------
@@ -177,125 +174,146 @@ def folder_model(store: Store, doc: Mapping[str, Any], *, with_children: bool) -
 
 
 # -- secrets ----------------------------------------------------------------------------------------------------
-def _template(secret: Mapping[str, Any]) -> tuple[int, str]:
-    name = str(secret.get("type") or "Password")
-    return _stable_int(name), name
+def template_of(store: Store, secret: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The secret's template (docs/behaviour.md §13: the state resolves ``secretTemplateId`` at load)."""
+    tid = secret.get("secretTemplateId")
+    found: Mapping[str, Any] | None = None if tid is None else store.get(kinds.SECRET_TEMPLATES, str(tid))
+    return found
 
 
-def secret_items(secret: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """RestSecretItem per entry of the secret's ``fields`` (docs/behaviour.md §9): slug = the field's key."""
-    fields = secret.get("fields")
-    if not isinstance(fields, Mapping):
-        return []
-    template = _template(secret)[1]
+def _item(item_id: int, field_id: int, name: str, slug: str, description: str, value: Any, *, is_file: bool,
+          notes: bool, password: bool) -> dict[str, Any]:
+    attached = is_file and isinstance(value, Mapping)
+    return {
+        "itemId": item_id,
+        "fieldId": field_id,
+        # A file field with a file: its attachment id and filename (the SDKs then download it, docs/behaviour.md §9).
+        "fileAttachmentId": item_id if attached else None,
+        "fieldName": name,
+        "slug": slug,
+        "fieldDescription": description,
+        "filename": str(value.get("filename")) if attached else None,
+        "itemValue": "*** Not Valid For Display ***" if attached else ("" if value is None or is_file else str(value)),
+        "isFile": is_file,
+        "isNotes": notes,
+        "isPassword": password,
+        "isList": False,
+        "listType": "None",
+    }
+
+
+def secret_items(store: Store, secret: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """RestSecretItem per field of the secret's template, then per extra field it carries (docs/behaviour.md §13)."""
+    fields = sub_map(secret, "fields")
+    template = template_of(store, secret)
     base = int(sid) * 100 if (sid := str(secret["id"])).isascii() and sid.isdigit() else 0
-    items = []
-    for n, (slug, value) in enumerate(fields.items(), start=1):
+    items: list[dict[str, Any]] = []
+    own: set[str] = set()
+    for f in [] if template is None else template["fields"]:
+        slug = str(f["fieldSlugName"])
+        own.add(slug)
+        items.append(_item(base + len(items) + 1, int(f["secretTemplateFieldId"]), str(f["displayName"]), slug,
+                           str(f.get("description") or ""), fields.get(slug), is_file=bool(f["isFile"]),
+                           notes=bool(f["isNotes"]), password=bool(f["isPassword"])))
+    name_of_template = str(secret.get("type") or "Password")
+    for slug, value in fields.items():
+        if slug in own:
+            continue
         name = str(slug).replace("-", " ").replace("_", " ").title()
-        items.append({
-            "itemId": base + n,
-            "fieldId": _stable_int(f"{template}/{slug}"),
-            "fileAttachmentId": None,  # never a file: the SDK would fetch it and keep a Response object (§3.5)
-            "fieldName": name,
-            "slug": str(slug),
-            "fieldDescription": f"The {name}.",
-            "filename": None,
-            "itemValue": "" if value is None else str(value),
-            "isFile": False,
-            "isNotes": str(slug).lower() == "notes",
-            "isPassword": str(slug).lower() == "password",
-            "isList": False,
-            "listType": "None",
-        })
+        items.append(_item(base + len(items) + 1, _stable_int(f"{name_of_template}/{slug}"), name, str(slug),
+                           f"The {name}.", value, is_file=False, notes=str(slug).lower() == "notes",
+                           password=str(slug).lower() == "password"))
     return items
 
 
-def _secret_common(store: Store, secret: Mapping[str, Any]) -> dict[str, Any]:
+def _check_out(store: Store, secret: Mapping[str, Any], checked_out: Mapping[str, str]) -> tuple[int | str, str]:
+    holder = checked_out.get(str(secret["id"]))
+    if holder is None:
+        return -1, ""
+    user = store.get("Users", holder)
+    return holder, "" if user is None else str(user.get("displayName") or user.get("userName") or "")
+
+
+def _secret_common(store: Store, secret: Mapping[str, Any], checked_out: Mapping[str, str]) -> dict[str, Any]:
     container = owner.ref_value(secret, "container")
-    template_id, template_name = _template(secret)
+    template = template_of(store, secret)
     meta = sub_map(secret, "meta")
     changed = ss_date(meta.get("lastModified")) or ss_date(meta.get("created")) or "2000-01-01T00:00:00"
     return {
         "id": ss_id(secret["id"]),
         "name": secret.get("name"),
         "folderId": -1 if container is None else ss_id(container),
-        "secretTemplateId": template_id,
-        "secretTemplateName": template_name,
-        "siteId": 1,
+        "secretTemplateId": template["id"] if template is not None else _stable_int(str(secret.get("type"))),
+        "secretTemplateName": template["name"] if template is not None else str(secret.get("type") or "Password"),
+        "siteId": secret.get("siteId", 1),
         "active": secret.get("active", True) is not False,
-        "checkedOut": False,
+        "checkedOut": str(secret["id"]) in checked_out,
+        "checkOutEnabled": secret.get("checkOutEnabled") is True,
+        "requiresComment": secret.get("requiresComment") is True,
+        "autoChangeEnabled": secret.get("autoChangeEnabled") is True,
         "isRestricted": False,
         "isOutOfSync": False,
+        "outOfSyncReason": "",
         "lastHeartBeatStatus": "Pending",
         # Never null: ServerSecret(**...) parses these two with strptime (docs/behaviour.md §9).
         "lastHeartBeatCheck": changed,
         "lastPasswordChangeAttempt": changed,
+        "responseCodes": [],
     }
 
 
-def secret_model(store: Store, secret: Mapping[str, Any]) -> dict[str, Any]:
-    """SecretModel (docs/behaviour.md §9) with ``items[]`` from the secret's ``fields``."""
+def secret_model(store: Store, secret: Mapping[str, Any], checked_out: Mapping[str, str] | None = None
+                 ) -> dict[str, Any]:
+    """SecretModel (docs/behaviour.md §9) with ``items[]`` from the secret's template and ``fields``."""
+    holder, holder_name = _check_out(store, secret, checked_out or {})
     return {
-        **_secret_common(store, secret),
-        "checkOutEnabled": False,
-        "autoChangeEnabled": False,
-        "requiresComment": False,
-        "enableInheritPermissions": True,
-        "enableInheritSecretPolicy": True,
-        "secretPolicyId": -1,
-        "sessionRecordingEnabled": False,
-        "proxyEnabled": False,
-        "outOfSyncReason": "",
-        "responseCodes": [],
-        "checkOutIntervalMinutes": -1,
+        **_secret_common(store, secret, checked_out or {}),
+        "enableInheritPermissions": secret.get("enableInheritPermissions", True) is not False,
+        "enableInheritSecretPolicy": secret.get("enableInheritSecretPolicy", True) is not False,
+        "secretPolicyId": secret.get("secretPolicyId", -1),
+        "sessionRecordingEnabled": secret.get("sessionRecordingEnabled") is True,
+        "proxyEnabled": secret.get("proxyEnabled") is True,
+        "checkOutChangePasswordEnabled": secret.get("checkOutChangePasswordEnabled") is True,
+        "checkOutIntervalMinutes": secret.get("checkOutIntervalMinutes", -1),
         "checkOutMinutesRemaining": -1,
-        "checkOutUserDisplayName": "",
-        "checkOutUserId": -1,
+        "checkOutUserDisplayName": holder_name,
+        "checkOutUserId": holder,
         "doubleLockId": -1,
         "isDoubleLock": False,
         "failedPasswordChangeAttempts": 0,
-        "launcherConnectAsSecretId": -1,
-        "passwordTypeWebScriptId": -1,
+        "launcherConnectAsSecretId": secret.get("launcherConnectAsSecretId", -1),
+        "passwordTypeWebScriptId": secret.get("passwordTypeWebScriptId", -1),
         "requiresApprovalForAccess": False,
         "restrictSshCommands": False,
         "allowOwnersUnrestrictedSshCommands": False,
-        "webLauncherRequiresIncognitoMode": False,
+        "webLauncherRequiresIncognitoMode": secret.get("webLauncherRequiresIncognitoMode") is True,
         "accessRequestWorkflowMapId": -1,
-        "items": secret_items(secret),
+        "items": secret_items(store, secret),
     }
 
 
-def secret_summary(store: Store, secret: Mapping[str, Any]) -> dict[str, Any]:
-    """SecretSummary, one record of a secrets search (docs/behaviour.md §9)."""
-    return {**_secret_common(store, secret), "folderPath": folder_path(store, owner.ref_value(secret, "container"))}
-
-
-def search_secrets(store: Store, access: Access, params: Mapping[str, str]) -> list[Mapping[str, Any]]:
-    """The secrets a search finds (``filter.folderId``, ``filter.includeSubFolders``, ``filter.searchText``,
-    ``filter.includeInactive``), limited to what the caller may list, sorted by name."""
-    folder = params.get("filter.folderId")
-    candidates: Iterable[Mapping[str, Any]]
-    if folder:
-        folders = owner.subtree(store, [folder]) if truthy(params.get("filter.includeSubFolders")) else {folder}
-        candidates = [s for f in folders for s in store.lookup("PrivilegedData", "container.value", f)]
-    else:
-        candidates = store.all("PrivilegedData")
-    text = (params.get("filter.searchText") or "").lower()
-    inactive = truthy(params.get("filter.includeInactive"))
-    found = [
-        s for s in candidates
-        if text in str(s.get("name", "")).lower()
-        and (inactive or s.get("active", True) is not False)
-        and access.can_list_secret(s)
-    ]
-    # [C] Secret Server's default order: by name (then id, so pages are stable).
-    found.sort(key=lambda s: (str(s.get("name", "")).lower(), _id_key(s["id"])))
-    return found
-
-
-def _id_key(value: Any) -> tuple[int, str]:
-    text = str(value)
-    return (int(text), "") if text.isascii() and text.isdigit() else (-1, text)
+def secret_summary(store: Store, secret: Mapping[str, Any], checked_out: Mapping[str, str] | None = None,
+                   extended: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """SecretSummary, one record of a secrets search and ``GET /secrets/{id}/summary``, with every key of Secret
+    Server's model (docs/behaviour.md §9)."""
+    common = _secret_common(store, secret, checked_out or {})
+    holder, holder_name = _check_out(store, secret, checked_out or {})
+    meta = sub_map(secret, "meta")
+    return {
+        **{k: v for k, v in common.items() if k not in ("lastHeartBeatCheck", "lastPasswordChangeAttempt")},
+        "folderPath": folder_path(store, owner.ref_value(secret, "container")),
+        "lastAccessed": None,
+        "createDate": ss_date(meta.get("created")),
+        "daysUntilExpiration": None,
+        "hasLauncher": False,
+        "checkOutUserId": holder,
+        "checkOutUserName": holder_name,
+        "doubleLockEnabled": False,
+        "requiresApproval": False,
+        "inheritsPermissions": secret.get("enableInheritPermissions", True) is not False,
+        "hidePassword": False,
+        "extendedValues": extended,
+    }
 
 
 def search_folders(store: Store, access: Access, params: Mapping[str, str]) -> list[Mapping[str, Any]]:
@@ -353,35 +371,26 @@ def search_users(store: Store, params: Mapping[str, str]) -> list[Mapping[str, A
 
 
 # -- paging -----------------------------------------------------------------------------------------------------
-def _non_negative(raw: str | None, default: int) -> int:
-    if raw is None or raw.strip() == "":
-        return default
-    text = raw.strip()
-    if not (text.isascii() and text.isdigit()):  # int() would also read "1_0", "-1" and other scripts' digits
-        raise BadPaging(raw)
-    return int(text)
-
-
-def paging(params: Mapping[str, str], found: Sequence[Mapping[str, Any]],
-           render: Callable[[Mapping[str, Any]], dict[str, Any]]) -> dict[str, Any]:
-    """The Paging* envelope Secret Server wraps every search in (docs/behaviour.md §9), over ``skip``/``take``."""
-    skip = _non_negative(params.get("skip"), 0)
-    take = _non_negative(params.get("take"), DEFAULT_TAKE)
-    total = len(found)
+def paging(skip: int, take: int, found: Sequence[Mapping[str, Any]],
+           render: Callable[[Mapping[str, Any]], dict[str, Any]], *, total: int | None = None,
+           sort_by: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The Paging* envelope Secret Server wraps every search in (docs/behaviour.md §9), over ``skip``/``take``;
+    ``total`` is ``len(found)`` unless given (``doNotCalculateTotal``)."""
+    count = len(found) if total is None else total
     records = [render(d) for d in found[skip:skip + take]]
     return {
         "skip": skip,
         "take": take,
-        "total": total,
-        "pageCount": math.ceil(total / take) if take else 0,
+        "total": count,
+        "pageCount": math.ceil(count / take) if take else 0,
         "currentPage": skip // take + 1 if take else 1,
-        "batchCount": math.ceil(total / take) if take else 0,
+        "batchCount": math.ceil(count / take) if take else 0,
         "prevSkip": max(skip - take, 0),
         "nextSkip": skip + take,
         "hasPrev": skip > 0,
-        "hasNext": skip + take < total,
+        "hasNext": skip + take < len(found),
         "records": records,
-        "sortBy": [],
+        "sortBy": sort_by or [],
         "success": True,
         "severity": "None",
     }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import random
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -178,7 +180,32 @@ def make_secrets(
         secret["fields"] = fields
         result.append(secret)
         tick(index + 1)
+    _flags_and_files(random.Random(rng.random()), result)
     return result
+
+
+def _flags_and_files(rng: random.Random, secrets: Sequence[dict[str, Any]]) -> None:
+    """docs/behaviour.md §9, §13: about half the SSH secrets carry a public key file; about one in ten secrets
+    requires a comment, one in twenty must be checked out (a generator of its own, so the rest of the data set
+    stays as it was)."""
+    for secret in secrets:
+        if secret["type"] == "Unix Account (SSH)" and rng.random() < 0.5:
+            secret["fields"]["public-key"] = {"filename": "id_ed25519.pub",
+                                              "base64": base64.b64encode(_public_key(rng)).decode()}
+        draw = rng.random()
+        if draw < 0.1:
+            secret["requiresComment"] = True
+        elif draw < 0.15:
+            secret["checkOutEnabled"] = True
+
+
+def _public_key(rng: random.Random) -> bytes:
+    """An OpenSSH ``ssh-ed25519`` public key line (RFC 8709 §4 wire format) over 32 reproducible random bytes."""
+    def wire(data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + data
+
+    blob = wire(b"ssh-ed25519") + wire(bytes(rng.getrandbits(8) for _ in range(32)))
+    return b"ssh-ed25519 " + base64.b64encode(blob) + b" seed@mockscim\n"
 
 
 def make_secret_permissions(
