@@ -52,7 +52,9 @@ SECRET_SERVER_TOKEN = "/oauth2/token"
 _TOKEN_PATHS = frozenset({PLATFORM_TOKEN, SECRET_SERVER_TOKEN, PLATFORM_ROOT + PLATFORM_TOKEN})
 # docs/behaviour.md §1: the root is a Secret Server, with no /health and no /vaultbroker (Platform mode's are under
 # /platform), so an SDK pointed at the root never takes a Secret Server outage for Platform mode.
-_SECRET_SERVER_PREFIXES = ("/api/v1", "/api/v2", "/platform/api", "/platform/health", "/platform/vaultbroker")
+_SECRET_SERVER_PREFIXES = (
+    "/api/v1", "/api/v2", "/healthcheck.aspx", "/platform/api", "/platform/health", "/platform/vaultbroker",
+)
 
 RESOURCES: tuple[str, ...] = (*(k.name for k in kinds.ALL), *kinds.DISCOVERY, "Bulk", "Token", "SecretServer")
 """What a scenario's ``resource`` matcher may name (docs/behaviour.md §10): the SCIM endpoints, ``Token`` for the

@@ -477,3 +477,14 @@ def test_malformed_requests_are_400_and_write_nothing(client: TestClient, method
     assert r.status_code == 400, r.text
     assert r.json()["errorCode"] == "API_BadRequest" and isinstance(r.json()["message"], str)
     assert client.get("/_mockscim/state").json() == before
+
+
+def test_a_scenario_can_take_the_go_sdk_probe_down(client: TestClient) -> None:
+    """`/healthcheck.aspx` (Go SDK 2.0.x's probe, docs/behaviour.md §9) is on the Secret Server surface, so a
+    scenario matching `resource: SecretServer` reaches it (docs/behaviour.md §10)."""
+    rule = {"name": "probe-down", "rules": [{"match": {"resource": "SecretServer", "path": "/healthcheck.aspx"},
+                                              "then": {"status": 503}}]}
+    assert client.post("/_mockscim/scenario", json=rule).status_code == 200
+    r = client.get("/healthcheck.aspx")
+    assert r.status_code == 503
+    assert r.json() == {"errorCode": "ScenarioError", "message": "Secret Server service unavailable."}
