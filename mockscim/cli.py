@@ -12,6 +12,7 @@ from typing import Any
 
 from mockscim import __version__
 from mockscim.settings import Settings
+from mockscim.tls import ca_path
 
 _HELP = {
     "host": "interface to bind (default 127.0.0.1)",
@@ -29,6 +30,14 @@ _HELP = {
     "journal_size": "entries the in-memory journal keeps (default 10000)",
     "secret_server_down": "start with Secret Server unavailable",
     "log_level": "critical|error|warning|info|debug (default info)",
+    "tls": "serve HTTPS with a certificate from mockscim's local CA (its path: `mockscim tls ca-path`)",
+    "tls_cert": "serve HTTPS with this certificate (PEM; with --tls-key)",
+    "tls_key": "the private key of --tls-cert (PEM)",
+    "public_url": "the URL clients reach this server at (behind a tunnel or proxy): meta.location, $ref and the "
+                  "vault URL use it, and its host is allowed",
+    "forwarded_allow_ips": "peers whose X-Forwarded-Proto/-Host are believed: IPs or networks, comma-separated, or * "
+                           "(default 127.0.0.1)",
+    "secret_server_path": "also serve the Secret Server API below this on-prem prefix (e.g. /SecretServer)",
 }
 
 
@@ -62,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     scenario_sub.add_parser("list", help="shipped scenarios with their descriptions")
     check = scenario_sub.add_parser("check", help="validate scenario files (exit 1 on any error)")
     check.add_argument("files", nargs="+")
+    tls = sub.add_parser("tls", help="the local CA behind --tls")
+    tls_sub = tls.add_subparsers(dest="tls_command", required=True)
+    tls_sub.add_parser("ca-path", help="print the CA certificate's path (created if it does not exist yet)")
     journal = sub.add_parser("journal", help="print a running server's request journal")
     journal.add_argument("--url", default="http://127.0.0.1:8000", help="the server's base URL")
     for name in ("status", "method", "path", "since", "limit"):
@@ -79,11 +91,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return seed(args)
     if command == "scenario":
         return scenario(args)
+    if command == "tls":
+        return tls_ca_path()
     return journal(args)
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Start the server; print the base URL, the token and a working curl line (docs/behaviour.md §1)."""
+    """Start the server (docs/behaviour.md §14): values checked, then the port, then the banner, then requests."""
     import logging
 
     import uvicorn
@@ -93,23 +107,148 @@ def serve(args: argparse.Namespace) -> int:
     try:
         overrides = {f.name: getattr(args, f.name) for f in fields(Settings)}
         settings = Settings.from_env(**overrides)
+    except ValueError as exc:
+        return _fail(str(exc), 2)
+    problem = _start_problem(settings)
+    if problem is not None:
+        return _fail(problem, 2)
+    try:
+        sock = _listen(settings.host, settings.port)
+    except OSError as exc:
+        return _fail(f"cannot listen on {_address(settings.host, settings.port)}: {_reason(exc)}", 1)
+    try:
         app = create_app(settings)
     except Exception as exc:  # a start-up error is a message, never a traceback
-        print(f"mockscim: cannot start: {exc}", file=sys.stderr)
-        return 2
+        sock.close()
+        return _fail(f"cannot start: {exc}", 2)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    base = f"http://{settings.host}:{settings.port}"
-    print(f"mockscim {__version__} ({settings.profile} profile) on {base}", flush=True)
-    print(f"  SCIM base URL: {base}/scim/v2", flush=True)
-    print(f"  bearer token:  {settings.token}", flush=True)
-    print(f"  try: curl -s -H 'Authorization: Bearer {settings.token}' {base}/scim/v2/Users", flush=True)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                            lifespan="off", access_log=False)
+    cert = _server_cert(settings)
+    tls_files = (settings.tls_cert, settings.tls_key) if cert is None else (str(cert.certfile), str(cert.keyfile))
+    print(_banner(settings, app, sock.getsockname()[1], tls=settings.tls or settings.tls_cert is not None),
+          flush=True)
+    config = uvicorn.Config(app, log_level=settings.log_level, lifespan="off", access_log=False,
+                            proxy_headers=False,  # forwarded headers are the app's business (--forwarded-allow-ips)
+                            ssl_certfile=tls_files[0], ssl_keyfile=tls_files[1])
     try:
-        _quiet_signals_server(config).run()
+        _quiet_signals_server(config).run(sockets=[sock])
     finally:
         app.state.runtime.core.close()  # docs/behaviour.md §14: a clean shutdown flushes the store
+        if cert is not None:
+            cert.remove()
     return 0
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"mockscim serve: {message}", file=sys.stderr)
+    return code
+
+
+def _start_problem(settings: Settings) -> str | None:
+    """The first bad value, as one line naming the option and the value (docs/behaviour.md §14), or None."""
+    from mockscim.app import fixture_path
+    from mockscim.scenarios import ScenarioError, resolve
+    from mockscim.scim.profile import load_profile
+
+    found = settings.problems()
+    if found:
+        return found[0]
+    if settings.fixture is not None and not fixture_path(settings.fixture).is_file():
+        return f"--fixture {settings.fixture!r}: no such file (nor a shipped fixture: default, empty)"
+    try:
+        load_profile(settings.profile)
+    except Exception as exc:
+        return f"--profile {settings.profile!r}: {exc}"
+    if settings.scenario is not None:
+        try:
+            resolve(settings.scenario)
+        except ScenarioError as exc:
+            return f"--scenario {settings.scenario!r}: {exc}"
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        import ssl
+
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(settings.tls_cert, settings.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            return f"--tls-cert {settings.tls_cert!r}, --tls-key {settings.tls_key!r}: not a matching PEM pair ({exc})"
+    return None
+
+
+def _listen(host: str, port: int) -> Any:
+    """A socket listening on ``host:port``, bound before anything is printed (docs/behaviour.md §14)."""
+    import socket
+
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait out TIME_WAIT
+        sock.bind(address)
+        sock.listen(2048)
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _reason(exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.EADDRINUSE:
+        return "address already in use (another mockscim? pick another --port)"
+    return exc.strerror or str(exc)
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _server_cert(settings: Settings) -> Any:
+    """A certificate from the local CA for ``--tls`` (unless ``--tls-cert`` gives one), or None."""
+    from urllib.parse import urlsplit
+
+    if not settings.tls or settings.tls_cert is not None:
+        return None
+    from mockscim.tls import ServerCert
+
+    names = [settings.host]
+    if settings.public_url:
+        names.append(urlsplit(settings.public_url).hostname or "")
+    return ServerCert(names)
+
+
+def _banner(settings: Settings, app: Any, port: int, *, tls: bool) -> str:
+    """What a first user needs (docs/behaviour.md §14): where everything is, and how it is set up."""
+    host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    local = f"{'https' if tls else 'http'}://{_address(host, port)}"
+    base = settings.public_url.rstrip("/") if settings.public_url else local
+    core = app.state.runtime.core
+    first = next(core.store.all("serviceUsers"), None)
+    client = first["userName"] if first is not None else "(none: the state has no service user)"
+    prefix = "/" + settings.secret_server_path.strip("/") if settings.secret_server_path else ""
+    active = app.state.runtime.scenario.active
+    store = "memory" if settings.store == "memory" else settings.store
+    fixture = settings.fixture or "default"
+    guard = "guarded by --admin-token" if settings.admin_token else "open (no --admin-token)"
+    lines = [
+        f"mockscim {__version__} listening on {local}" + (f", public URL {base}" if base != local else ""),
+        f"  SCIM base URL:        {base}/scim/v2",
+        f"  bearer token:         {settings.token}",
+        f"  OAuth token endpoint: {base}/identity/api/oauth2/token/xpmplatform (client_id {client})",
+        f"  Secret Server:        {base}{prefix} (Platform mode: {base}/platform), "
+        + ("up" if core.secret_server_up else "down (--secret-server-down)"),
+        f"  dashboard:            {base}/_mockscim/",
+        f"  profile:              {settings.profile}",
+        f"  scenario:             {active.scenario.name if active is not None else 'none'}",
+        f"  store:                {store} (fixture {fixture})",
+        f"  journal file:         {settings.journal_file or 'none'}",
+        f"  control plane:        {guard}",
+    ]
+    if tls:
+        ca = ca_path() if settings.tls_cert is None else "(your --tls-cert's issuer)"
+        lines.append(f"  TLS CA:               {ca} (trust it: verify=, REQUESTS_CA_BUNDLE, SSL_CERT_FILE)")
+    cacert = f" --cacert {ca_path()}" if tls and settings.tls_cert is None else ""
+    lines.append(f"  try: curl -s{cacert} -H 'Authorization: Bearer {settings.token}' {local}/scim/v2/Users")
+    return "\n".join(lines)
 
 
 def _quiet_signals_server(config: Any) -> Any:
@@ -168,6 +307,20 @@ def scenario(args: argparse.Namespace) -> int:
     if not problems:
         print(f"{len(args.files)} scenario file(s) valid")
     return 1 if problems else 0
+
+
+def tls_ca_path() -> int:
+    """``mockscim tls ca-path``: the CA certificate ``--tls`` servers are issued from (docs/behaviour.md §14)."""
+    from mockscim.tls import load_or_create_ca
+
+    try:
+        load_or_create_ca()
+    except OSError as exc:
+        print(f"mockscim tls: cannot create the CA in {exc.filename or ca_path().parent}: {exc.strerror}",
+              file=sys.stderr)
+        return 1
+    print(ca_path())
+    return 0
 
 
 def journal(args: argparse.Namespace) -> int:

@@ -40,9 +40,16 @@ def state_of(scope: Scope) -> RequestState:
     request's :class:`~mockscim.surfaces.Target`."""
     state: RequestState | None = scope.get("mockscim")
     if state is None:
-        state = RequestState(f"{_prefix}-{next(_ids):08d}", classify(scope.get("method", "GET"), scope["path"]))
+        state = RequestState(f"{_prefix}-{next(_ids):08d}", classify(scope.get("method", "GET"), route_path(scope)))
         scope["mockscim"] = state
     return state
+
+
+def route_path(scope: Scope) -> str:
+    """The path below the scope's ``root_path`` (ASGI: ``path`` includes it), which is what addresses a surface."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root + "/") else path
 
 
 def bearer(scope: Scope) -> str | None:

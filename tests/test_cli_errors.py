@@ -1,0 +1,130 @@
+"""Every bad `serve` value and a port in use: one line naming it, the right exit code, no traceback (§14)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+from tests.test_edge import read_banner
+
+MOCKSCIM = [sys.executable, "-m", "mockscim"]
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*MOCKSCIM, *args], capture_output=True, text=True, timeout=60, cwd=cwd,
+                          env={**os.environ, **(env or {})})
+
+
+def one_line(r: subprocess.CompletedProcess[str]) -> str:
+    """stderr as its only line; nothing on stdout (no banner before the error), no traceback."""
+    assert "Traceback" not in r.stderr and r.stdout == "", (r.stdout, r.stderr)
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["--log-level", "loud"],
+     "mockscim serve: --log-level 'loud': not a log level (critical|error|warning|info|debug)"),
+    (["--port", "99999"], "mockscim serve: --port 99999: not a TCP port (0-65535; 0 picks a free one)"),
+    (["--port", "-1"], "mockscim serve: --port -1: not a TCP port (0-65535; 0 picks a free one)"),
+    (["--token-ttl", "-5"], "mockscim serve: --token-ttl -5: must be a positive number"),
+    (["--token-grace", "-1"], "mockscim serve: --token-grace -1: must not be negative"),
+    (["--journal-size", "0"], "mockscim serve: --journal-size 0: must be a positive number"),
+    (["--max-body", "-1"], "mockscim serve: --max-body -1: must be a positive number of bytes"),
+    (["--admin-token", ""],
+     "mockscim serve: --admin-token '': a bearer token must be non-empty, without spaces (RFC 6750 §2.1)"),
+    (["--token", "a b"],
+     "mockscim serve: --token 'a b': a bearer token must be non-empty, without spaces (RFC 6750 §2.1)"),
+    (["--fixture", "nope.json"],
+     "mockscim serve: --fixture 'nope.json': no such file (nor a shipped fixture: default, empty)"),
+    (["--store", "/nonexistent-dir/s.json"],
+     "mockscim serve: --store '/nonexistent-dir/s.json': directory /nonexistent-dir does not exist"),
+    (["--journal-file", "/nonexistent-dir/j.jsonl"],
+     "mockscim serve: --journal-file '/nonexistent-dir/j.jsonl': directory /nonexistent-dir does not exist"),
+    (["--public-url", "scim.example.test"],
+     "mockscim serve: --public-url 'scim.example.test': expected http(s)://host[:port][/path]"),
+    (["--forwarded-allow-ips", "10.0.0.1,nope"],
+     "mockscim serve: --forwarded-allow-ips '10.0.0.1,nope': 'nope' is not an IP address or network (or '*')"),
+    (["--secret-server-path", "SecretServer"],
+     "mockscim serve: --secret-server-path 'SecretServer': expected a path such as /SecretServer"),
+    (["--tls-cert", "cert.pem"], "mockscim serve: --tls-key None: --tls-cert and --tls-key go together"),
+])
+def test_a_bad_value_is_one_line_naming_option_and_value(args: list[str], line: str) -> None:
+    r = run("serve", "--port", str(free_port()), *args)
+    assert r.returncode == 2
+    assert one_line(r) == line
+
+
+def test_a_missing_scenario_names_the_option() -> None:
+    r = run("serve", "--port", str(free_port()), "--scenario", "nope.yaml")
+    assert r.returncode == 2
+    assert one_line(r).startswith("mockscim serve: --scenario 'nope.yaml': unknown scenario 'nope.yaml'")
+
+
+def test_an_unwritable_store_directory(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):
+        pytest.skip("running as a user who may write anywhere")
+    r = run("serve", "--port", str(free_port()), "--store", str(locked / "s.json"))
+    assert r.returncode == 2 and one_line(r).endswith(f"directory {locked} is not writable")
+
+
+def test_a_bad_environment_value_names_the_variable() -> None:
+    r = run("serve", env={"MOCKSCIM_PORT": "eighty"})
+    assert r.returncode == 2
+    assert one_line(r) == "mockscim serve: MOCKSCIM_PORT: expected an integer, got 'eighty'"
+
+
+def test_a_port_in_use_is_exit_1_before_any_banner() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        r = run("serve", "--port", str(port))
+    assert r.returncode == 1
+    assert one_line(r) == (f"mockscim serve: cannot listen on 127.0.0.1:{port}: address already in use "
+                           "(another mockscim? pick another --port)")
+
+
+def test_port_0_prints_the_port_it_listens_on() -> None:
+    proc = subprocess.Popen([*MOCKSCIM, "serve", "--port", "0", "--log-level", "warning"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        first = read_banner(proc)[0]
+        port = int(first.split("http://127.0.0.1:")[1].split()[0].rstrip(","))
+        assert port > 0
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_the_banner_names_everything_a_first_user_needs(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen([*MOCKSCIM, "serve", "--port", str(port), "--scenario", "throttled", "--admin-token", "adm",
+                             "--journal-file", str(tmp_path / "j.jsonl"), "--store", str(tmp_path / "s.json"),
+                             "--secret-server-down", "--secret-server-path", "/SecretServer", "--log-level", "warning"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = "".join(read_banner(proc))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    base = f"http://127.0.0.1:{port}"
+    for text in (f"SCIM base URL:        {base}/scim/v2", "bearer token:         mockscim-token",
+                 f"OAuth token endpoint: {base}/identity/api/oauth2/token/xpmplatform "
+                 "(client_id scim-service@mockscim.test)",
+                 f"Secret Server:        {base}/SecretServer (Platform mode: {base}/platform), down",
+                 f"dashboard:            {base}/_mockscim/", "profile:              cloud",
+                 "scenario:             throttled", f"store:                {tmp_path / 's.json'}",
+                 f"journal file:         {tmp_path / 'j.jsonl'}", "control plane:        guarded by --admin-token"):
+        assert text in banner, banner
