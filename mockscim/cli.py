@@ -432,6 +432,7 @@ def journal(args: argparse.Namespace) -> int:
     for entry in entries:
         print(show(entry), flush=args.follow)
     if total > len(entries):
+        sys.stdout.flush()  # the entries first, then the note, when both go to one terminal
         print(f"{len(entries)} of {total} matching entries (the newest; --limit N for more)", file=sys.stderr)
     while args.follow:
         import time
