@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,20 +68,25 @@ def test_journal_into_head_ends_quietly(busy: tuple[MockScim, Path]) -> None:
 
 
 def test_journal_follow_prints_entries_as_they_arrive(busy: tuple[MockScim, Path]) -> None:
+    """Entries made after `--follow` started are printed as they arrive, from a server and from a journal file."""
     m, journal = busy
-    for source in (["--url", m.url], ["--file", str(journal)]):
-        args = ["journal", *source, "--follow", "--limit", "1", "--path", "/scim/v2/Groups*"]
+    auth = {"Authorization": f"Bearer {m.token}"}
+    for source, resource in ((["--url", m.url], "Groups"), (["--file", str(journal)], "Containers")):
+        args = ["journal", *source, "--follow", "--limit", "1", "--path", f"/scim/v2/{resource}/*"]
         proc = subprocess.Popen([*MOCKSCIM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        watchdog = threading.Timer(30, proc.kill)
+        watchdog.start()
         try:
-            httpx.get(f"{m.url}/scim/v2/Groups", headers={"Authorization": f"Bearer {m.token}"})
-            line = proc.stdout.readline()  # type: ignore[union-attr]
-            assert json.loads(line)["path"] == "/scim/v2/Groups"
-            httpx.get(f"{m.url}/scim/v2/Groups/nope", headers={"Authorization": f"Bearer {m.token}"})
-            while True:  # the --file reader also sees the first request, the --url one starts after it
-                entry = json.loads(proc.stdout.readline())  # type: ignore[union-attr]
-                if entry["path"] == "/scim/v2/Groups/nope":
-                    break
+            seen: list[str] = []
+            for path in (f"/scim/v2/{resource}/first", f"/scim/v2/{resource}/second"):
+                httpx.get(f"{m.url}{path}", headers=auth)  # the second one surely after the follower started
+                while path not in seen:
+                    line = proc.stdout.readline()  # type: ignore[union-attr]
+                    assert line, f"--follow ended; saw {seen}"
+                    seen.append(json.loads(line)["path"])
+            assert seen == [f"/scim/v2/{resource}/first", f"/scim/v2/{resource}/second"]
         finally:
+            watchdog.cancel()
             proc.terminate()
             proc.wait(10)
 
