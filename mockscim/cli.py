@@ -155,7 +155,12 @@ def serve(args: argparse.Namespace) -> int:
         sock.close()
         return _fail(f"cannot start: {exc}", 2)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    cert = _server_cert(settings)
+    try:
+        cert = _server_cert(settings)
+    except OSError as exc:
+        sock.close()
+        app.state.runtime.core.close()
+        return _fail(f"--tls: cannot create the local CA in {ca_path().parent}: {exc.strerror or exc}", 2)
     tls_files = (settings.tls_cert, settings.tls_key) if cert is None else (str(cert.certfile), str(cert.keyfile))
     print(_banner(settings, app, sock.getsockname()[1], tls=settings.tls or settings.tls_cert is not None),
           flush=True)

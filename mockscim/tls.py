@@ -1,4 +1,4 @@
-"""HTTPS for ``--tls``: a local CA created once and reused, and a server certificate it issues at start (§14)."""
+"""HTTPS for `--tls`: a local CA made once and reused, and a server certificate it issues (docs/behaviour.md §14)."""
 
 from __future__ import annotations
 

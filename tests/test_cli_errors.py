@@ -128,3 +128,48 @@ def test_the_banner_names_everything_a_first_user_needs(tmp_path: Path) -> None:
                  "scenario:             throttled", f"store:                {tmp_path / 's.json'}",
                  f"journal file:         {tmp_path / 'j.jsonl'}", "control plane:        guarded by --admin-token"):
         assert text in banner, banner
+
+
+def test_tls_without_a_place_for_the_ca_is_one_line() -> None:
+    env = {"MOCKSCIM_HOME": "/dev/null/home"}
+    r = run("serve", "--tls", "--port", str(free_port()), env=env)
+    assert r.returncode == 2
+    assert one_line(r) == "mockscim serve: --tls: cannot create the local CA in /dev/null/home/ca: Not a directory"
+    r = run("tls", "ca-path", env=env)
+    assert r.returncode == 1 and one_line(r).startswith("mockscim tls: cannot create the CA in ")
+
+
+def test_a_tls_pair_that_does_not_load_is_one_line(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text("not a certificate")
+    key.write_text("not a key")
+    r = run("serve", "--port", str(free_port()), "--tls-cert", str(cert), "--tls-key", str(key))
+    assert r.returncode == 2
+    assert one_line(r).startswith(f"mockscim serve: --tls-cert {str(cert)!r}, --tls-key {str(key)!r}: not a matching "
+                                  "PEM pair")
+
+
+def test_your_own_tls_pair_is_served(tmp_path: Path) -> None:
+    import ssl
+
+    import httpx
+    import trustme
+
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    cert, key, cafile = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(cafile))
+    port = free_port()
+    proc = subprocess.Popen([*MOCKSCIM, "serve", "--port", str(port), "--tls-cert", str(cert), "--tls-key", str(key),
+                             "--log-level", "warning"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = read_banner(proc)
+        assert f"listening on https://127.0.0.1:{port}" in banner[0]
+        assert "TLS CA:               (your --tls-cert's issuer)" in "".join(banner)
+        verify = ssl.create_default_context(cafile=str(cafile))
+        assert httpx.get(f"https://127.0.0.1:{port}/_mockscim/health", verify=verify).json()["status"] == "ok"
+    finally:
+        proc.terminate()
+        proc.wait(10)

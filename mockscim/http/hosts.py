@@ -1,4 +1,4 @@
-"""Who the server is on the wire: the Host allow-list, trusted forwarded headers, the public base URL (§14)."""
+"""Who the server is on the wire: Host allow-list, trusted forwarded headers, public URL (docs/behaviour.md §14)."""
 
 from __future__ import annotations
 
