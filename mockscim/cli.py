@@ -324,10 +324,12 @@ def _available_memory() -> int | None:
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+    for pages in ("SC_AVPHYS_PAGES", "SC_PHYS_PAGES"):  # macOS has only the second: all memory, an upper bound
+        try:
+            return os.sysconf(pages) * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            continue
+    return None
 
 
 def _size(n: float) -> str:
@@ -378,6 +380,9 @@ def seed(args: argparse.Namespace) -> int:
         write_state(state, args.output)
     except (ValueError, OSError) as exc:
         print(f"mockscim seed: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("mockscim seed: out of memory: ask for fewer items (docs/sizing.md)", file=sys.stderr)
         return 2
     written = ", ".join(f"{len(v)} {k}" for k, v in state.items())
     print(f"wrote {args.output}: {written}", file=sys.stderr)

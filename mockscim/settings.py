@@ -111,7 +111,7 @@ class Settings:
             folder = os.path.dirname(os.path.abspath(value))
             if not os.path.isdir(folder):
                 bad(name, f"directory {folder} does not exist")
-            elif not os.access(folder, os.W_OK | os.X_OK):
+            elif not _writable(folder):
                 bad(name, f"directory {folder} is not writable")
         return found
 
@@ -135,3 +135,15 @@ def _parse(name: str, kind: str, raw: str) -> Any:
 def _shown(value: Any) -> str:
     """A value as an error line shows it: strings quoted (so ``""`` is visible), numbers as they are."""
     return repr(value) if isinstance(value, str) else str(value)
+
+
+def _writable(folder: str) -> bool:
+    """Whether a file can be created in ``folder``: tried, not guessed (``os.access`` says yes to root on a read-only
+    mount)."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False

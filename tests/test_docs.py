@@ -70,3 +70,29 @@ def test_the_examples_run(page: str, tmp_path: Path) -> None:
                 raise AssertionError(f"{where}: no runner for {language!r}")
             assert done.returncode == 0, f"{where}:\n{text}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
             assert "Traceback" not in done.stderr, f"{where}: {done.stderr}"
+
+
+def test_the_github_actions_recipe_is_valid_and_its_start_step_works(tmp_path: Path) -> None:
+    """docs/ci.md's workflow parses, and its "Start mockscim" step starts a server a later step can reach."""
+    import yaml
+
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    found = re.search(r"^```yaml\n(.*?)^```", text, re.S | re.M)
+    assert found is not None
+    workflow = yaml.safe_load(found.group(1))
+    steps = {step.get("name"): step for step in workflow["jobs"]["provisioning"]["steps"]}
+    assert "git+https://" in steps["Install mockscim"]["run"]
+    port = free_port()
+    script = steps["Start mockscim"]["run"].replace("--port 8000", f"--port {port}")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "RUNNER_TEMP": str(tmp_path)}
+    proc = subprocess.Popen(["bash", "-e", "-c", script + "\necho started $!\n"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, text=True)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    pid = int(out.split("started ")[1].split()[0])
+    try:
+        r = httpx.get(f"http://127.0.0.1:{port}/scim/v2/Users", headers={"Authorization": "Bearer mockscim-token"})
+        assert r.status_code == 200
+    finally:
+        os.kill(pid, 15)
