@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from starlette.types import Scope
@@ -65,24 +65,23 @@ class Hosts:
         return cls(frozenset(names), bind in _WILDCARDS, trusted, public)
 
     def allowed(self, host: str) -> bool:
-        name = host_name(host)
-        if name in self.names or ("." not in name and ":" not in name):
-            return True
-        return self.any_ip and _is_ip(name)
+        return _allowed(self.names, self.any_ip, host)
 
     def refused(self, scope: Scope) -> str | None:
         """The ``Host`` (or trusted ``X-Forwarded-Host``) value this server does not answer to, if any. A request
-        without a Host header (HTTP/1.0) names nobody and passes."""
-        for value in self._hosts(scope):
-            if not self.allowed(value):
-                return value
+        without a Host header (HTTP/1.0) names nobody and passes. One pass over the raw headers: every request
+        comes here."""
+        forwarded: str | None = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                text: str = value.decode("latin-1")
+                if not self.allowed(text):
+                    return text
+            elif name == b"x-forwarded-host" and forwarded is None:
+                forwarded = value.decode("latin-1").split(",")[0].strip()
+        if forwarded and self.forwarded_from(scope) and not self.allowed(forwarded):
+            return forwarded
         return None
-
-    def _hosts(self, scope: Scope) -> Iterable[str]:
-        headers = scope["headers"]
-        yield from (v.decode("latin-1") for k, v in headers if k == b"host")
-        if self.forwarded_from(scope):
-            yield from (part for v in _values(headers, b"x-forwarded-host") for part in [v.split(",")[0]])
 
     def forwarded_from(self, scope: Scope) -> bool:
         """Whether the peer is one ``--forwarded-allow-ips`` trusts."""
@@ -104,21 +103,28 @@ class Hosts:
         root = scope.get("app_root_path", scope.get("root_path", ""))
         if self.public is not None:
             return f"{self.public}{root}".rstrip("/")
-        headers = scope["headers"]
-        scheme = scope.get("scheme", "http")
-        host = next((v.decode("latin-1") for k, v in headers if k == b"host"), None)
-        if self.forwarded_from(scope):
-            proto = next(iter(_values(headers, b"x-forwarded-proto")), None)
-            if proto and proto.split(",")[0].strip().lower() in ("http", "https"):
-                scheme = proto.split(",")[0].strip().lower()
-            forwarded = next(iter(_values(headers, b"x-forwarded-host")), None)
-            if forwarded:
-                host = forwarded.split(",")[0].strip()
+        scheme: str = scope.get("scheme", "http")
+        host = proto = forwarded = None
+        for name, value in scope["headers"]:  # one pass: SCIM answers ask for the base on every request
+            if name == b"host" and host is None:
+                host = value.decode("latin-1")
+            elif name == b"x-forwarded-proto" and proto is None:
+                proto = value.decode("latin-1").split(",")[0].strip().lower()
+            elif name == b"x-forwarded-host" and forwarded is None:
+                forwarded = value.decode("latin-1").split(",")[0].strip()
+        if (proto or forwarded) and self.forwarded_from(scope):
+            scheme = proto if proto in ("http", "https") else scheme
+            host = forwarded or host
         if host is None:
             server = scope.get("server") or ("localhost", None)
             host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
         return f"{scheme}://{host}{root}".rstrip("/")
 
 
-def _values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[str]:
-    return [v.decode("latin-1").strip() for k, v in headers if k == name]
+@lru_cache(maxsize=256)
+def _allowed(names: frozenset[str], any_ip: bool, host: str) -> bool:
+    """Whether ``host`` is answered to (cached: clients send the same few Host values again and again)."""
+    name = host_name(host)
+    if name in names or ("." not in name and ":" not in name):
+        return True
+    return any_ip and _is_ip(name)
