@@ -177,3 +177,10 @@ def test_tls_ca_path_prints_the_ca_and_creates_it_once(home: Path) -> None:
     again = subprocess.run([*MOCKSCIM, "tls", "ca-path"], capture_output=True, text=True, env=env, timeout=30)
     assert again.stdout == first.stdout and Path(again.stdout.strip()).read_bytes() == pem
     assert (home / "ca" / "ca-key.pem").stat().st_mode & 0o077 == 0
+
+
+def test_mockscim_refuses_bad_values_with_the_serve_wording() -> None:
+    with pytest.raises(ValueError, match=r"^--token-ttl -5: must be a positive number$"):
+        MockScim(token_ttl=-5)
+    with pytest.raises(ValueError, match=r"^--public-url 'nope': expected http\(s\)://host\[:port\]\[/path\]$"):
+        MockScim(public_url="nope")

@@ -93,6 +93,9 @@ class MockScim:
                  profile: str = "cloud", host: str = "127.0.0.1", port: int = 0, **settings: Any) -> None:
         self.settings = Settings(host=host, port=port, profile=profile,
                                  fixture=None if fixture is None else os.fspath(fixture), **settings)
+        problems = self.settings.problems()
+        if problems:  # docs/behaviour.md §14: the same one-line reasons `mockscim serve` gives
+            raise ValueError(problems[0])
         self.app: Starlette = create_app(self.settings)
         self._scenario = scenario
         self._clients: weakref.WeakSet[httpx.Client] = weakref.WeakSet()
