@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
@@ -147,6 +148,8 @@ def serve(args: argparse.Namespace) -> int:
         return _fail(problem, 2)
     try:
         sock = _listen(settings.host, settings.port)
+    except socket.gaierror as exc:
+        return _fail(f"--host {settings.host!r}: not an address of this machine ({exc.strerror})", 2)
     except OSError as exc:
         return _fail(f"cannot listen on {_address(settings.host, settings.port)}: {_reason(exc)}", 1)
     try:
@@ -213,8 +216,6 @@ def _start_problem(settings: Settings) -> str | None:
 
 def _listen(host: str, port: int) -> Any:
     """A socket listening on ``host:port``, bound before anything is printed (docs/behaviour.md §14)."""
-    import socket
-
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = socket.socket(family, kind, proto)
     try:

@@ -62,6 +62,12 @@ def test_a_bad_value_is_one_line_naming_option_and_value(args: list[str], line: 
     assert one_line(r) == line
 
 
+def test_a_host_that_does_not_resolve_names_the_option() -> None:
+    r = run("serve", "--port", str(free_port()), "--host", "nowhere.invalid")
+    assert r.returncode == 2
+    assert one_line(r).startswith("mockscim serve: --host 'nowhere.invalid': not an address of this machine (")
+
+
 def test_a_missing_scenario_names_the_option() -> None:
     r = run("serve", "--port", str(free_port()), "--scenario", "nope.yaml")
     assert r.returncode == 2

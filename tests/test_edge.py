@@ -88,6 +88,9 @@ def test_forwarded_headers_are_believed_from_trusted_peers_only() -> None:
     wide = TestClient(create_app(Settings(forwarded_allow_ips="192.0.2.0/24")), base_url="http://localhost:8000",
                       client=("192.0.2.7", 5000))
     assert location(wide, **forwarded).startswith("https://localhost:9443/")
+    anyone = TestClient(create_app(Settings(forwarded_allow_ips="*")), base_url="http://localhost:8000",
+                        client=("203.0.113.9", 5000))
+    assert location(anyone, **forwarded).startswith("https://localhost:9443/")
     # A trusted X-Forwarded-Host is held to the same allow-list as Host.
     r = trusted.get("/scim/v2/Users", headers={**AUTH, "X-Forwarded-Host": "evil.example"})
     assert r.status_code == 400
