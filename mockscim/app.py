@@ -19,6 +19,7 @@ from mockscim.http.runtime import Runtime
 from mockscim.journal import Journal
 from mockscim.middleware.auth import AuthMiddleware
 from mockscim.middleware.caller import CallerMiddleware
+from mockscim.middleware.edge import HostMiddleware, PrefixMiddleware
 from mockscim.middleware.faults import FaultsMiddleware
 from mockscim.middleware.guard import GuardMiddleware
 from mockscim.middleware.journal import JournalMiddleware
@@ -110,7 +111,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     # (500s), Caller (the principal, resolved once), Faults (before Auth: a `token: expire` request meets its own
     # 401), Auth (401s).
     middleware = [
+        Middleware(PrefixMiddleware, prefix=settings.secret_server_path),  # docs/behaviour.md §14: before classifying
         Middleware(JournalMiddleware, journal=runtime.journal),
+        Middleware(HostMiddleware, hosts=runtime.hosts),  # docs/behaviour.md §12, §14: journaled, then refused
         Middleware(GuardMiddleware, errors=runtime.errors),
         Middleware(CallerMiddleware, core=core),
         Middleware(FaultsMiddleware, slot=runtime.scenario, core=core, tokens=tokens, max_body=settings.max_body),

@@ -37,6 +37,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
+    # docs/behaviour.md §14: an option value that does not exist is one usage error, not an error in every test.
+    fixture, base = _option(config, "fixture")
+    if fixture is not None and not _is_shipped(fixture) and not (base / fixture).is_file():
+        raise pytest.UsageError(f"--mockscim-fixture {fixture!r}: no such file (nor a shipped fixture: default, "
+                                f"empty), relative to {base}")
+    profile, base = _option(config, "profile")
+    if profile is not None and profile not in ("cloud", "rfc") and not (base / profile).is_file():
+        raise pytest.UsageError(f"--mockscim-profile {profile!r}: not cloud, rfc or a profile file")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A ``mockscim`` marker with a keyword that does not exist (``scenrio=``) or a fixture file that does not
+    exist is a usage error naming the test, found before any test runs (docs/behaviour.md §14)."""
+    import difflib
+    from dataclasses import fields
+
+    from mockscim.settings import Settings
+
+    known = sorted(f.name for f in fields(Settings))
+    for item in items:
+        for marker in item.iter_markers("mockscim"):
+            where = f"{item.nodeid}: @pytest.mark.mockscim"
+            for key in marker.kwargs:
+                if key not in known:
+                    hint = difflib.get_close_matches(key, known, n=1)
+                    also = f"did you mean {hint[0]!r}?" if hint else f"known: {', '.join(known)}"
+                    raise pytest.UsageError(f"{where}({key}=…): unknown keyword {key!r}; {also}")
+            fixture = marker.kwargs.get("fixture")
+            base = item.path.parent
+            if isinstance(fixture, str | os.PathLike) and not _is_shipped(fixture) \
+                    and not (base / fixture).is_file():
+                raise pytest.UsageError(f"{where}(fixture={os.fspath(fixture)!r}): no such file (nor a shipped "
+                                        "fixture: default, empty)")
+
+
+def _is_shipped(value: Any) -> bool:
+    from mockscim.app import FIXTURE_DIR
+
+    return value == "default" or (FIXTURE_DIR / f"{os.fspath(value)}.json").is_file()
 
 
 class ServerPool:

@@ -25,6 +25,7 @@ __all__ = [
     "Surface",
     "Target",
     "classify",
+    "on_prem_prefix",
     "route_path",
     "scim_url",
 ]
@@ -164,3 +165,19 @@ _ROOT = Target(Surface.SECRET_SERVER)
 def scim_url(base: str, endpoint: str, id: str | None = None) -> str:
     """The URL of a SCIM collection or resource under ``base`` (``meta.location``, ``$ref``: RFC 7643 §3.1)."""
     return f"{base}{SCIM_ROOT}/{endpoint}" if id is None else f"{base}{SCIM_ROOT}/{endpoint}/{id}"
+
+
+_ON_PREM = ("/api/v1", "/api/v2", SECRET_SERVER_TOKEN)
+
+
+def on_prem_prefix(path: str, prefix: str | None) -> str | None:
+    """``prefix`` (normalised: one leading slash, none trailing) when ``path`` is a Secret Server API path below it,
+    as on-prem base URLs put it (``/SecretServer/api/v1/...``, ``/SecretServer/oauth2/token``: docs/behaviour.md §14,
+    ``--secret-server-path``); else ``None``."""
+    if not prefix:
+        return None
+    prefix = "/" + prefix.strip("/")
+    if not path.startswith(prefix + "/"):
+        return None
+    rest = path[len(prefix):]
+    return prefix if any(_under(rest, p) for p in _ON_PREM) else None

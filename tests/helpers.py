@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -168,3 +171,26 @@ def password_token(client: TestClient, user: tuple[str, str]) -> dict[str, str]:
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
+
+def read_banner(proc: subprocess.Popen[str]) -> list[str]:
+    """The banner's lines of a ``mockscim serve`` process, up to its last (the ``try: curl`` line)."""
+    lines: list[str] = []
+    while not lines or not lines[-1].lstrip().startswith("try:"):
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line, f"no banner: {lines} {proc.stderr.read() if proc.poll() is not None else ''}"  # type: ignore[union-attr]
+        lines.append(line)
+    return lines
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``mockscim ARGS`` as a process, to its end (bounded)."""
+    return subprocess.run([*MOCKSCIM, *args], capture_output=True, text=True, timeout=60, cwd=cwd,
+                          env={**os.environ, **(env or {})})
+
+
+def one_line(r: subprocess.CompletedProcess[str]) -> str:
+    """stderr as its only line; nothing on stdout (no banner before the error), no traceback."""
+    assert "Traceback" not in r.stderr and r.stdout == "", (r.stdout, r.stderr)
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    return lines[0]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import AUTH, MOCKSCIM, free_port
+from tests.helpers import AUTH, MOCKSCIM, free_port, read_banner
 
 
 def test_version() -> None:
@@ -29,10 +29,10 @@ def test_serve_prints_curl_line_honours_env_and_stops_cleanly() -> None:
     proc = subprocess.Popen([*MOCKSCIM, "serve", "--log-level", "warning"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        lines = [proc.stdout.readline() for _ in range(4)]  # type: ignore[union-attr]
+        lines = read_banner(proc)
         assert f"http://127.0.0.1:{port}" in lines[0]
         assert "env-token" in lines[2]
-        assert f"curl -s -H 'Authorization: Bearer env-token' http://127.0.0.1:{port}/scim/v2/Users" in lines[3]
+        assert f"curl -s -H 'Authorization: Bearer env-token' http://127.0.0.1:{port}/scim/v2/Users" in lines[-1]
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -53,7 +53,7 @@ def test_serve_bad_profile_is_a_message_not_a_traceback(tmp_path: Path) -> None:
     """A start-up error (unknown profile) exits non-zero with a one-line message."""
     r = subprocess.run([*MOCKSCIM, "serve", "--profile", "nope", "--port", str(free_port())], capture_output=True,
                        text=True, timeout=30)
-    assert r.returncode == 2 and "unknown profile 'nope'" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "--profile 'nope': unknown profile 'nope'" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_serve_cli_overrides_env(tmp_path: Path) -> None:

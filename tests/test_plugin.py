@@ -269,3 +269,42 @@ def test_pool_keeps_the_default_and_stops_the_least_recently_used() -> None:
         assert default.closed and not pool.get().closed
     finally:
         pool.close()
+
+
+def test_a_misspelt_marker_keyword_is_one_usage_error(pytester: pytest.Pytester) -> None:
+    """docs/behaviour.md §14: `scenrio=` is a usage error naming the test and the keyword, before any test runs."""
+    pytester.makepyfile("""
+import pytest
+
+@pytest.mark.mockscim(scenrio="throttled")
+def test_one(mockscim):
+    pass
+""")
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: test_a_misspelt_marker_keyword_is_one_usage_error.py::test_one: "
+                                 "@pytest.mark.mockscim(scenrio=…): unknown keyword 'scenrio'; did you mean "
+                                 "'scenario'?"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_marker_fixture_that_does_not_exist_is_one_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+import pytest
+
+@pytest.mark.mockscim(fixture="nope.json")
+def test_one(mockscim):
+    pass
+""")
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: *::test_one: @pytest.mark.mockscim(fixture='nope.json'): no such file*"])
+
+
+def test_a_missing_fixture_option_is_one_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_one(mockscim):\n    pass\n")
+    result = run(pytester, "--mockscim-fixture", "missing.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --mockscim-fixture 'missing.json': no such file (nor a shipped fixture: "
+                                 "default, empty), relative to *"])
+    assert "FileNotFoundError" not in result.stdout.str() + result.stderr.str()

@@ -462,7 +462,7 @@ def test_bad_profile_file_is_a_clear_error(tmp_path: Path, capsys: pytest.Captur
     assert str(path) in str(caught.value) and message in str(caught.value)
     assert main(["serve", "--profile", str(path), "--port", "0"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("mockscim: cannot start: ") and str(path) in err and message in err
+    assert err.startswith(f"mockscim serve: --profile {str(path)!r}: ") and message in err
     assert "Traceback" not in err
 
 

@@ -43,8 +43,11 @@ def state_of(scope: Scope) -> RequestState:
     request's :class:`~mockscim.surfaces.Target`. The scope's ``path`` becomes the routed one."""
     state: RequestState | None = scope.get("mockscim")
     if state is None:
-        sent = scope["path"]
-        scope["path"] = routed = route_path(sent)  # docs/behaviour.md §1: SCIM names in any case, no slash redirect
+        sent: str = scope["path"]
+        root: str = scope.get("root_path", "")  # ASGI: `path` includes it (--secret-server-path, §14)
+        below = sent[len(root):] if root and sent.startswith(root + "/") else sent
+        routed = route_path(below)  # docs/behaviour.md §1: SCIM names in any case, no trailing-slash redirect
+        scope["path"] = sent[:len(sent) - len(below)] + routed
         state = RequestState(f"{_prefix}-{next(_ids):08d}", classify(scope.get("method", "GET"), routed), path=sent)
         scope["mockscim"] = state
     return state

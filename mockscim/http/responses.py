@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from mockscim.http.context import state_of
+from mockscim.http.runtime import runtime_of
 from mockscim.scim.errors import InvalidValue, PayloadTooLarge, UnsupportedMediaType
 from mockscim.util import jsontext
 
@@ -72,16 +73,11 @@ def query_dict(request: Request) -> dict[str, str]:
 
 
 def base_url(request: Request) -> str:
-    """The server's root URL as the client reached it (no trailing slash), worked out once per request."""
+    """The server's root URL as the client should see it (no trailing slash), worked out once per request:
+    ``--public-url``, trusted forwarded headers, or the request's own (docs/behaviour.md §14)."""
     state = state_of(request.scope)
     if state.base is None:
-        scope = request.scope
-        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
-        if host is None:
-            server = scope.get("server") or ("localhost", None)
-            host = server[0] if server[1] in (None, 80, 443) else f"{server[0]}:{server[1]}"
-        root = scope.get("app_root_path", scope.get("root_path", ""))  # a Mount extends root_path
-        state.base = f"{scope.get('scheme', 'http')}://{host}{root}".rstrip("/")
+        state.base = runtime_of(request).hosts.base(request.scope)
     return state.base
 
 

@@ -8,6 +8,7 @@ from starlette.requests import HTTPConnection
 
 from mockscim.auth import TokenRegistry
 from mockscim.core import Core
+from mockscim.http.hosts import Hosts
 from mockscim.journal import Journal
 from mockscim.scenarios import ScenarioSlot
 from mockscim.settings import Settings
@@ -27,6 +28,11 @@ class Runtime:
     journal: Journal
     scenario: ScenarioSlot
     errors: list[BaseException] = field(default_factory=list)
+    hosts: Hosts = field(init=False)
+    """Who the server is on the wire (docs/behaviour.md §14), from ``settings``."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hosts", Hosts.of(self.settings))
 
 
 def runtime_of(connection: HTTPConnection) -> Runtime:

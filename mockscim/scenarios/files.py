@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mockscim.scenarios.model import Scenario, ScenarioError
-from mockscim.scenarios.rules import build_scenario
+from mockscim.scenarios.rules import build_scenario, scenario_problems
 from mockscim.util import jsontext
 from mockscim.util.shipped import scenarios_dir
 
@@ -129,13 +129,16 @@ def resolve(name_or_path: str) -> Scenario:
 
 
 def check_files(paths: Sequence[str]) -> list[str]:
-    """``mockscim scenario check FILE...``: one error line per invalid file, ``[]`` when all are valid."""
+    """``mockscim scenario check FILE...``: every error of every file, one line each (docs/behaviour.md §14); ``[]``
+    when all are valid."""
     problems: list[str] = []
     for path in paths:
         try:
-            load_scenario(path)
+            data = _read(Path(path), path)
         except ScenarioError as exc:
             problems.append(str(exc))
+            continue
+        problems.extend(scenario_problems(data, path))
     return problems
 
 

@@ -327,6 +327,57 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def scenario_problems(data: Any, source: str) -> list[str]:
+    """Every problem of a parsed scenario document, not only the first (``mockscim scenario check``,
+    docs/behaviour.md §14): each top-level key, and within each rule its matchers, its effect and each budget."""
+    checker = _Checker(source)
+    found: list[str] = []
+
+    def attempt(check: Any, *args: Any) -> None:
+        try:
+            check(*args)
+        except ScenarioError as exc:
+            found.append(str(exc))
+
+    if not isinstance(data, Mapping):
+        attempt(checker.scenario, data)
+        return found
+    for key in data:
+        attempt(checker.keys, "", {key: None}, TOP_KEYS)
+    for key in ("name", "rules"):
+        if key not in data:
+            found.append(f"{source}: missing key {key!r}")
+    if "name" in data:
+        attempt(checker.string, "name", data["name"])
+    if data.get("description") is not None:
+        attempt(checker.string, "description", data["description"])
+    seed = data.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        found.append(f"{source}: seed: must be an integer, got {seed!r}")
+    rules = data.get("rules")
+    if "rules" in data and (isinstance(rules, str | bytes) or not isinstance(rules, Sequence)):
+        found.append(f"{source}: rules: must be a list of rules, got {_kind(rules)}")
+    elif isinstance(rules, Sequence):
+        for index, raw in enumerate(rules):
+            where = f"rules[{index}]"
+            if not isinstance(raw, Mapping):
+                attempt(checker.mapping, where, raw)
+                continue
+            for key in raw:
+                attempt(checker.keys, where, {key: None}, RULE_KEYS)
+            for key in ("match", "then"):
+                if key not in raw:
+                    found.append(f"{source}: {where}: missing key {key!r}")
+            if "match" in raw:
+                attempt(checker.match, f"{where}.match", {} if raw["match"] is None else raw["match"])
+            if "then" in raw:
+                attempt(checker.then, f"{where}.then", raw["then"])
+            budgets = {k: raw[k] for k in RULE_KEYS if k not in ("match", "then") and k in raw}
+            for key, value in budgets.items():
+                attempt(checker.rule, index, {"match": {}, "then": {"status": 500}, key: value})
+    return found
+
+
 def build_scenario(data: Any, source: str) -> Scenario:
     """Validate a parsed scenario document (docs/behaviour.md §10) and build it; any violation →
     :class:`ScenarioError`."""

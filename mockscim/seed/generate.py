@@ -212,6 +212,7 @@ def write_state(state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     directory = os.path.dirname(os.path.abspath(target))
     fd, tmp = tempfile.mkstemp(prefix=".seed-", suffix=".tmp", dir=directory)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # docs/behaviour.md §14: the usual permissions, not mkstemp's 0600
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()
@@ -223,3 +224,10 @@ def write_state(state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

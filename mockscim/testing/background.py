@@ -53,9 +53,10 @@ class BackgroundServer:
             raise RuntimeError("MockScim is stopped: make a new one")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(TIMEOUT)
 
-    def listen(self, host: str, port: int) -> str:
+    def listen(self, host: str, port: int, *, tls: tuple[str, str] | None = None) -> str:
         """Serve on ``host:port`` and return the base URL once uvicorn listens. Port 0 takes a free port: the socket
-        is bound here, before uvicorn starts, so no other process can take the port in between."""
+        is bound here, before uvicorn starts, so no other process can take the port in between. ``tls``: the
+        certificate and key files to serve HTTPS with."""
         if self._loop.is_closed():
             raise RuntimeError("MockScim is stopped: make a new one")
         if self.url is not None:
@@ -69,11 +70,14 @@ class BackgroundServer:
             sock.close()
             raise
         config = uvicorn.Config(self.app, lifespan="off", log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=2)
+                                # proxy headers: the app reads them (docs/behaviour.md §14)
+                                timeout_graceful_shutdown=2, proxy_headers=False,
+                                ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
         self._server = _Server(config)
         self._serving = self.run(self._boot(self._server, sock))
         bound_host, bound_port = sock.getsockname()[:2]
-        self.url = f"http://{f'[{bound_host}]' if family == socket.AF_INET6 else bound_host}:{bound_port}"
+        shown = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
+        self.url = f"{'https' if tls else 'http'}://{shown}:{bound_port}"
         return self.url
 
     @staticmethod

@@ -21,6 +21,7 @@ from mockscim.http.runtime import Runtime
 from mockscim.scenarios import ActiveScenario, ScenarioSlot
 from mockscim.settings import Settings
 from mockscim.testing.background import BackgroundServer
+from mockscim.tls import ServerCert, ca_path, client_context
 
 ScenarioSource = str | os.PathLike[str] | Mapping[str, Any]
 _SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
@@ -92,6 +93,9 @@ class MockScim:
                  profile: str = "cloud", host: str = "127.0.0.1", port: int = 0, **settings: Any) -> None:
         self.settings = Settings(host=host, port=port, profile=profile,
                                  fixture=None if fixture is None else os.fspath(fixture), **settings)
+        problems = self.settings.problems()
+        if problems:  # docs/behaviour.md §14: the same one-line reasons `mockscim serve` gives
+            raise ValueError(problems[0])
         self.app: Starlette = create_app(self.settings)
         self._scenario = scenario
         self._clients: weakref.WeakSet[httpx.Client] = weakref.WeakSet()
@@ -101,6 +105,7 @@ class MockScim:
         self._control = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://mockscim",
                                           headers=headers)
         self._background = BackgroundServer(self.app)
+        self._cert: ServerCert | None = None
         try:
             if scenario is not None:
                 self.scenario(scenario)
@@ -111,7 +116,13 @@ class MockScim:
     # -- lifecycle ---------------------------------------------------------------------------------------------------
     def start(self) -> Self:
         """Listen on ``host:port`` (port 0: a free one, bound before uvicorn starts); returns once it listens."""
-        self._background.listen(self.settings.host, self.settings.port)
+        tls = None
+        if self.settings.tls_cert is not None and self.settings.tls_key is not None:
+            tls = (self.settings.tls_cert, self.settings.tls_key)
+        elif self.settings.tls and self._background.url is None:
+            self._cert = self._cert or ServerCert([self.settings.host])
+            tls = (str(self._cert.certfile), str(self._cert.keyfile))
+        self._background.listen(self.settings.host, self.settings.port, tls=tls)
         return self
 
     def stop(self) -> None:
@@ -119,6 +130,8 @@ class MockScim:
         for client in list(self._clients):
             client.close()
         self._background.close(self._control.aclose())
+        if self._cert is not None:
+            self._cert.remove()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -149,9 +162,17 @@ class MockScim:
         """The static bearer token the server accepts (docs/behaviour.md §2)."""
         return self.settings.token
 
+    @property
+    def ca_path(self) -> Path | None:
+        """With ``tls=True``: the local CA's certificate, which clients trust (``verify=``, ``SSL_CERT_FILE``)."""
+        return ca_path() if self.settings.tls and self.settings.tls_cert is None else None
+
     def client(self, **kwargs: Any) -> httpx.Client:
-        """An ``httpx.Client`` on :attr:`scim_url` with the bearer token set; closed by :meth:`stop` at the latest."""
+        """An ``httpx.Client`` on :attr:`scim_url` with the bearer token set (trusting :attr:`ca_path` with
+        ``tls=True``); closed by :meth:`stop` at the latest."""
         headers = {"Authorization": f"Bearer {self.token}", **dict(kwargs.pop("headers", None) or {})}
+        if self.ca_path is not None and "verify" not in kwargs:
+            kwargs["verify"] = client_context(self.ca_path)
         client = httpx.Client(base_url=self.scim_url, headers=headers, **kwargs)
         self._clients.add(client)
         return client
