@@ -1,4 +1,4 @@
-"""The ``mockscim`` command: serve, seed, scenario list|check, journal (docs/behaviour.md §14)."""
+"""The ``mockscim`` command: serve, seed, scenario list|check, store check, journal (docs/behaviour.md §14)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     scenario_sub.add_parser("list", help="shipped scenarios with their descriptions")
     check = scenario_sub.add_parser("check", help="validate scenario files (exit 1 on any error)")
     check.add_argument("files", nargs="+")
+    store = sub.add_parser("store", help="verify a --store file offline")
+    store_sub = store.add_subparsers(dest="store_command", required=True)
+    store_check = store_sub.add_parser("check", help="verify PATH.json and its log, writing nothing (exit 1 on a "
+                                       "fault, with one line naming the file, the line and the fault)")
+    store_check.add_argument("path")
     journal = sub.add_parser("journal", help="print a running server's request journal")
     journal.add_argument("--url", default="http://127.0.0.1:8000", help="the server's base URL")
     for name in ("status", "method", "path", "since", "limit"):
@@ -79,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return seed(args)
     if command == "scenario":
         return scenario(args)
+    if command == "store":
+        return store(args)
     return journal(args)
 
 
@@ -168,6 +175,19 @@ def scenario(args: argparse.Namespace) -> int:
     if not problems:
         print(f"{len(args.files)} scenario file(s) valid")
     return 1 if problems else 0
+
+
+def store(args: argparse.Namespace) -> int:
+    """``mockscim store check PATH`` (docs/behaviour.md §13): what a start would read, checked, nothing written."""
+    from mockscim.core import check_stored_state
+    from mockscim.store.durable import StoreError, check_store
+
+    try:
+        print(check_store(args.path, check_stored_state))
+    except StoreError as exc:
+        print(f"mockscim store check: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def journal(args: argparse.Namespace) -> int:

@@ -41,13 +41,20 @@ async def read_body(request: Request) -> Any:
 
 
 async def health(request: Request) -> Response:
+    """``{"status": "ok", …, "store": "ok"}``; 503 with ``"store": "failing"`` and the reason while the store's disk
+    refuses writes (docs/behaviour.md §13)."""
     core = _core(request)
-    return JSONResponse({
-        "status": "ok",
+    failure = core.store.failure
+    body = {
+        "status": "ok" if failure is None else "failing",
         "version": __version__,
         "profile": core.profile.name,
         "secretServer": "up" if core.secret_server_up else "down",
-    })
+        "store": "ok" if failure is None else "failing",
+    }
+    if failure is not None:
+        body["storeError"] = failure
+    return JSONResponse(body, status_code=200 if failure is None else 503)
 
 
 async def reset(request: Request) -> Response:
