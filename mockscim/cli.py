@@ -19,6 +19,7 @@ _HELP = {
     "store": "'memory' (default) or a TinyDB file PATH.json that persists across restarts",
     "fixture": "state file loaded at start and by reset (default: the shipped default.json; or 'empty')",
     "scenario": "a shipped scenario name or a scenario file to activate at start",
+    "scenario_dir": "a directory {\"path\": …} scenarios may be read from, besides the working directory",
     "profile": "'cloud' (default, Delinea SCIM Cloud), 'rfc', or a profile file",
     "token": "static bearer token (default mockscim-token)",
     "token_ttl": "OAuth access token lifetime in seconds (default 3600)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from starlette.requests import HTTPConnection
 
@@ -27,6 +28,9 @@ class Runtime:
     journal: Journal
     scenario: ScenarioSlot
     errors: list[BaseException] = field(default_factory=list)
+    scenario_dirs: list[Path] = field(default_factory=list)
+    """Where ``{"path": …}`` scenarios may be read from besides the working directory (docs/behaviour.md §12):
+    ``--scenario-dir``, and the directories of files the in-process harness (``MockScim``) was handed in Python."""
 
 
 def runtime_of(connection: HTTPConnection) -> Runtime:
