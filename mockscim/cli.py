@@ -111,8 +111,11 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  SCIM base URL: {base}/scim/v2", flush=True)
     print(f"  bearer token:  {settings.token}", flush=True)
     print(f"  try: curl -s -H 'Authorization: Bearer {settings.token}' {base}/scim/v2/Users", flush=True)
+    from mockscim.http.edge import config_options
+
+    # docs/behaviour.md §14: a request head over 64 KiB → 431, a head not sent within 10 s → closed (mockscim/http/edge)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                            lifespan="off", access_log=False)
+                            lifespan="off", access_log=False, **config_options())
     try:
         _quiet_signals_server(config).run()
     finally:
