@@ -50,6 +50,8 @@ def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[d
                 doc = _service_user(entry, label)
             else:
                 doc = _entry(profile.all_types[kind], entry, label, kind, now, i)
+                if kind == "Users":
+                    _check_password_keys(doc, label)
                 if kind == "Users" and "password" in doc:
                     doc["passwordHash"] = hash_password(str(doc.pop("password")))
             key = str(doc["userName"] if kind == "serviceUsers" else doc["id"]).lower()
@@ -59,6 +61,15 @@ def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[d
             out[kind].append(doc)
     _check_references(out, profile)
     return out
+
+
+def _check_password_keys(doc: Mapping[str, Any], label: str) -> None:
+    """docs/behaviour.md §13: ``password`` is clear text, ``passwordHash`` as exported (``sha256$salt$digest``)."""
+    if "password" in doc and not isinstance(doc["password"], str):
+        raise StateError(f"{label}: 'password' must be a string")
+    stored = doc.get("passwordHash")
+    if "passwordHash" in doc and not (isinstance(stored, str) and stored.count("$") == 2):
+        raise StateError(f"{label}: 'passwordHash' must be a string as exported (sha256$<salt>$<digest>)")
 
 
 def _service_user(entry: Mapping[str, Any], label: str) -> dict[str, Any]:

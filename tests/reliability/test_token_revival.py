@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import SCIM
@@ -78,3 +79,22 @@ def test_a_deleted_service_user_restored_by_import_keeps_its_old_tokens_dead(cli
     assert client.get("/scim/v2/Users", headers=bearer(token)).status_code == 401
     assert client.put("/_mockscim/state", json=extra).status_code == 200
     assert client.get("/scim/v2/Users", headers=bearer(token)).status_code == 401
+
+
+@pytest.mark.parametrize(("user", "named"), [
+    ({"passwordHash": 5}, "'passwordHash' must be a string as exported (sha256$<salt>$<digest>)"),
+    ({"passwordHash": "plain"}, "'passwordHash' must be a string as exported (sha256$<salt>$<digest>)"),
+    ({"password": 5}, "'password' must be a string"),
+])
+def test_an_import_with_a_password_of_the_wrong_type_is_refused(client: TestClient, user: dict[str, Any],
+                                                                named: str) -> None:
+    """The finding: ``passwordHash: 5`` imported, then the password grant answered 500."""
+    state = client.get("/_mockscim/state").json()
+    bad = {**state, "Users": [*state["Users"], {"id": "pw", "userName": "pw@example.com", **user}]}
+    r = client.put("/_mockscim/state", json=bad)
+    assert r.status_code == 400
+    assert r.json() == {"error": f"invalid state: Users[{len(state['Users'])}] (id 'pw'): {named}"}
+    assert client.get("/_mockscim/state").json() == state
+    grant = client.post("/oauth2/token", data={"username": "pw@example.com", "password": "5",
+                                               "grant_type": "password"})
+    assert grant.status_code == 400 and grant.json()["error"] == "invalid_grant"
