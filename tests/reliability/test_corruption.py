@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -21,6 +22,7 @@ from mockscim.settings import Settings
 from mockscim.store.durable import DurableStore, StoreError
 from mockscim.store.files import header_line, record_line
 from tests.conftest import SCIM, free_port
+from tests.test_durability import server
 
 ACKED = ["acked-1@example.com", "acked-2@example.com", "acked-3@example.com"]
 
@@ -234,3 +236,25 @@ def test_store_check_of_a_clean_store(tmp_path: Path, capsys: pytest.CaptureFixt
     assert out == f"{path}: ok (1 serviceUsers, 1 Users; 0 log records to replay)\n" and err == ""
     assert main(["store", "check", str(tmp_path / "nope.json")]) == 1
     assert capsys.readouterr().err == f"mockscim store check: {tmp_path / 'nope.json'}: no such file\n"
+
+
+@pytest.mark.parametrize(("damage", "fault"), [
+    (lambda wal: wal.replace(b"generation", b"generatiom", 1), "line 1: damaged header"),
+    (lambda wal: wal + b'{"c":[["P","Users",{"id":"x1","userName":5}]],"n":{}}\n', "line 5: damaged record"),
+], ids=["header-sed", "invalid-record-appended"])
+def test_the_findings_reproductions_are_refused(tmp_path: Path, damage: Callable[[bytes], bytes], fault: str) -> None:
+    """As reproduced in December 2026: serve, three 201s, kill -9, damage the log the way the finding did, start
+    again. It used to start without the users (and truncate the log), or replay the record and answer 500."""
+    path = tmp_path / "s.json"
+    with server(path) as (url, proc):
+        for name in ACKED:
+            assert httpx.post(f"{url}/scim/v2/Users", headers=SCIM, json={"userName": name}).status_code == 201
+        proc.kill()
+    wal = Path(f"{path}.wal")
+    wal.write_bytes(damage(wal.read_bytes()))
+    before = contents(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "mockscim", "serve", "--port", str(free_port()), "--store",
+                           str(path)], capture_output=True, timeout=30, text=True)
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
+    assert done.stderr.startswith(f"mockscim: cannot start: {wal}: {fault}")
+    assert contents(tmp_path) == before
