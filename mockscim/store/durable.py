@@ -297,11 +297,10 @@ class DurableStore(MemoryStore):
         return fd
 
     def _read_wal_bytes(self) -> bytes:
+        os.lseek(self._wal_fd, 0, os.SEEK_SET)  # O_APPEND: writes go to the end wherever this leaves the offset
         chunks = []
-        offset = 0
-        while chunk := os.pread(self._wal_fd, 1 << 20, offset):
+        while chunk := os.read(self._wal_fd, 1 << 20):
             chunks.append(chunk)
-            offset += len(chunk)
         return b"".join(chunks)
 
     def _recover(self) -> None:
@@ -412,12 +411,14 @@ class DurableStore(MemoryStore):
             assert self._wal_end is not None
             write_all(self._wal_fd, data)
             os.fsync(self._wal_fd)
-        except OSError as exc:
+        except (OSError, StoreError) as exc:
             if self._wal_end is not None:
                 try:
                     os.ftruncate(self._wal_fd, self._wal_end)
                 except OSError:
                     pass
+            if isinstance(exc, StoreError):
+                raise WriteFailed(str(exc)) from None  # a new log that could not be opened
             raise WriteFailed(f"{self.wal_path}: write failed: {exc.strerror or exc}") from None
         self._wal_end += len(data)
         self._wal_bytes += len(data)
@@ -639,8 +640,10 @@ class DurableStore(MemoryStore):
         self._wal_end = None
         try:
             self._new_wal()
-        except OSError as exc:  # the snapshot holds everything; the next write starts the log
-            raise WriteFailed(f"{self.wal_path}: cannot start the log: {exc.strerror or exc}") from None
+        except (OSError, StoreError) as exc:
+            # The snapshot is in place and holds everything: this change is durable. The next write starts the log
+            # (and is refused, 507, if it cannot); until then the old log, of the previous generation, is stale.
+            log.warning("%s: cannot start the log yet: %s", self.wal_path, getattr(exc, "strerror", None) or exc)
 
     def _new_wal(self) -> None:
         """Start the log of the current generation: written aside, fsynced, renamed over the old one (atomic: a log
@@ -680,7 +683,7 @@ class DurableStore(MemoryStore):
                         self._compact(self._current(self._lsn))
                     self.wal_path.unlink(missing_ok=True)
                     fsync_dir(self.path.parent)
-        except WriteFailed as exc:
+        except (OSError, StoreError) as exc:
             log.error("%s (the log is kept: the next start reads it)", exc)
         finally:
             self._closed = True
