@@ -80,7 +80,7 @@ class CrossSiteMiddleware:
             server = scope.get("server") or ("127.0.0.1", None)
             host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
         if self.allowed_hosts is not None and _split(host)[0] not in self.allowed_hosts:
-            return Problem(403, f"Host {host!r} is not one this server answers to; see --allowed-hosts")
+            return Problem(403, f"Host {host!r} is not one this server answers to")
         origin = _header(scope, b"origin")
         if origin is not None and origin.lower().rstrip("/") != own_origin(scope, host):
             return Problem(403, f"cross-origin request refused: Origin {origin!r} is not this server's origin "

@@ -113,3 +113,18 @@ def test_errors_about_a_scenario_file_never_echo_its_values(make_client: Callabl
     keys.write_text("name: x\nrules: []\napi_key: sk-live-123\n", encoding="utf-8")
     error = client.post("/_mockscim/scenario", json={"path": str(keys)}).json()["error"]
     assert "api_key" in error and "sk-live" not in error  # the key is named, its value is not
+
+
+def test_the_host_allow_list_seam_refuses_a_rebound_name() -> None:
+    """DNS rebinding: a page of evil.example whose name now points at 127.0.0.1 sends Host and Origin of evil.example,
+    so its Origin is "the server's own". The Host allow-list (issue 17) closes that through this seam (create_app
+    wires None for now: no check until that option exists)."""
+    from mockscim.app import create_app
+    from mockscim.middleware.crosssite import CrossSiteMiddleware
+
+    guarded = TestClient(CrossSiteMiddleware(create_app(), allowed_hosts={"127.0.0.1", "localhost"}),
+                         base_url="http://evil.example:8000")
+    r = guarded.post("/_mockscim/reset", headers={"Origin": "http://evil.example:8000"})
+    assert r.status_code == 403 and r.json() == {"error": "Host 'evil.example:8000' is not one this server answers to"}
+    local = TestClient(CrossSiteMiddleware(create_app(), allowed_hosts={"127.0.0.1"}), base_url="http://127.0.0.1:8000")
+    assert local.post("/_mockscim/reset", headers={"Origin": "http://127.0.0.1:8000"}).status_code == 200
