@@ -19,6 +19,7 @@ from mockscim.http.runtime import Runtime
 from mockscim.journal import Journal
 from mockscim.middleware.auth import AuthMiddleware
 from mockscim.middleware.caller import CallerMiddleware
+from mockscim.middleware.crosssite import CrossSiteMiddleware
 from mockscim.middleware.edge import HostMiddleware, PrefixMiddleware
 from mockscim.middleware.faults import FaultsMiddleware
 from mockscim.middleware.guard import GuardMiddleware
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         # docs/behaviour.md §10, §12: the active scenario (started now when --scenario names one), the journal.
         journal=Journal(settings.journal_size, settings.journal_file),
         scenario=ScenarioSlot(resolve(settings.scenario) if settings.scenario else None),
+        scenario_dirs=[Path(settings.scenario_dir)] if settings.scenario_dir else [],
     )
     # One route table per surface, each at the root the surface map gives it (docs/behaviour.md §1).
     routes = [
@@ -108,13 +110,15 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         *secretserver.routes(),
     ]
     # Outer → inner: Journal (the request's state: id and surface, classified once; timing; the entry), Guard
-    # (500s), Caller (the principal, resolved once), Faults (before Auth: a `token: expire` request meets its own
-    # 401), Auth (401s).
+    # (500s), CrossSite (control-plane requests a web page could make: 403/415 before anything is read), Caller (the
+    # principal, resolved once), Faults (before Auth: a `token: expire` request meets its own 401), Auth (401s).
     middleware = [
         Middleware(PrefixMiddleware, prefix=settings.secret_server_path),  # docs/behaviour.md §14: before classifying
         Middleware(JournalMiddleware, journal=runtime.journal),
         Middleware(HostMiddleware, hosts=runtime.hosts),  # docs/behaviour.md §12, §14: journaled, then refused
         Middleware(GuardMiddleware, errors=runtime.errors),
+        # allowed_hosts: the Host allow-list's seam (docs/behaviour.md §14); None checks nothing.
+        Middleware(CrossSiteMiddleware, allowed_hosts=None),
         Middleware(CallerMiddleware, core=core),
         Middleware(FaultsMiddleware, slot=runtime.scenario, core=core, tokens=tokens, max_body=settings.max_body),
         Middleware(AuthMiddleware, admin_token=settings.admin_token),

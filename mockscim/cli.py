@@ -1,4 +1,4 @@
-"""The ``mockscim`` command: serve, seed, scenario list|check, journal (docs/behaviour.md §14)."""
+"""The ``mockscim`` command: serve, seed, scenario list|check, store check, journal (docs/behaviour.md §14)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ _HELP = {
     "store": "'memory' (default) or a TinyDB file PATH.json that persists across restarts",
     "fixture": "state file loaded at start and by reset (default: the shipped default.json; or 'empty')",
     "scenario": "a shipped scenario name or a scenario file to activate at start",
+    "scenario_dir": "a directory {\"path\": …} scenarios may be read from, besides the working directory",
     "profile": "'cloud' (default, Delinea SCIM Cloud), 'rfc', or a profile file",
     "token": "static bearer token (default mockscim-token)",
     "token_ttl": "OAuth access token lifetime in seconds (default 3600)",
@@ -85,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     tls = sub.add_parser("tls", help="the local CA behind --tls")
     tls_sub = tls.add_subparsers(dest="tls_command", required=True)
     tls_sub.add_parser("ca-path", help="print the CA certificate's path (created if it does not exist yet)")
+    store = sub.add_parser("store", help="verify a --store file offline")
+    store_sub = store.add_subparsers(dest="store_command", required=True)
+    store_check = store_sub.add_parser("check", help="verify PATH.json and its log, writing nothing (exit 1 on a "
+                                       "fault, with one line naming the file, the line and the fault)")
+    store_check.add_argument("path")
     journal = sub.add_parser("journal", help="print the request journal of a server, or of a journal file",
                              description="Print journal entries (docs/journal.md), oldest first.")
     source = journal.add_mutually_exclusive_group()
@@ -129,6 +135,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return scenario(args)
     if command == "tls":
         return tls_ca_path()
+    if command == "store":
+        return store(args)
     return journal(args)
 
 
@@ -170,9 +178,12 @@ def serve(args: argparse.Namespace) -> int:
     print(_banner(settings, app, sock.getsockname()[1], tls=settings.tls or settings.tls_cert is not None),
           flush=True)
     # log_config=None: uvicorn's records go to the root logger, hence through the same writer as the rest.
+    from mockscim.http.edge import config_options
+
+    # docs/behaviour.md §14: a request head over 64 KiB → 431, a head not sent within 10 s → closed (http/edge.py)
     config = uvicorn.Config(app, log_level=settings.log_level, log_config=None, lifespan="off", access_log=False,
                             proxy_headers=False,  # forwarded headers are the app's business (--forwarded-allow-ips)
-                            ssl_certfile=tls_files[0], ssl_keyfile=tls_files[1])
+                            ssl_certfile=tls_files[0], ssl_keyfile=tls_files[1], **config_options())
     try:
         _quiet_signals_server(config).run(sockets=[sock])
     finally:
@@ -444,6 +455,19 @@ def tls_ca_path() -> int:
               file=sys.stderr)
         return 1
     print(ca_path())
+    return 0
+
+
+def store(args: argparse.Namespace) -> int:
+    """``mockscim store check PATH`` (docs/behaviour.md §13): what a start would read, checked, nothing written."""
+    from mockscim.core import check_stored_state
+    from mockscim.store.durable import StoreError, check_store
+
+    try:
+        print(check_store(args.path, check_stored_state))
+    except StoreError as exc:
+        print(f"mockscim store check: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

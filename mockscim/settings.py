@@ -23,6 +23,7 @@ class Settings:
     store: str = "memory"
     fixture: str | None = None
     scenario: str | None = None
+    scenario_dir: str | None = None
     profile: str = "cloud"
     token: str = "mockscim-token"
     token_ttl: int = 3600

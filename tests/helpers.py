@@ -6,7 +6,9 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -194,3 +196,35 @@ def one_line(r: subprocess.CompletedProcess[str]) -> str:
     lines = r.stderr.splitlines()
     assert len(lines) == 1, r.stderr
     return lines[0]
+
+
+@contextmanager
+def server(store: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``mockscim serve --store`` in a subprocess (kill -9 trials); yields its URL once /_mockscim/health answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*MOCKSCIM, "serve", "--port", str(port), "--store", str(store), "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while True:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"server exited {proc.returncode}: {err[-2000:]}")
+        try:
+            if httpx.get(f"{url}/_mockscim/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        if proc.stderr:
+            proc.stderr.close()
+

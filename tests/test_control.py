@@ -61,8 +61,9 @@ def test_remaining_is_null_without_times(client: TestClient) -> None:
     assert shown["rules"] == [{"index": 0, "fired": 0, "remaining": None, "match": {}, "then": {"latency": "1ms"}}]
 
 
-def test_activate_from_a_path(client: TestClient, tmp_path: Path) -> None:
-    """``POST {"path"}`` loads a scenario file."""
+def test_activate_from_a_path(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    """``POST {"path"}`` loads a scenario file (from ``--scenario-dir``: docs/behaviour.md §12)."""
+    client = make_client(scenario_dir=str(tmp_path))
     path = tmp_path / "mine.yaml"
     path.write_text(GOOD_YAML, encoding="utf-8")
     response = client.post("/_mockscim/scenario", json={"path": str(path)})
@@ -103,8 +104,9 @@ def test_invalid_inline_names_inline_rule_index_and_key(client: TestClient) -> N
     assert "inline" in error and "rules[1]" in error and "tiems" in error
 
 
-def test_invalid_file_names_the_file(client: TestClient, tmp_path: Path) -> None:
+def test_invalid_file_names_the_file(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
     """An invalid scenario file's error names the file, the rule index and the key."""
+    client = make_client(scenario_dir=str(tmp_path))
     path = tmp_path / "broken.yaml"
     path.write_text(GOOD_YAML.replace("times: 2", "times: 2\n    probabilty: 0.5"), encoding="utf-8")
     error = client.post("/_mockscim/scenario", json={"path": str(path)}).json()["error"]

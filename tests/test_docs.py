@@ -42,7 +42,9 @@ def test_the_examples_run(page: str, tmp_path: Path) -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "MOCKSCIM_HOME": str(tmp_path / "home"), "P": str(free_port())}
     env.pop("MOCKSCIM_ADMIN_TOKEN", None)
-    with MockScim(token_grace=300) as m:
+    # One shell session in the docs is one bash per block here: what a first block sets for the next is given.
+    env["JSON"] = "Content-Type: application/json"
+    with MockScim(token_grace=300, scenario_dir=str(tmp_path)) as m:  # §12: {"path"} files only from there
         env["B"] = m.url
         for number, (language, text) in enumerate(blocks(page), 1):
             where = f"docs/{page}.md, runnable block {number} ({language})"

@@ -7,51 +7,17 @@ import os
 import signal
 import subprocess
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import AUTH, MOCKSCIM, SCIM, free_port
+from tests.helpers import AUTH, MOCKSCIM, SCIM, free_port, server
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
 
 THREADS = 8
 PER_THREAD = 25
-
-
-@contextmanager
-def server(store: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``mockscim serve --store`` in a subprocess; yields its URL once /_mockscim/health answers."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [*MOCKSCIM, "serve", "--port", str(port), "--store", str(store), "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while True:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise AssertionError(f"server exited {proc.returncode}: {err[-2000:]}")
-        try:
-            if httpx.get(f"{url}/_mockscim/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        if proc.stderr:
-            proc.stderr.close()
 
 
 def create_until_killed(url: str, proc: subprocess.Popen[bytes], tag: str) -> dict[str, str]:

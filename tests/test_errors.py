@@ -130,7 +130,7 @@ def test_unservable_json_is_refused_and_changes_nothing(client: TestClient, name
 def test_unservable_state_is_refused(client: TestClient) -> None:
     """PUT /_mockscim/state with a lone surrogate or deep nesting → 400 {"error"}, the state unchanged."""
     for raw in (b'{"Users": [{"userName": "\\ud800"}]}', b"[" * 100000):
-        r = client.put("/_mockscim/state", content=raw)
+        r = client.put("/_mockscim/state", content=raw, headers={"Content-Type": "application/json"})
         assert r.status_code == 400 and isinstance(r.json()["error"], str)
     assert client.get("/scim/v2/Users", headers=AUTH).json()["totalResults"] == 5
 

@@ -166,7 +166,7 @@ def test_invalid_state_is_refused_naming_the_entry(api: TestClient, state: Any, 
 
 def test_malformed_json_is_refused(api: TestClient) -> None:
     before = get_state(api)
-    r = api.put(STATE, content=b'{"Users": [', headers=AUTH)
+    r = api.put(STATE, content=b'{"Users": [', headers={**AUTH, "Content-Type": "application/json"})
     assert r.status_code == 400 and "malformed JSON" in r.json()["error"]
     assert get_state(api) == before
 

@@ -19,7 +19,7 @@ from mockscim.core import check_stored_state
 from mockscim.core.state import normalise_state
 from mockscim.scim.profile import load_profile
 from mockscim.store import Delete, Put, Store
-from mockscim.store.durable import DurableStore, StoreError
+from mockscim.store.durable import DurableStore, StoreError, WriteFailed
 from mockscim.store.memory import MemoryStore
 from tests.helpers import CORE_USER, LINKED
 
@@ -231,7 +231,8 @@ def test_file_is_tinydb_after_close(durable: DurableStore, path: Path) -> None:
 
 def test_wal_replay_without_close(durable: DurableStore, tmp_path: Path) -> None:
     durable.apply([Put("Users", user("u1", "u1@example.com"))])
-    durable.apply([Delete("Users", "2819c223-7f76-453a-919d-413861904646")])
+    durable.apply([Put("Users", user("u2", "u2@example.com"))])
+    durable.apply([Delete("Users", "u2")])
     cid = durable.next_id("Containers")
     durable.apply([Put("Containers", container(cid, "C"))])
     crashed = crash_copy(durable, tmp_path)
@@ -243,8 +244,8 @@ def test_wal_replay_without_close(durable: DurableStore, tmp_path: Path) -> None
         recovered.close()
 
 
-@pytest.mark.parametrize("tail", [b'{"c":[["P","Users",{"id":"torn","userName":"to', b"\0" * 300, b"not json\n",
-                                  b'{"c":[["P","Users",{"userName":"no id"}]]}\n'])
+@pytest.mark.parametrize("tail", [b'{"k":"00000000","s":9,"c":[["P","Users",{"id":"torn","userName":"to',
+                                  b"\0" * 300])
 def test_torn_wal_tail_is_ignored(durable: DurableStore, tmp_path: Path, tail: bytes) -> None:
     durable.apply([Put("Users", user("u1", "u1@example.com"))])
     before = durable.export()
@@ -256,6 +257,17 @@ def test_torn_wal_tail_is_ignored(durable: DurableStore, tmp_path: Path, tail: b
         assert recovered.export() == before
     finally:
         recovered.close()
+
+
+@pytest.mark.parametrize("tail", [b"not json\n", b'{"c":[["P","Users",{"userName":"no id"}]]}\n'])
+def test_a_complete_bad_last_line_is_refused(durable: DurableStore, tmp_path: Path, tail: bytes) -> None:
+    """docs/behaviour.md §13: only a line without its line end is a torn write; a complete bad one is corruption."""
+    durable.apply([Put("Users", user("u1", "u1@example.com"))])
+    crashed = crash_copy(durable, tmp_path)
+    with open(f"{crashed}.wal", "ab") as wal:
+        wal.write(tail)
+    with pytest.raises(StoreError, match=r"store\.json\.wal: line 3: damaged record: "):
+        DurableStore(crashed, validate=check_stored_state)
 
 
 @pytest.mark.parametrize("junk", [b"garbage\n", b'{"c":[["X","Users","u1"]]}\n', b'{"c":[["D","Users",{}]]}\n'])
@@ -424,12 +436,20 @@ def test_failed_write_fails_sync(durable: DurableStore, monkeypatch: pytest.Monk
     def broken(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
+    fsync = os.fsync
     monkeypatch.setattr(os, "fsync", broken)
     durable.apply([Put("Users", user("u1", "u1@example.com"))])
-    with pytest.raises(StoreError, match="No space left"):
+    with pytest.raises(WriteFailed, match=r"store\.json\.wal: write failed: No space left on device"):
         asyncio.run(durable.sync())
-    with pytest.raises(StoreError):
+    assert durable.get("Users", "u1") is None  # docs/behaviour.md §13: a refused write is not applied in memory
+    assert durable.failure is not None and "No space left" in durable.failure
+    with pytest.raises(WriteFailed):
         durable.apply([Put("Users", user("u2", "u2@example.com"))])
+    assert durable.get("Users", "u2") is None
+    monkeypatch.setattr(os, "fsync", fsync)  # space returns
+    durable.apply([Put("Users", user("u3", "u3@example.com"))])
+    asyncio.run(durable.sync())
+    assert durable.failure is None and durable.get("Users", "u3") is not None
 
 
 def test_second_server_on_the_same_file_is_refused(durable: DurableStore, path: Path) -> None:

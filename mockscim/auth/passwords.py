@@ -15,7 +15,7 @@ def hash_password(password: str) -> str:
 
 def check_password(stored: str | None, password: str) -> bool:
     """Whether ``password`` matches a ``passwordHash``."""
-    if not stored or stored.count("$") != 2:
+    if not isinstance(stored, str) or stored.count("$") != 2:  # a hash of another shape matches nothing
         return False
     _, salt, digest = stored.split("$")
     return hmac.compare_digest(digest, hashlib.sha256((salt + password).encode()).hexdigest())

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +44,20 @@ async def read_body(request: Request) -> Any:
 
 
 async def health(request: Request) -> Response:
+    """``{"status": "ok", …, "store": "ok"}``; 503 with ``"store": "failing"`` and the reason while the store's disk
+    refuses writes (docs/behaviour.md §13)."""
     core = _core(request)
-    return JSONResponse({
-        "status": "ok",
+    failure = core.store.failure
+    body = {
+        "status": "ok" if failure is None else "failing",
         "version": __version__,
         "profile": core.profile.name,
         "secretServer": "up" if core.secret_server_up else "down",
-    })
+        "store": "ok" if failure is None else "failing",
+    }
+    if failure is not None:
+        body["storeError"] = failure
+    return JSONResponse(body, status_code=200 if failure is None else 503)
 
 
 async def reset(request: Request) -> Response:
@@ -90,9 +100,37 @@ def _journal(request: Request) -> Journal:
     return runtime_of(request).journal
 
 
-def choose_scenario(body: Any) -> Scenario:
-    """What ``POST /_mockscim/scenario`` names (docs/behaviour.md §12): a shipped ``name``, a file ``path``, or an
-    inline object."""
+_QUOTED = re.compile(r"""(?<!key )('[^']*'|"[^"]*")""")
+_GOT_VALUE = re.compile(r"\bgot (?:-?[0-9][0-9.eE+-]*|True|False|None)\b")
+
+
+def _without_values(message: str) -> str:
+    """A scenario file's validation error without the values read from it (docs/behaviour.md §12): the file, the rule
+    index and the key stay; quoted values and numbers given become ``…``."""
+    return _GOT_VALUE.sub("got …", _QUOTED.sub("'…'", message))
+
+
+def _scenario_file(given: str, dirs: Sequence[Path]) -> Scenario:
+    """``{"path": given}``: read only from the working directory or a scenario directory (docs/behaviour.md §12), a
+    link resolved before the check; errors name the file but never echo what is in it."""
+    cwd = Path.cwd().resolve()
+    path = (cwd / os.path.expanduser(given)).resolve()
+    if not any(path.is_relative_to(d) for d in (cwd, *(d.resolve() for d in dirs))):
+        where = "the working directory" + (" or --scenario-dir" if dirs else " (see --scenario-dir)")
+        raise ScenarioError(f"scenario file {given!r} is outside {where}: not read")
+    if not path.is_file():
+        raise ScenarioError(f"no such scenario file {given!r}")
+    try:
+        return load_scenario(path, origin=given)
+    except ScenarioError as exc:
+        source = f"{given}: "
+        text = str(exc)
+        raise ScenarioError(source + _without_values(text.removeprefix(source))) from None
+
+
+def choose_scenario(body: Any, dirs: Sequence[Path] = ()) -> Scenario:
+    """What ``POST /_mockscim/scenario`` names (docs/behaviour.md §12): a shipped ``name``, a file ``path`` (under the
+    working directory or one of ``dirs``), or an inline object."""
     if isinstance(body, dict) and "rules" in body:
         return load_scenario(body)  # errors name "inline", the rule index and the key
     if isinstance(body, dict) and set(body) == {"name"} and isinstance(body["name"], str):
@@ -103,9 +141,7 @@ def choose_scenario(body: Any) -> Scenario:
             raise ScenarioError(f"unknown scenario {name!r} (shipped: {known})")
         return load_scenario(path)
     if isinstance(body, dict) and set(body) == {"path"} and isinstance(body["path"], str):
-        if not Path(body["path"]).is_file():
-            raise ScenarioError(f"no such scenario file {body['path']!r}")
-        return load_scenario(body["path"])
+        return _scenario_file(body["path"], dirs)
     raise ScenarioError('expected {"name": "<shipped scenario>"}, {"path": "<file>"} or a scenario object with "rules"')
 
 
@@ -117,7 +153,7 @@ async def scenario(request: Request) -> Response:
         return Response(status_code=204)
     if request.method == "POST":
         try:
-            chosen = choose_scenario(await read_body(request))
+            chosen = choose_scenario(await read_body(request), runtime_of(request).scenario_dirs)
         except (ValueError, ScenarioError) as exc:
             raise error(str(exc)) from None  # the active scenario stays
         slot.activate(chosen)

@@ -58,6 +58,8 @@ class Core:
     def __post_init__(self) -> None:
         self.kinds = {name: cls(self) for name, cls in KINDS.items()}
         self.secret_server_up = self.secret_server_default
+        if self.tokens is not None:
+            self.tokens.owner_of = self.owner_of  # docs/behaviour.md §2: tokens belong to a principal's id
 
     # -- state -----------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -82,6 +84,8 @@ class Core:
             self.store.load(state)
             self.revoked.clear()
             self.checked_out.clear()
+            if self.tokens is not None:
+                self.tokens.purge()  # docs/behaviour.md §2: a principal gone now is gone for its tokens for good
 
     def _reset(self) -> None:
         try:
@@ -150,6 +154,15 @@ class Core:
             if found and found[0].get("active", True) is not False:
                 principal = Principal(str(found[0]["userName"]), str(found[0]["id"]))
         return principal
+
+    def owner_of(self, user_name: str) -> str | None:
+        """The principal ``user_name`` stands for now, as the key tokens are bound to (docs/behaviour.md §2): its
+        service user's id, else (password grant on the Secret Server API) an active User's id."""
+        principal = self.principal(user_name)
+        if principal is not None and principal.user_id is not None:
+            return f"su:{principal.user_id}"
+        found = self.store.lookup("Users", "userName", user_name)
+        return f"user:{found[0]['id']}" if found and found[0].get("active", True) is not False else None
 
     def service_user_secret(self, client_id: str) -> str | None:
         """The clientSecret of the service user ``client_id`` (its userName, docs/behaviour.md §13), if any."""
@@ -296,6 +309,10 @@ class Core:
             self._check_if_match(old, if_match)
             changes: list[Change] = [Delete(endpoint, id), *kind.on_delete(old)]
             self.store.apply(changes)
+            if endpoint == "Users" and self.tokens is not None:
+                # docs/behaviour.md §2: its tokens go with it, whatever comes back later under its name or id.
+                self.tokens.forget_owner(f"su:{id}")
+                self.tokens.forget_owner(f"user:{id}")
 
     async def transact(self, build: Callable[[], Sequence[Change]]) -> Sequence[Change]:
         """A Secret Server write (docs/behaviour.md §9): ``build`` reads the store, checks, and returns the changes,

@@ -60,6 +60,8 @@ def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[d
                 doc = _service_user(entry, label)
             else:
                 doc = _entry(profile.all_types[kind], entry, label, kind, now, i)
+                if kind == "Users":
+                    _check_password_keys(doc, label)
                 if kind == "Users" and "password" in doc:
                     doc["passwordHash"] = hash_password(str(doc.pop("password")))
             key = str(doc["userName"] if kind == "serviceUsers" else doc["id"]).lower()
@@ -154,6 +156,13 @@ def _secret(label: str, s: dict[str, Any], templates: list[dict[str, Any]]) -> N
             raise StateError(f"{label}: {flag!r} must be {'a boolean' if kind is bool else 'an integer'}")
     if "siteId" in s and (not isinstance(s["siteId"], int) or isinstance(s["siteId"], bool)):
         raise StateError(f"{label}: 'siteId' must be an integer")
+def _check_password_keys(doc: Mapping[str, Any], label: str) -> None:
+    """docs/behaviour.md §13: ``password`` is clear text, ``passwordHash`` as exported (``sha256$salt$digest``)."""
+    if "password" in doc and not isinstance(doc["password"], str):
+        raise StateError(f"{label}: 'password' must be a string")
+    stored = doc.get("passwordHash")
+    if "passwordHash" in doc and not (isinstance(stored, str) and stored.count("$") == 2):
+        raise StateError(f"{label}: 'passwordHash' must be a string as exported (sha256$<salt>$<digest>)")
 
 
 def _service_user(entry: Mapping[str, Any], label: str) -> dict[str, Any]:

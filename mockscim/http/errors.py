@@ -23,7 +23,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
 from mockscim.http.context import state_of
-from mockscim.scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError, error_body
+from mockscim.scim.errors import (
+    InsufficientStorage,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    ScimError,
+    error_body,
+)
+from mockscim.store.durable import WriteFailed
 from mockscim.surfaces import SCIM_ROOT, Surface
 
 __all__ = [
@@ -167,6 +175,12 @@ async def _on_surface_error(request: Request, exc: Exception) -> Response:
     return answer(request.scope, exc.problem, exc.surface)
 
 
+async def _on_write_failed(request: Request, exc: Exception) -> Response:
+    """A write the store's disk refused (docs/behaviour.md §13): 507 from the catalogue, on whichever surface wrote;
+    the store has undone it and logged one line naming the file."""
+    return answer(request.scope, Problem.of(InsufficientStorage()))
+
+
 _ROUTING_TEXT = {404: "Not found.", 405: "Method not allowed."}
 
 
@@ -195,5 +209,6 @@ EXCEPTION_HANDLERS = MappingProxyType({
     ScimError: _on_scim_error,
     SurfaceError: _on_surface_error,
     HTTPException: _on_http_error,
+    WriteFailed: _on_write_failed,
 })
 """The app's exception handlers: raise anywhere in an endpoint, rendered here (Starlette's model)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from starlette.requests import HTTPConnection
 
@@ -33,6 +34,9 @@ class Runtime:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hosts", Hosts.of(self.settings))
+    scenario_dirs: list[Path] = field(default_factory=list)
+    """Where ``{"path": …}`` scenarios may be read from besides the working directory (docs/behaviour.md §12):
+    ``--scenario-dir``, and the directories of files the in-process harness (``MockScim``) was handed in Python."""
 
 
 def runtime_of(connection: HTTPConnection) -> Runtime:

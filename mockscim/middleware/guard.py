@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,6 +15,10 @@ from mockscim.surfaces import Surface
 
 log = logging.getLogger("mockscim")
 
+
+CLIENT_CLOSED = 499
+"""The status a request whose client went away before its body was complete is journaled with (nginx's "client
+closed request"; nothing is sent: there is nobody to send it to)."""
 
 _INTERNAL = Problem.of(InternalError())
 _INTERNAL_SECRET_SERVER = Problem(500, InternalError.template, code="InternalServerError")
@@ -50,6 +55,11 @@ class GuardMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            # The client closed the connection mid-body (docs/behaviour.md §12): not an error of the server, so no
+            # traceback, no 500, nothing for the pytest plugin to fail a test with; journaled as 499.
+            state = state_of(scope)
+            state.status, state.detail = CLIENT_CLOSED, "the client closed the connection before its body was complete"
         except Exception as exc:
             log.exception("unhandled exception in %s %s", scope.get("method"), scope.get("path"))
             self.errors.append(exc)

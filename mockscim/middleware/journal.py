@@ -48,7 +48,8 @@ class JournalMiddleware:
         try:
             await self.app(scope, receive, journal_send)
         finally:
-            state.status = status if complete else 0
+            # 0: a dropped connection (docs/behaviour.md §10); 499 kept: the client left mid-body (GuardMiddleware).
+            state.status = status if complete else (499 if state.status == 499 else 0)
             self._record(scope, arrived, (time.perf_counter() - started) * 1000)
 
     def _record(self, scope: Scope, arrived: float, duration_ms: float) -> None:

@@ -22,7 +22,8 @@ Hierarchy::
     ├── TooManyRequests          429               too_many_requests
     ├── InternalError            500               internal_error
     ├── NotImplementedFeature    501               not_implemented
-    └── ServiceUnavailable       503               service_unavailable
+    ├── ServiceUnavailable       503               service_unavailable
+    └── InsufficientStorage      507               insufficient_storage
 
 Nothing else in mockscim writes SCIM error text: endpoints and middleware raise or build these classes, and
 :func:`error_body` turns one into the RFC 7644 §3.12 body (``status`` as a string).
@@ -218,6 +219,13 @@ class ServiceUnavailable(ScimError):
     template = "Secret Server service unavailable."
 
 
+class InsufficientStorage(ScimError):
+    # RFC 4918 §11.5; docs/behaviour.md §13 [C]: the store's disk refused the write, which was not applied.
+    status = 507
+    key = "insufficient_storage"
+    template = "The change could not be stored (the server's disk refused the write); nothing was changed."
+
+
 CATALOGUE: dict[str, type[ScimError]] = {
     cls.key: cls
     for cls in (
@@ -241,6 +249,7 @@ CATALOGUE: dict[str, type[ScimError]] = {
         InternalError,
         NotImplementedFeature,
         ServiceUnavailable,
+        InsufficientStorage,
     )
 }
 """Catalogue keys (docs/behaviour.md §7) → error class; scenarios name errors by these keys (docs/behaviour.md §10)."""

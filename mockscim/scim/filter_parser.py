@@ -111,6 +111,33 @@ MAX_NESTING = 32
 """Parentheses, ``not (`` and value paths nested deeper than this are refused as not in proper format."""
 MAX_TERMS = 100
 """A filter of more comparisons than this is refused: real clients send one to a handful (docs/behaviour.md §5)."""
+MAX_LENGTH = 4096
+"""A filter longer than this (characters) is refused before it is parsed: a client's filter is a few dozen; a
+megabyte of parentheses would otherwise hold the event loop for a second (docs/behaviour.md §5)."""
+_SHOWN = 64
+"""How much of a refused over-long filter its error quotes."""
+
+
+def check_cost(raw: str) -> None:
+    """Refuse, before tokenizing, a filter longer than :data:`MAX_LENGTH` or nested deeper than :data:`MAX_NESTING`
+    (parentheses and value-path brackets outside strings): one linear scan, at C speed unless it may be deep."""
+    if len(raw) > MAX_LENGTH:
+        raise FilterFormat(raw[:_SHOWN] + "…")
+    if raw.count("(") + raw.count("[") < MAX_NESTING:
+        return
+    depth = 0
+    quoted = escaped = False
+    for ch in raw:
+        if quoted:
+            escaped, quoted = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            quoted = True
+        elif ch in "([":
+            depth += 1
+            if depth >= MAX_NESTING:  # the parser counts the top level as one (_Parser.depth)
+                raise FilterFormat(raw if len(raw) <= _SHOWN else raw[:_SHOWN] + "…")
+        elif ch in ")]":
+            depth -= 1
 
 
 class _Tok(NamedTuple):
@@ -313,7 +340,9 @@ _SIMPLE_EQ = re.compile(r'[ \t]*(?P<path>[^ \t()\[\]"]+)[ \t]+(?i:eq)[ \t]+(?P<v
 
 
 def parse_filter(raw: str) -> Node:
-    """Parse an RFC 7644 §3.4.2.2 filter; anything that does not parse raises FilterFormat(raw)."""
+    """Parse an RFC 7644 §3.4.2.2 filter; anything that does not parse, or costs more than a filter may, raises
+    FilterFormat."""
+    check_cost(raw)
     m = _SIMPLE_EQ.fullmatch(raw)
     if m is not None:
         path = attr_path(m.group("path"))

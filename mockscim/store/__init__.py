@@ -49,6 +49,8 @@ class Store(Protocol):
     """What the core needs from storage. Readers hold ``lock`` around a read-check-write sequence."""
 
     lock: threading.RLock
+    failure: str | None
+    """Why the last write failed, while the store cannot write (``None``: it can)."""
 
     def get(self, kind: str, id: str) -> Mapping[str, Any] | None: ...
 

@@ -51,6 +51,8 @@ class MemoryStore:
     bytes (in memory only, never on disk): a user with its index entries takes ~0.9 KB instead of ~2.3 KB.
     """
 
+    failure: str | None = None  # memory never refuses a write
+
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self._clear()

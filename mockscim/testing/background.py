@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 import uvicorn
 from starlette.types import ASGIApp
 
+from mockscim.http.edge import config_options
+
 T = TypeVar("T")
 TIMEOUT = 30.0
 
@@ -69,10 +71,12 @@ class BackgroundServer:
         except OSError:
             sock.close()
             raise
+        # The same edge as `mockscim serve`: 431 for a head over 64 KiB, a head-read timeout (mockscim/http/edge.py).
         config = uvicorn.Config(self.app, lifespan="off", log_level="warning", access_log=False,
                                 # proxy headers: the app reads them (docs/behaviour.md §14)
                                 timeout_graceful_shutdown=2, proxy_headers=False,
-                                ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
+                                ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None,
+                                **config_options())
         self._server = _Server(config)
         self._serving = self.run(self._boot(self._server, sock))
         bound_host, bound_port = sock.getsockname()[:2]

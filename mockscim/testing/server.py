@@ -185,7 +185,7 @@ class MockScim:
         self._errors_seen = len(self.errors)
         self._retired.clear()
         if self._scenario is not None:
-            self._call("POST", "/scenario", body=_scenario_body(self._scenario))
+            self._call("POST", "/scenario", body=self._scenario_request(self._scenario))
 
     async def _reset(self) -> None:
         # In one hop on the server's loop, what POST /reset, DELETE /scenario and DELETE /journal do (docs/behaviour.md
@@ -217,9 +217,17 @@ class MockScim:
         if scenario is None:
             self._call("DELETE", "/scenario", ok=(204,))
         else:
-            self._call("POST", "/scenario", body=_scenario_body(scenario))
+            self._call("POST", "/scenario", body=self._scenario_request(scenario))
         self._retire(previous)
         return Undo(lambda: self._put_back(slot, previous))
+
+    def _scenario_request(self, scenario: ScenarioSource) -> dict[str, Any]:
+        """The POST body; a file handed over in Python is trusted (its directory may be read: docs/behaviour.md §12
+        guards against web pages, and this caller is the test itself)."""
+        body = _scenario_body(scenario)
+        if "path" in body:
+            self.app.state.runtime.scenario_dirs.append(Path(body["path"]).parent)
+        return body
 
     def active_scenario(self) -> dict[str, Any] | None:
         """The ``active`` object of ``GET /_mockscim/scenario``: the scenario with per-rule ``fired``/``remaining``."""
