@@ -63,7 +63,7 @@ GROUPS = KindSpec(
 )
 CONTAINERS = KindSpec(
     "Containers", "Container", "urn:ietf:params:scim:schemas:pam:1.0:Container", integer_ids=True,
-    indexes=_ix(name=True, parent__value=False), display="displayName",
+    indexes=_ix(name=True, parent__value=False, owner__value=False), display="displayName",
     description="Secret Server folders",
 )
 CONTAINER_PERMISSIONS = KindSpec(

@@ -80,9 +80,8 @@ class Users(Kind):
             changes.append(Put("Groups", updated))
         for spec in kinds.PERMISSIONS:
             changes.extend(Delete(spec.name, p) for p in self.store.lookup_ids(spec.name, "user.value", uid))
-        for container in self.store.all("Containers"):
-            if (container.get("owner") or {}).get("value") == uid:
-                changes.append(Put("Containers", {k: v for k, v in container.items() if k != "owner"}))
+        for container in self.store.lookup("Containers", "owner.value", uid):  # the owner index: no scan
+            changes.append(Put("Containers", {k: v for k, v in container.items() if k != "owner"}))
         user_name = str(doc.get("userName", ""))
         for su in self.store.all("serviceUsers"):
             if str(su["userName"]).lower() == user_name.lower():
