@@ -101,3 +101,90 @@ def test_delete_group_then_404(client: TestClient) -> None:
     assert client.delete(f"{GROUPS}/{gid}", headers=AUTH).status_code == 204
     assert client.get(f"{GROUPS}/{gid}", headers=AUTH).status_code == 404
     assert "groups" not in client.get(f"/scim/v2/Users/{BJENSEN}", headers=AUTH).json()
+
+
+def _patch(client: TestClient, gid: str, *ops: dict[str, object], query: str = "") -> tuple[int, dict[str, object]]:
+    r = client.patch(f"{GROUPS}/{gid}{query}", json={"schemas": [PATCH], "Operations": list(ops)}, headers=SCIM)
+    return r.status_code, r.json()
+
+
+def _values(client: TestClient, gid: str) -> list[str]:
+    return [m["value"] for m in client.get(f"{GROUPS}/{gid}", headers=AUTH).json().get("members", [])]
+
+
+def test_member_patch_answers_honour_projection(client: TestClient) -> None:
+    """docs/behaviour.md §6: a PATCH answer honours excludedAttributes / attributes like a GET (RFC 7644 §3.5.2)."""
+    gid = client.post(GROUPS, json={"displayName": "Projected", "members": [{"value": BJENSEN}]},
+                      headers=SCIM).json()["id"]
+    status, body = _patch(client, gid, {"op": "Add", "path": "members", "value": [{"value": MPEPPER}]},
+                          query="?excludedAttributes=members")
+    assert status == 200 and "members" not in body and body["displayName"] == "Projected"
+    status, body = _patch(client, gid, {"op": "remove", "path": f'members[value eq "{BJENSEN}"]'},
+                          query="?attributes=displayName")
+    assert status == 200 and set(body) == {"id", "schemas", "displayName"}
+    status, body = _patch(client, gid, {"op": "add", "path": "members", "value": [{"value": BJENSEN}]},
+                          query="?attributes=members.value")
+    assert body["members"] == [{"value": MPEPPER}, {"value": BJENSEN}]
+    r = client.put(f"{GROUPS}/{gid}?excludedAttributes=members", json={"displayName": "Projected", "members": [
+        {"value": MPEPPER}]}, headers=SCIM)
+    assert r.status_code == 200 and "members" not in r.json()
+    assert _values(client, gid) == [MPEPPER]
+
+
+def test_member_changes_one_at_a_time_keep_order_and_membership(client: TestClient) -> None:
+    """Entra and Okta shapes in turn: order is the order of addition, a member removed and added again comes last,
+    an added member already there changes nothing, and the user's groups follow (RFC 7643 §4.1.2)."""
+    gid = client.post(GROUPS, json={"displayName": "One by one"}, headers=SCIM).json()["id"]
+    add = {"op": "Add", "path": "members", "value": [{"value": BJENSEN}, {"value": MPEPPER}]}
+    assert _patch(client, gid, add)[0] == 200
+    assert _patch(client, gid, {"op": "add", "path": "members", "value": [{"value": BJENSEN}]})[0] == 200
+    assert _values(client, gid) == [BJENSEN, MPEPPER]
+    assert _patch(client, gid, {"op": "Remove", "path": "members", "value": [{"value": BJENSEN}]},
+                  {"op": "add", "path": "members", "value": [{"value": BJENSEN, "display": "Babs"}]})[0] == 200
+    members = client.get(f"{GROUPS}/{gid}", headers=AUTH).json()["members"]
+    assert [(m["value"], m["display"], m["type"]) for m in members] == [
+        (MPEPPER, client.get(f"/scim/v2/Users/{MPEPPER}", headers=AUTH).json()["userName"], "User"),
+        (BJENSEN, "Babs", "User")]
+    assert _patch(client, gid, {"op": "remove", "path": f'members[value eq "{MPEPPER}"]'},
+                  {"op": "remove", "path": f'members[value eq "{MPEPPER}"]'})[0] == 200
+    assert _values(client, gid) == [BJENSEN]
+    assert gid not in [g["value"] for g in client.get(f"/scim/v2/Users/{MPEPPER}", headers=AUTH).json().get(
+        "groups", [])]
+    assert gid in [g["value"] for g in client.get(f"/scim/v2/Users/{BJENSEN}", headers=AUTH).json()["groups"]]
+    listed = client.get(GROUPS, params={"filter": f'members.value eq "{MPEPPER}"'}, headers=AUTH).json()
+    assert gid not in [g["id"] for g in listed.get("Resources", [])]
+    assert _patch(client, gid, {"op": "Remove", "path": "members", "value": [{"value": BJENSEN}]})[0] == 200
+    group = client.get(f"{GROUPS}/{gid}", headers=AUTH).json()
+    assert "members" not in group  # RFC 7643 §2.5: no members left is unassigned
+
+
+def test_member_patch_is_atomic_and_checks_only_what_it_adds(client: TestClient) -> None:
+    """A member added and removed again in one PATCH is never checked; one that stays must exist, or nothing
+    changes (RFC 7644 §3.5.2: atomic)."""
+    gid = client.post(GROUPS, json={"displayName": "Atomic", "members": [{"value": BJENSEN}]},
+                      headers=SCIM).json()["id"]
+    before = client.get(f"{GROUPS}/{gid}", headers=AUTH).json()
+    status, body = _patch(client, gid, {"op": "add", "path": "members", "value": [{"value": "ghost"}]},
+                          {"op": "remove", "path": 'members[value eq "ghost"]'})
+    assert status == 200
+    status, body = _patch(client, gid, {"op": "Remove", "path": "members", "value": [{"value": BJENSEN}]},
+                          {"op": "add", "path": "members", "value": [{"value": "ghost"}]})
+    assert status == 400 and body["detail"] == "The 'members' attribute was invalid."
+    assert client.get(f"{GROUPS}/{gid}", headers=AUTH).json()["members"] == before["members"]
+    status, body = _patch(client, gid, {"op": "add", "path": "members", "value": [{"value": MPEPPER}]},
+                          {"op": "replace", "path": "displayName", "value": 5})
+    assert status == 400 and _values(client, gid) == [BJENSEN]
+
+
+def test_deleting_a_user_leaves_its_groups_and_the_rest_of_them(client: TestClient) -> None:
+    """docs/behaviour.md §4: a deleted user leaves every group; the other members stay, in order."""
+    uid = client.post("/scim/v2/Users", json={"userName": "leaver@example.com"}, headers=SCIM).json()["id"]
+    gid = client.post(GROUPS, json={"displayName": "Leavers", "members": [{"value": BJENSEN}, {"value": uid},
+                                                                           {"value": MPEPPER}]},
+                      headers=SCIM).json()["id"]
+    assert _patch(client, gid, {"op": "replace", "path": "displayName", "value": "Leavers 2"})[0] == 200
+    assert client.delete(f"/scim/v2/Users/{uid}", headers=AUTH).status_code == 204
+    assert _values(client, gid) == [BJENSEN, MPEPPER]
+    state = client.get("/_mockscim/state", headers=AUTH).json()
+    exported = next(g for g in state["Groups"] if g["id"] == gid)
+    assert [m["value"] for m in exported["members"]] == [BJENSEN, MPEPPER]

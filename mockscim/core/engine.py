@@ -15,7 +15,7 @@ from mockscim.resources import KINDS
 from mockscim.resources.base import Kind
 from mockscim.scim import filters
 from mockscim.scim.errors import Immutable, NotFound, PreconditionFailed
-from mockscim.scim.patch import apply_operations, parse_operations
+from mockscim.scim.patch import parse_operations
 from mockscim.scim.patch_values import same_value
 from mockscim.scim.profile import Profile
 from mockscim.scim.query import Page, parse_page, sort_key
@@ -276,8 +276,7 @@ class Core:
             kind.require_owner(old, caller)
             ops = parse_operations(body)
             ops, moves = kind.intercept_patch(ops, old, caller)
-            new = apply_operations(kind.rtype, old, ops, resource_id=id,
-                                   strict_read_only=self.profile.foreign_id == "reject")
+            new = kind.apply_patch(old, ops, strict_read_only=self.profile.foreign_id == "reject")
             kind.prepare(new, old)
             extra = [*kind.validate(new, old, caller), *moves]
             self._check_if_match(old, if_match)

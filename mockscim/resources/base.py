@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from mockscim.kinds import KindSpec
 from mockscim.scim.errors import InvalidAttribute, NotUnique, RequiredAttribute
+from mockscim.scim.patch import apply_operations
 from mockscim.scim.schema import COMMON, ResourceType
 from mockscim.scim.validate import schemas_of
 from mockscim.store import Change
@@ -118,6 +119,15 @@ class Kind:
                         caller: Principal) -> tuple[list[Operation], list[Change]]:
         """Take out operations on derived attributes (a container's ``privilegedData``) and turn them into changes."""
         return list(ops), []
+
+    def apply_patch(self, old: Mapping[str, Any], ops: Sequence[Operation], *, strict_read_only: bool) -> Doc:
+        """The new stored document after ``ops`` (RFC 7644 §3.5.2, atomic: ``old`` is never changed)."""
+        return apply_operations(self.rtype, old, ops, resource_id=str(old["id"]), strict_read_only=strict_read_only)
+
+    def trimmed(self, doc: Mapping[str, Any], keeps: Callable[[str], bool]) -> Mapping[str, Any]:
+        """``doc`` without the stored attributes a projection drops, where leaving them out before rendering saves
+        walking them (a group's members, RFC 7644 §3.4.2.5); the others are dropped after rendering."""
+        return doc
 
     def on_delete(self, doc: Mapping[str, Any]) -> list[Change]:
         """Cascades of a delete (docs/behaviour.md §4)."""

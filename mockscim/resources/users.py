@@ -12,6 +12,7 @@ from mockscim.scim.errors import NotAuthorized
 from mockscim.scim.schema import LINKED_OBJECT
 from mockscim.scim.validate import schemas_of
 from mockscim.store import Change, Delete, Put
+from mockscim.store.members import GroupDoc
 
 if TYPE_CHECKING:
     from mockscim.auth.principal import Principal
@@ -75,6 +76,10 @@ class Users(Kind):
         uid = doc["id"]
         changes: list[Change] = []
         for group in self.store.lookup("Groups", "members.value", uid):
+            edit = group.edit() if isinstance(group, GroupDoc) else None
+            if edit is not None and edit.remove_member(uid):
+                changes.append(Put("Groups", edit))  # the one member, not the group (docs/behaviour.md §6)
+                continue
             members = [m for m in group.get("members", []) if m.get("value") != uid]
             updated = {**group, "members": members} if members else {k: v for k, v in group.items() if k != "members"}
             changes.append(Put("Groups", updated))

@@ -9,7 +9,9 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from mockscim import kinds
 from mockscim.store import INDEXES, KINDS, Change, Put, key_of
+from mockscim.store.members import MEMBERS, GroupDoc
 
 
 def index_keys(doc: Mapping[str, Any], dotted: str, fold: bool) -> list[str]:
@@ -30,6 +32,10 @@ def index_keys(doc: Mapping[str, Any], dotted: str, fold: bool) -> list[str]:
 PACKED = frozenset(KINDS) - {"Groups"}
 """Kinds kept packed (``marshal``: ~650 bytes for a user instead of ~2.3 KB of dicts and strings; 2.5 µs to unpack).
 Groups stay live objects: their member lists can be long, and every User read looks its groups up."""
+
+GROUPED = frozenset(k.name for k in kinds.ALL if k.member_set)
+"""Kinds whose documents are :class:`GroupDoc` (``members`` in a member table: O(1) one-member changes)."""
+assert all(k.member_set in (None, MEMBERS) for k in kinds.ALL)
 
 Stored = bytes | Mapping[str, Any]
 
@@ -137,12 +143,26 @@ class MemoryStore:
             self._seq[kind][key] = self._counter
             if key.isdigit() and int(key) >= self._next[kind]:
                 self._next[kind] = int(key) + 1
-        docs[key] = marshal.dumps(doc) if kind in PACKED else doc  # type: ignore[arg-type]
         indexes = INDEXES.get(kind, {})
         before = (previous if previous is not None else unpack(old)) if old is not None and indexes else None
+        change: tuple[list[str], list[str]] | None = None
+        if kind in GROUPED:
+            group = GroupDoc.of(doc)
+            if group.pending:
+                if group.stale(unpack(old) if old is not None else None):
+                    group = GroupDoc.of(dict(group.items()))  # not from what is stored: stored whole
+                else:
+                    change = group.change()
+                    group.commit()
+            docs[key] = doc = group
+        else:
+            docs[key] = marshal.dumps(doc) if kind in PACKED else doc  # type: ignore[arg-type]
         seen: dict[str, str] = {}
         for attr, fold in indexes.items():
             head = attr.partition(".")[0]
+            if head == MEMBERS and kind in GROUPED:
+                self._index_members(self._index[kind][attr], key, before, doc, change)
+                continue
             if before is not None and before.get(head) == doc.get(head):
                 continue  # the indexed value did not change (a PATCH of a title): nothing to re-index
             bucket = self._index[kind][attr]
@@ -166,6 +186,28 @@ class MemoryStore:
                     bucket[k] = {ids: None, key: None}
                 else:
                     ids[key] = None
+
+    def _index_members(self, bucket: dict[str, str | dict[str, None]], key: str, before: Mapping[str, Any] | None,
+                       doc: Mapping[str, Any], change: tuple[list[str], list[str]] | None) -> None:
+        """The ``members.value`` index of a group: the change alone for a member edit, else the difference."""
+        if change is not None:
+            removed, added = change
+        else:
+            old = index_keys(before, "members.value", False) if before is not None else []
+            new = index_keys(doc, "members.value", False)
+            old_set, new_set = set(old), set(new)
+            removed = [k for k in dict.fromkeys(old) if k not in new_set]
+            added = [k for k in dict.fromkeys(new) if k not in old_set]
+        for k in removed:
+            _drop(bucket, k, key)
+        for k in added:
+            ids = bucket.get(k)
+            if ids is None or ids == key:
+                bucket[k] = key
+            elif isinstance(ids, str):
+                bucket[k] = {ids: None, key: None}
+            else:
+                ids[key] = None
 
     def _delete(self, kind: str, key: str) -> None:
         self._revision[kind] += 1
