@@ -57,6 +57,23 @@ def fixture_source(path: str | None) -> Callable[[], str]:
     return lambda: file.read_text(encoding="utf-8")
 
 
+def fixture_stamp(path: str | None) -> Callable[[], object]:
+    """What says the fixture may have changed since it was read: nothing for a small one (its text is kept), the
+    file's size and modification time for a large one (read again at reset, docs/behaviour.md §12)."""
+    file = fixture_path(path)
+    if file.stat().st_size <= _KEEP_IN_MEMORY:
+        return lambda: None
+
+    def stamp() -> object:
+        try:
+            info = file.stat()
+        except OSError:
+            return None
+        return (info.st_size, info.st_mtime_ns)
+
+    return stamp
+
+
 def load_fixture(path: str | None) -> Any:
     """The fixture parsed: a state document (docs/behaviour.md §13)."""
     return jsontext.loads(read_fixture(path))
@@ -87,6 +104,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     profile = load_profile(settings.profile)
     tokens = TokenRegistry(static_token=settings.token, ttl=settings.token_ttl, grace=settings.token_grace)
     core = Core(store=store or open_store(settings), profile=profile, fixture=fixture_source(settings.fixture),
+                fixture_stamp=fixture_stamp(settings.fixture),
                 tokens=tokens, secret_server_default=not settings.secret_server_down)
     core.start()
     runtime = Runtime(
