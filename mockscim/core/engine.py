@@ -264,6 +264,14 @@ class Core:
                 # Fast path: an unfiltered list of everything is a slice, not a scan.
                 total = self.store.count(endpoint)
                 return total, self.store.page(endpoint, page.start - 1, page.start - 1 + page.count), page
+            if node is None and visible is None and params.sort_by and self.profile.sorting:
+                # Sorted by an attribute whose index orders it as sortBy does: a slice of the index's order.
+                attr = kind.sort_index(params.sort_by)
+                ids = None if attr is None else self.store.sorted_ids(
+                    endpoint, attr, (params.sort_order or "").lower() == "descending")
+                if ids is not None:
+                    window = ids[page.start - 1: page.start - 1 + page.count]
+                    return len(ids), [d for i in window if (d := self.store.get(endpoint, i)) is not None], page
             candidates, exact = self._candidates(kind, node)
             match = None if exact or node is None else filters.compile_filter(
                 node, core_schema=kind.rtype.schema.id, case_exact=kind.case_exact)

@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from mockscim.kinds import KindSpec
-from mockscim.scim.errors import InvalidAttribute, NotUnique, RequiredAttribute
+from mockscim.scim.errors import InvalidAttribute, InvalidValue, NotUnique, RequiredAttribute
+from mockscim.scim.filters import parse_path
 from mockscim.scim.patch import apply_operations
 from mockscim.scim.schema import COMMON, ResourceType
 from mockscim.scim.validate import schemas_of
@@ -81,6 +82,20 @@ class Kind:
         """True when the store's index on ``dotted`` answers an ``eq`` of a string exactly: a single-valued string
         attribute whose index folds case as RFC 7643 §2.2 caseExact says the filter compares."""
         return dotted in self._exact_indexes
+
+    def sort_index(self, sort_by: str) -> str | None:
+        """The indexed attribute whose index orders resources as ``sortBy=sort_by`` does (RFC 7644 §3.4.2.3): a
+        required single-valued string the index folds as its caseExact compares (``userName``), else ``None``."""
+        try:
+            path = parse_path(sort_by)
+        except InvalidValue:
+            return None
+        attr = path.attr
+        if attr.sub is not None or (attr.urn is not None and attr.urn.lower() != self.rtype.schema.id.lower()):
+            return None
+        name = self.canonical_path(attr.name)
+        found = self.rtype.attr(name) if name is not None else None
+        return name if name is not None and found is not None and found.required and self.exact_index(name) else None
 
     def canonical_path(self, dotted: str) -> str | None:
         """The schema's spelling of a dotted path (``username`` → ``userName``), or ``None`` if unknown."""

@@ -69,6 +69,7 @@ class MemoryStore:
             kind: {attr: {} for attr in attrs} for kind, attrs in INDEXES.items()
         }
         self._next: dict[str, int] = {k: 1 for k in KINDS}
+        self._sorted: dict[tuple[str, str, int, bool], list[str] | None] = {}
         self._revision: dict[str, int] = {k: getattr(self, "_revision", {}).get(k, 0) + 1 for k in KINDS}
 
     # -- reads ---------------------------------------------------------------------------------------------------
@@ -111,6 +112,25 @@ class MemoryStore:
         if isinstance(ids, str):
             return [ids]
         return sorted(ids, key=self._seq[kind].__getitem__)
+
+    def sorted_ids(self, kind: str, attr: str, descending: bool = False) -> Sequence[str] | None:
+        """Every key of ``kind`` ordered by its index value of ``attr`` (RFC 7644 §3.4.2.3 ``sortBy``; equal values
+        in list order, also when descending), or ``None`` unless every document has exactly one such value. Kept
+        until the kind changes: a sorted page at 100k users then costs the page, not a sort."""
+        if attr not in INDEXES.get(kind, {}):
+            return None
+        with self.lock:
+            cache_key = (kind, attr, self._revision[kind], descending)
+            if cache_key not in self._sorted:
+                seq = self._seq[kind]
+                groups = [[ids] if isinstance(ids, str) else sorted(ids, key=seq.__getitem__)
+                          for _, ids in sorted(self._index[kind][attr].items())]
+                ordered = list(itertools.chain.from_iterable(reversed(groups) if descending else groups))
+                whole = len(ordered) == len(self._docs[kind]) == len(set(ordered))
+                if len(self._sorted) > 8:
+                    self._sorted.clear()
+                self._sorted[cache_key] = ordered if whole else None
+            return self._sorted[cache_key]
 
     def next_id(self, kind: str) -> str:
         """The next integer id of ``kind`` (Secret Server ids, docs/behaviour.md §3), never reused while the store
