@@ -274,7 +274,7 @@ def test_nothing(i):
 def per_test(tmp: Path, tests: int) -> list[Line]:
     def session(name: str, text: str) -> float:
         folder = tmp / name
-        folder.mkdir()
+        folder.mkdir(exist_ok=True)
         (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
         (folder / "test_it.py").write_text(text.format(n=tests), encoding="utf-8")
         started = time.perf_counter()
@@ -284,8 +284,11 @@ def per_test(tmp: Path, tests: int) -> list[Line]:
             raise RuntimeError(done.stdout[-2000:] + done.stderr[-2000:])
         return time.perf_counter() - started
 
-    empty = session("empty", _EMPTY)
-    used = session("fixture", _WITH_FIXTURE)
+    # Alternated, best of two each: one pytest session is a few seconds, and a busy machine adds noise to either.
+    empty, used = min(session("empty", _EMPTY), session("empty", _EMPTY)), float("inf")
+    for _ in range(2):
+        used = min(used, session("fixture", _WITH_FIXTURE))
+        empty = min(empty, session("empty", _EMPTY))
     extra = (used - empty) / tests * 1000
     return [Line(f"{tests} tests x 3 requests through the `mockscim` fixture, ms a test beyond an empty test",
                  f"{extra:.1f} (sessions {used:.1f} s vs {empty:.1f} s)", "≤ 10", extra <= 10)]
