@@ -83,6 +83,10 @@ class Server:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / TICK
 
+    def reset_peak(self) -> None:
+        """Start VmHWM again from the current RSS (Linux ≥ 4.0: ``5`` to /proc/<pid>/clear_refs)."""
+        Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
+
     def memory_mb(self) -> tuple[float, float]:
         """(VmRSS, VmHWM) in MB."""
         found = {}
@@ -195,7 +199,8 @@ def seed(tmp: Path, users: int) -> Path:
 
 def fixture_lines(path: Path, label: str, ready_bound: float, rss_bound: float, resets: int) -> list[Line]:
     with serving("--fixture", str(path), timeout=900) as (server, ready):
-        rss, _ = server.memory_mb()
+        rss, start_peak = server.memory_mb()
+        server.reset_peak()  # the peak of the resets alone, not of the start-up parse
         times = []
         with client(server) as c:
             for i in range(resets):
@@ -212,8 +217,10 @@ def fixture_lines(path: Path, label: str, ready_bound: float, rss_bound: float, 
         Line(f"fixture {label}: RSS when ready, MB", f"{rss:,.0f}", f"≤ {rss_bound:,.0f}", rss <= rss_bound),
         Line(f"fixture {label}: POST /_mockscim/reset after a write, s (median of {resets})", f"{reset:.3f}",
              "≤ 1" if label == "100k" else "(no bound)", reset <= 1 if label == "100k" else None),
-        Line(f"fixture {label}: high-water mark after the resets / RSS", f"{hwm:,.0f} MB = {hwm / rss:.2f}x",
+        Line(f"fixture {label}: high-water mark of the resets / RSS when ready", f"{hwm:,.0f} MB = {hwm / rss:.2f}x",
              "≤ 1.5x" if label == "100k" else "(no bound)", hwm / rss <= 1.5 if label == "100k" else None),
+        Line(f"fixture {label}: high-water mark of the start (the parse) / RSS when ready",
+             f"{start_peak:,.0f} MB = {start_peak / rss:.2f}x", "(no bound)", None),
     ]
 
 

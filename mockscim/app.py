@@ -47,14 +47,14 @@ def read_fixture(path: str | None) -> str:
 _KEEP_IN_MEMORY = 1 << 20
 
 
-def fixture_source(path: str | None) -> Callable[[], str]:
+def fixture_source(path: str | None) -> Callable[[], str | bytes]:
     """Where reset (docs/behaviour.md §12) gets the fixture's text: kept in memory when small (reset in milliseconds),
     read again from the file when large (a 100k-user fixture kept as text would cost ~80 MB for the server's life)."""
     file = fixture_path(path)
+    if file.stat().st_size > _KEEP_IN_MEMORY:
+        return file.read_bytes  # bytes: parsed as they are, not decoded and encoded again first (jsontext.loads)
     text = file.read_text(encoding="utf-8")
-    if len(text) <= _KEEP_IN_MEMORY:
-        return lambda: text
-    return lambda: file.read_text(encoding="utf-8")
+    return lambda: text
 
 
 def fixture_stamp(path: str | None) -> Callable[[], object]:

@@ -44,7 +44,7 @@ class Core:
 
     store: Store
     profile: Profile
-    fixture: Callable[[], str]
+    fixture: Callable[[], str | bytes]
     fixture_stamp: Callable[[], object] = lambda: None
     """Changes when the fixture's text may have (the file's size and time): a reset then reads it again."""
     secret_server_default: bool = True
