@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import marshal
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -327,12 +328,16 @@ def _fresh(text: str) -> str:
     return "".join([text, ""])
 
 
+_SHARED = {s: s for s in ("User", "Group", "direct", "work", "home", "other")}
+"""Values many documents repeat: one string each instead of one per document."""
+
+
 def _fresh_json(value: Any) -> Any:
-    """``value`` (JSON-shaped) with every string and container new (see :func:`_fresh`)."""
+    """``value`` (JSON-shaped) with every string and container new (see :func:`_fresh`); keys interned."""
     if isinstance(value, str):
-        return _fresh(value)
+        return _SHARED.get(value) or _fresh(value)
     if isinstance(value, Mapping):
-        return {_fresh(k): _fresh_json(v) for k, v in value.items()}
+        return {sys.intern(k): _fresh_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_fresh_json(v) for v in value]
     return value
