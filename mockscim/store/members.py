@@ -171,7 +171,7 @@ class GroupDoc(dict[str, Any]):
         assert self._added is not None and self._removed is not None, "edit() first"
         if self.has_member(value):
             return False
-        if self._count == 0:
+        if not self._present:
             self._follows = None  # RFC 7643 §2.5: an emptied attribute was unassigned; assigned again, it comes last
         self._added[value] = member
         self._count += 1
