@@ -1,11 +1,10 @@
-"""``python -m bench.scale [--quick] [--no-million]``: where real tenants live (issue 19), each line beside its bound.
+"""``python -m bench.scale [--quick] [--no-million]``: where real tenants live (issue 19), each line by its bound."""
 
-Big groups (one-member PATCH in Entra and Okta shapes, a rename, ``GET excludedAttributes=members`` at 1k / 10k /
-50k members), fixture start-up and reset at 100k and 1M users, user delete at 200 vs 20,000 containers, ``sortBy`` at
-100k users under ``rfc``, and the pytest fixture's cost per test beside an empty test. Servers are ``python -m
-mockscim serve`` subprocesses on 127.0.0.1; costs are the server's CPU per request (utime + stime from /proc) unless
-the line says wall time. Every loop is bounded; servers are killed by process group at the end.
-"""
+# Big groups (one-member PATCH in Entra and Okta shapes, a rename, GET excludedAttributes=members at 1k / 10k / 50k
+# members), fixture start-up and reset at 100k and 1M users, user delete at 200 vs 20,000 containers, sortBy at 100k
+# users under rfc, and the pytest fixture's cost per test beside an empty test. Servers are `python -m mockscim
+# serve` subprocesses on 127.0.0.1; costs are the server's CPU per request (utime + stime from /proc) unless the line
+# says wall time. Every loop is bounded; servers are killed by process group at the end (docs/performance.md).
 
 from __future__ import annotations
 

@@ -278,3 +278,25 @@ def test_reset_reads_a_large_fixture_again_once_it_changed(tmp_path: Path) -> No
     path.write_text(json.dumps({"Users": filler[:3]}))
     assert client.post("/_mockscim/reset", headers=AUTH).status_code == 200
     assert client.get("/scim/v2/Users", headers=AUTH).json()["totalResults"] == 3
+
+
+def test_reset_of_a_durable_store_is_a_swap_and_is_persisted(tmp_path: Path) -> None:
+    """With --store, the packed swap is written as a snapshot like any load: a restart after a reset gives the
+    fixture (docs/behaviour.md §13)."""
+    path = str(tmp_path / "store.json")
+    client = TestClient(create_app(Settings(store=path)))
+    start = client.get("/_mockscim/state", headers=AUTH).json()
+    group = start["Groups"][0]["id"]
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+             "Operations": [{"op": "Remove", "path": "members", "value": [
+                 {"value": m["value"]} for m in start["Groups"][0].get("members", [])]}]}
+    assert client.patch(f"/scim/v2/Groups/{group}", json=patch, headers=SCIM).status_code == 200
+    assert client.post("/_mockscim/reset", headers=AUTH).status_code == 200
+    assert client.post("/scim/v2/Users", json={"userName": "gone@example.com"}, headers=SCIM).status_code == 201
+    assert client.patch(f"/scim/v2/Groups/{group}", json=patch, headers=SCIM).status_code == 200
+    assert client.post("/_mockscim/reset", headers=AUTH).status_code == 200
+    assert client.get("/_mockscim/state", headers=AUTH).json() == start
+    client.app.state.runtime.core.close()
+    again = TestClient(create_app(Settings(store=path)))
+    assert again.get("/_mockscim/state", headers=AUTH).json() == start
+    again.app.state.runtime.core.close()
