@@ -51,14 +51,31 @@ def read_fixture(path: str | None) -> str:
 _KEEP_IN_MEMORY = 1 << 20
 
 
-def fixture_source(path: str | None) -> Callable[[], str]:
+def fixture_source(path: str | None) -> Callable[[], str | bytes]:
     """Where reset (docs/behaviour.md §12) gets the fixture's text: kept in memory when small (reset in milliseconds),
     read again from the file when large (a 100k-user fixture kept as text would cost ~80 MB for the server's life)."""
     file = fixture_path(path)
+    if file.stat().st_size > _KEEP_IN_MEMORY:
+        return file.read_bytes  # bytes: parsed as they are, not decoded and encoded again first (jsontext.loads)
     text = file.read_text(encoding="utf-8")
-    if len(text) <= _KEEP_IN_MEMORY:
-        return lambda: text
-    return lambda: file.read_text(encoding="utf-8")
+    return lambda: text
+
+
+def fixture_stamp(path: str | None) -> Callable[[], object]:
+    """What says the fixture may have changed since it was read: nothing for a small one (its text is kept), the
+    file's size and modification time for a large one (read again at reset, docs/behaviour.md §12)."""
+    file = fixture_path(path)
+    if file.stat().st_size <= _KEEP_IN_MEMORY:
+        return lambda: None
+
+    def stamp() -> object:
+        try:
+            info = file.stat()
+        except OSError:
+            return None
+        return (info.st_size, info.st_mtime_ns)
+
+    return stamp
 
 
 def load_fixture(path: str | None) -> Any:
@@ -91,6 +108,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     profile = load_profile(settings.profile)
     tokens = TokenRegistry(static_token=settings.token, ttl=settings.token_ttl, grace=settings.token_grace)
     core = Core(store=store or open_store(settings), profile=profile, fixture=fixture_source(settings.fixture),
+                fixture_stamp=fixture_stamp(settings.fixture),
                 tokens=tokens, secret_server_default=not settings.secret_server_down)
     core.start()
     runtime = Runtime(

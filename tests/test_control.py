@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from starlette.testclient import TestClient
 from mockscim.app import create_app
 from mockscim.scenarios import ScenarioError
 from mockscim.settings import Settings
-from tests.helpers import AUTH, activate
+from tests.helpers import AUTH, SCIM, activate
 
 SHIPPED = {"duplicate-usernames", "federated-user-edit", "flaky-secret-server", "ghost-writes", "internal-errors",
            "owner-revoked", "secret-server-outage", "slow-network", "throttled", "token-expiry"}
@@ -249,3 +250,68 @@ def test_unknown_control_path_is_a_control_404(make_client: Callable[..., TestCl
         r = client.request(method, path, headers=headers)
         assert r.status_code == 404 and set(r.json()) == {"error"} and isinstance(r.json()["error"], str), r.text
     assert client.get("/_mockscim/journal", headers=headers).json()["total"] == 0
+
+
+def test_reset_after_many_writes_is_exactly_the_fixture(client: TestClient) -> None:
+    """docs/behaviour.md §12: reset swaps the fixture back in (kept packed), whatever was written meanwhile: the
+    same state, the same lookups, and Secret Server ids counting from where the fixture left them."""
+    start = client.get("/_mockscim/state", headers=AUTH).json()
+    group, first_user = start["Groups"][0]["id"], start["Users"][1]["id"]
+    container_ids = set()
+    for _ in range(2):
+        ids = [client.post("/scim/v2/Users", json={"userName": f"w{i}@example.com"}, headers=SCIM).json()["id"]
+               for i in range(30)]
+        patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                 "Operations": [{"op": "add", "path": "members", "value": [{"value": u} for u in ids]}]}
+        assert client.patch(f"/scim/v2/Groups/{group}", json=patch, headers=SCIM).status_code == 200
+        assert client.delete(f"/scim/v2/Users/{first_user}", headers=AUTH).status_code == 204
+        created = client.post("/scim/v2/Containers", json={"name": "written"}, headers=SCIM)
+        assert created.status_code == 201
+        container_ids.add(created.json()["id"])
+        assert client.post("/_mockscim/reset", headers=AUTH).status_code == 200
+        assert client.get("/_mockscim/state", headers=AUTH).json() == start
+        found = client.get("/scim/v2/Users", params={"filter": 'userName eq "w0@example.com"'}, headers=AUTH).json()
+        assert found["totalResults"] == 0
+        assert client.get(f"/scim/v2/Users/{first_user}", headers=AUTH).status_code == 200
+        members = client.get(f"/scim/v2/Groups/{group}", headers=AUTH).json().get("members", [])
+        assert [m["value"] for m in members] == [m["value"] for m in start["Groups"][0].get("members", [])]
+    assert len(container_ids) == 1  # the next id after a reset is the fixture's next id again
+
+
+def test_reset_reads_a_large_fixture_again_once_it_changed(tmp_path: Path) -> None:
+    """A fixture too large to keep as text is kept packed while its file is unchanged, and read again after."""
+    from mockscim.app import _KEEP_IN_MEMORY
+
+    path = tmp_path / "big.json"
+    filler = [{"id": f"u{i}", "userName": f"user{i}@example.com", "title": "x" * 200} for i in range(
+        _KEEP_IN_MEMORY // 200 + 10)]
+    path.write_text(json.dumps({"Users": filler}))
+    client = TestClient(create_app(Settings(fixture=str(path))))
+    assert client.post("/scim/v2/Users", json={"userName": "extra@example.com"}, headers=SCIM).status_code == 201
+    assert client.post("/_mockscim/reset", headers=AUTH).status_code == 200
+    assert client.get("/scim/v2/Users", headers=AUTH).json()["totalResults"] == len(filler)
+    path.write_text(json.dumps({"Users": filler[:3]}))
+    assert client.post("/_mockscim/reset", headers=AUTH).status_code == 200
+    assert client.get("/scim/v2/Users", headers=AUTH).json()["totalResults"] == 3
+
+
+def test_reset_of_a_durable_store_is_a_swap_and_is_persisted(tmp_path: Path) -> None:
+    """With --store, the packed swap is written as a snapshot like any load: a restart after a reset gives the
+    fixture (docs/behaviour.md §13)."""
+    path = str(tmp_path / "store.json")
+    client = TestClient(create_app(Settings(store=path)))
+    start = client.get("/_mockscim/state", headers=AUTH).json()
+    group = start["Groups"][0]["id"]
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+             "Operations": [{"op": "Remove", "path": "members", "value": [
+                 {"value": m["value"]} for m in start["Groups"][0].get("members", [])]}]}
+    assert client.patch(f"/scim/v2/Groups/{group}", json=patch, headers=SCIM).status_code == 200
+    assert client.post("/_mockscim/reset", headers=AUTH).status_code == 200
+    assert client.post("/scim/v2/Users", json={"userName": "gone@example.com"}, headers=SCIM).status_code == 201
+    assert client.patch(f"/scim/v2/Groups/{group}", json=patch, headers=SCIM).status_code == 200
+    assert client.post("/_mockscim/reset", headers=AUTH).status_code == 200
+    assert client.get("/_mockscim/state", headers=AUTH).json() == start
+    client.app.state.runtime.core.close()
+    again = TestClient(create_app(Settings(store=path)))
+    assert again.get("/_mockscim/state", headers=AUTH).json() == start
+    again.app.state.runtime.core.close()

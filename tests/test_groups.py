@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
+import pytest
 from starlette.testclient import TestClient
 
 from tests.helpers import AUTH, BJENSEN_ID, GROUPS, MPEPPER_ID, PATCH_OP, SCIM, err
@@ -97,3 +101,143 @@ def test_delete_group_then_404(client: TestClient) -> None:
     assert client.delete(f"{GROUPS}/{gid}", headers=AUTH).status_code == 204
     assert client.get(f"{GROUPS}/{gid}", headers=AUTH).status_code == 404
     assert "groups" not in client.get(f"/scim/v2/Users/{BJENSEN_ID}", headers=AUTH).json()
+
+
+def _patch(client: TestClient, gid: str, *ops: dict[str, object], query: str = "") -> tuple[int, dict[str, object]]:
+    r = client.patch(f"{GROUPS}/{gid}{query}", json={"schemas": [PATCH_OP], "Operations": list(ops)}, headers=SCIM)
+    return r.status_code, r.json()
+
+
+def _values(client: TestClient, gid: str) -> list[str]:
+    return [m["value"] for m in client.get(f"{GROUPS}/{gid}", headers=AUTH).json().get("members", [])]
+
+
+def test_member_patch_answers_honour_projection(client: TestClient) -> None:
+    """docs/behaviour.md §6: a PATCH_OP answer honours excludedAttributes / attributes like a GET (RFC 7644 §3.5.2)."""
+    gid = client.post(GROUPS, json={"displayName": "Projected", "members": [{"value": BJENSEN_ID}]},
+                      headers=SCIM).json()["id"]
+    status, body = _patch(client, gid, {"op": "Add", "path": "members", "value": [{"value": MPEPPER_ID}]},
+                          query="?excludedAttributes=members")
+    assert status == 200 and "members" not in body and body["displayName"] == "Projected"
+    status, body = _patch(client, gid, {"op": "remove", "path": f'members[value eq "{BJENSEN_ID}"]'},
+                          query="?attributes=displayName")
+    assert status == 200 and set(body) == {"id", "schemas", "displayName"}
+    status, body = _patch(client, gid, {"op": "add", "path": "members", "value": [{"value": BJENSEN_ID}]},
+                          query="?attributes=members.value")
+    assert body["members"] == [{"value": MPEPPER_ID}, {"value": BJENSEN_ID}]
+    r = client.put(f"{GROUPS}/{gid}?excludedAttributes=members", json={"displayName": "Projected", "members": [
+        {"value": MPEPPER_ID}]}, headers=SCIM)
+    assert r.status_code == 200 and "members" not in r.json()
+    assert _values(client, gid) == [MPEPPER_ID]
+
+
+def test_member_changes_one_at_a_time_keep_order_and_membership(client: TestClient) -> None:
+    """Entra and Okta shapes in turn: order is the order of addition, a member removed and added again comes last,
+    an added member already there changes nothing, and the user's groups follow (RFC 7643 §4.1.2)."""
+    gid = client.post(GROUPS, json={"displayName": "One by one"}, headers=SCIM).json()["id"]
+    add = {"op": "Add", "path": "members", "value": [{"value": BJENSEN_ID}, {"value": MPEPPER_ID}]}
+    assert _patch(client, gid, add)[0] == 200
+    assert _patch(client, gid, {"op": "add", "path": "members", "value": [{"value": BJENSEN_ID}]})[0] == 200
+    assert _values(client, gid) == [BJENSEN_ID, MPEPPER_ID]
+    assert _patch(client, gid, {"op": "Remove", "path": "members", "value": [{"value": BJENSEN_ID}]},
+                  {"op": "add", "path": "members", "value": [{"value": BJENSEN_ID, "display": "Babs"}]})[0] == 200
+    members = client.get(f"{GROUPS}/{gid}", headers=AUTH).json()["members"]
+    assert [(m["value"], m["display"], m["type"]) for m in members] == [
+        (MPEPPER_ID, client.get(f"/scim/v2/Users/{MPEPPER_ID}", headers=AUTH).json()["userName"], "User"),
+        (BJENSEN_ID, "Babs", "User")]
+    assert _patch(client, gid, {"op": "remove", "path": f'members[value eq "{MPEPPER_ID}"]'},
+                  {"op": "remove", "path": f'members[value eq "{MPEPPER_ID}"]'})[0] == 200
+    assert _values(client, gid) == [BJENSEN_ID]
+    assert gid not in [g["value"] for g in client.get(f"/scim/v2/Users/{MPEPPER_ID}", headers=AUTH).json().get(
+        "groups", [])]
+    assert gid in [g["value"] for g in client.get(f"/scim/v2/Users/{BJENSEN_ID}", headers=AUTH).json()["groups"]]
+    listed = client.get(GROUPS, params={"filter": f'members.value eq "{MPEPPER_ID}"'}, headers=AUTH).json()
+    assert gid not in [g["id"] for g in listed.get("Resources", [])]
+    assert _patch(client, gid, {"op": "Remove", "path": "members", "value": [{"value": BJENSEN_ID}]})[0] == 200
+    group = client.get(f"{GROUPS}/{gid}", headers=AUTH).json()
+    assert "members" not in group  # RFC 7643 §2.5: no members left is unassigned
+
+
+def test_member_patch_is_atomic_and_checks_only_what_it_adds(client: TestClient) -> None:
+    """A member added and removed again in one PATCH_OP is never checked; one that stays must exist, or nothing
+    changes (RFC 7644 §3.5.2: atomic)."""
+    gid = client.post(GROUPS, json={"displayName": "Atomic", "members": [{"value": BJENSEN_ID}]},
+                      headers=SCIM).json()["id"]
+    before = client.get(f"{GROUPS}/{gid}", headers=AUTH).json()
+    status, body = _patch(client, gid, {"op": "add", "path": "members", "value": [{"value": "ghost"}]},
+                          {"op": "remove", "path": 'members[value eq "ghost"]'})
+    assert status == 200
+    status, body = _patch(client, gid, {"op": "Remove", "path": "members", "value": [{"value": BJENSEN_ID}]},
+                          {"op": "add", "path": "members", "value": [{"value": "ghost"}]})
+    assert status == 400 and body["detail"] == "The 'members' attribute was invalid."
+    assert client.get(f"{GROUPS}/{gid}", headers=AUTH).json()["members"] == before["members"]
+    status, body = _patch(client, gid, {"op": "add", "path": "members", "value": [{"value": MPEPPER_ID}]},
+                          {"op": "replace", "path": "displayName", "value": 5})
+    assert status == 400 and _values(client, gid) == [BJENSEN_ID]
+
+
+def test_deleting_a_user_leaves_its_groups_and_the_rest_of_them(client: TestClient) -> None:
+    """docs/behaviour.md §4: a deleted user leaves every group; the other members stay, in order."""
+    uid = client.post("/scim/v2/Users", json={"userName": "leaver@example.com"}, headers=SCIM).json()["id"]
+    gid = client.post(GROUPS, json={"displayName": "Leavers", "members": [{"value": BJENSEN_ID}, {"value": uid},
+                                                                           {"value": MPEPPER_ID}]},
+                      headers=SCIM).json()["id"]
+    assert _patch(client, gid, {"op": "replace", "path": "displayName", "value": "Leavers 2"})[0] == 200
+    assert client.delete(f"/scim/v2/Users/{uid}", headers=AUTH).status_code == 204
+    assert _values(client, gid) == [BJENSEN_ID, MPEPPER_ID]
+    state = client.get("/_mockscim/state", headers=AUTH).json()
+    exported = next(g for g in state["Groups"] if g["id"] == gid)
+    assert [m["value"] for m in exported["members"]] == [BJENSEN_ID, MPEPPER_ID]
+
+
+def test_member_changes_answer_as_the_general_engine_does(make_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The member-table path gives the same answers and the same group as the general PATCH_OP engine, over a fixed
+    random mix of Entra and Okta member operations, renames, no-ops and failing operations (RFC 7644 §3.5.2)."""
+    from mockscim.store.members import GroupDoc
+
+    rng = random.Random(19)
+    fast, general = make_client(), make_client()  # the same fixture: the same user ids
+    users = [u["id"] for u in fast.get("/_mockscim/state", headers=AUTH).json()["Users"]]
+    gids = []
+    for client in (fast, general):
+        gids.append(client.post(GROUPS, json={"displayName": "Mixed", "members": [{"value": users[0]}]},
+                                headers=SCIM).json()["id"])
+    ids = {fast: gids[0], general: gids[1]}
+    candidates = [*users, "ghost"]
+
+    def operation() -> dict[str, Any]:
+        who = rng.choice(candidates)
+        return rng.choice([
+            {"op": "Add", "path": "members", "value": [{"value": who}]},
+            {"op": "add", "path": "members", "value": [{"value": who, "display": "Someone"}, {"value": who}]},
+            {"op": "add", "path": "members", "value": [{}, {"value": who, "$ref": None}]},
+            {"op": "Remove", "path": "members", "value": [{"value": who}]},
+            {"op": "remove", "path": "members", "value": {"value": who}},
+            {"op": "remove", "path": f'members[value eq "{who}"]'},
+            {"op": "replace", "path": "displayName", "value": f"Mixed {rng.randrange(3)}"},
+            {"op": "Replace", "value": {"displayName": "Mixed", "externalId": who}},
+            {"op": "add", "path": "nosuch", "value": 1},
+            {"op": "replace", "path": "displayName", "value": 5},
+        ])
+
+    for _ in range(80):
+        body = {"schemas": [PATCH_OP], "Operations": [operation() for _ in range(rng.randint(1, 3))]}
+        answers = []
+        for client in (fast, general):
+            monkeypatch.undo()
+            if client is general:
+                monkeypatch.setattr(GroupDoc, "edit", lambda self: None)
+            r = client.patch(f"{GROUPS}/{ids[client]}", json=body, headers=SCIM)
+            group = client.get(f"{GROUPS}/{ids[client]}", headers=AUTH).json()
+            answers.append((r.status_code, _comparable(r.json()), _comparable(group)))
+        monkeypatch.undo()
+        assert answers[0] == answers[1], body
+
+
+def _comparable(body: dict[str, Any]) -> Any:
+    """An answer without what differs between two servers by design (ids, times, versions, locations)."""
+    if "members" not in body and "displayName" not in body:
+        return body
+    return {"displayName": body.get("displayName"), "externalId": body.get("externalId"),
+            "members": [(m["value"], m.get("display"), m.get("type")) for m in body.get("members", [])],
+            "keys": [k for k in body if k not in ("id", "meta")]}

@@ -194,6 +194,27 @@ def test_sort_by_and_sort_order_under_rfc_ignored_under_cloud(rfc: TestClient, c
     assert cloud.get(f"{V2}/ServiceProviderConfig", headers=AUTH).json()["sort"] == {"supported": False}
 
 
+def test_sort_by_an_indexed_attribute_matches_a_full_sort(rfc: TestClient) -> None:
+    """sortBy on userName / Group displayName is served from the index (docs/store.md): the same order as sorting
+    every resource (case-insensitive, equal values in creation order, also descending), paged after sorting, and
+    fresh after a write."""
+    names = ["beta", "Alpha", "alpha", "Gamma", "beta", "ALPHA", "delta"]
+    for name in names:
+        assert rfc.post(GROUPS, json={"displayName": name}, headers=SCIM).status_code == 201
+    every = rfc.get(GROUPS, params={"count": "1000"}, headers=AUTH).json()["Resources"]
+    for order in ("ascending", "descending"):
+        expected = [g["id"] for g in sorted(every, key=lambda g: g["displayName"].lower(),
+                                            reverse=order == "descending")]
+        got = rfc.get(GROUPS, params={"sortBy": "displayName", "sortOrder": order, "count": "1000"}, headers=AUTH)
+        assert [g["id"] for g in got.json()["Resources"]] == expected
+        page = rfc.get(GROUPS, params={"sortBy": "displayName", "sortOrder": order, "startIndex": "3",
+                                       "count": "2"}, headers=AUTH).json()
+        assert [g["id"] for g in page["Resources"]] == expected[2:4] and page["totalResults"] == len(every)
+    rfc.post(USERS, json={"userName": "aaa-first@example.com"}, headers=SCIM)
+    assert user_names(rfc.get(USERS, params={"sortBy": "userName", "count": "1"}, headers=AUTH)) == [
+        "aaa-first@example.com"]
+
+
 # -- POST /.search (RFC 7644 §3.4.3) -----------------------------------------------------------------------------------
 
 def test_search_per_resource_under_rfc(rfc: TestClient) -> None:

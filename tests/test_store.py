@@ -20,6 +20,7 @@ from mockscim.core.state import normalise_state
 from mockscim.scim.profile import load_profile
 from mockscim.store import Delete, Put, Store
 from mockscim.store.durable import DurableStore, StoreError, WriteFailed
+from mockscim.store.members import GroupDoc
 from mockscim.store.memory import MemoryStore
 from tests.helpers import CORE_USER, LINKED
 
@@ -123,6 +124,42 @@ def test_load_export_round_trip(store: Store) -> None:
     exported = store.export()
     exported["Users"][0]["displayName"] = "changed"  # export is a copy
     assert store.export() == FIXTURE
+
+
+def _member(uid: str) -> dict[str, Any]:
+    return {"value": uid, "display": f"{uid}@example.com", "type": "User"}
+
+
+def test_member_edits_are_views_per_version_and_survive_a_restart(opener: Opener) -> None:
+    """A group changed one member at a time (GroupDoc edits): each stored version reads as it was when stored,
+    the members.value index follows only the change, and a restart gives the same group (docs/behaviour.md §13)."""
+    store = opener()
+    users = [user(f"u{i}", f"u{i}@example.com") for i in range(6)]
+    group = norm({"Users": users, "Groups": [{"id": "g", "displayName": "G",
+                                               "members": [_member(f"u{i}") for i in range(3)]}]})
+    store.load(group)
+    views = []
+    for step in range(400):  # past the point where the table is worn and replaced
+        current = store.get("Groups", "g")
+        assert isinstance(current, GroupDoc)
+        edit = current.edit()
+        assert edit is not None
+        uid = f"u{3 + step % 3}"
+        if not edit.remove_member(uid):
+            edit.add_member(uid, _member(uid))
+        store.apply([Put("Groups", edit, current)])
+        if step < 3:
+            views.append(store.get("Groups", "g"))  # a stored version, kept while later ones land
+        assert [g["id"] for g in store.lookup("Groups", "members.value", uid)] == (
+            ["g"] if edit.has_member(uid) else [])
+    assert [[m["value"] for m in view["members"]] for view in views] == [
+        ["u0", "u1", "u2", "u3"], ["u0", "u1", "u2", "u3", "u4"], ["u0", "u1", "u2", "u3", "u4", "u5"]]
+    expected = store.export()
+    assert [m["value"] for m in expected["Groups"][0]["members"]] == ["u0", "u1", "u2", "u4", "u5"]
+    flush(store)
+    if isinstance(store, DurableStore):
+        store.close()
+        assert opener().export() == expected
 
 
 def test_replace_reindexes_only_what_changed(store: Store) -> None:

@@ -48,6 +48,27 @@ def test_serves_on_a_free_loopback_port_with_the_token(m: MockScim) -> None:
     assert httpx.get(f"{m.scim_url}/Users").status_code == 401
 
 
+def test_small_answers_do_not_wait_for_delayed_acks(m: MockScim, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's listening socket is TCP with TCP_NODELAY (asyncio then sets it on every accepted connection, so
+    Nagle does not hold a body until the client's delayed ACK), and client() loads no CA bundle for its http:// URL
+    (timings: python -m bench.scale)."""
+    import socket
+    import ssl
+
+    server = m._background._server
+    assert server is not None
+    for listening in (sock for srv in server.servers for sock in srv.sockets):
+        assert listening.proto == socket.IPPROTO_TCP
+        assert listening.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+    def no_ca_bundle(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        raise AssertionError("client() loaded a CA bundle")
+
+    monkeypatch.setattr(ssl, "create_default_context", no_ca_bundle)
+    with m.client() as c:
+        assert c.get("/Groups").status_code == 200
+
+
 def test_context_manager_stops_the_server_and_ports_differ() -> None:
     """Two servers get two ports; after the with block the port refuses connections and stop() is idempotent."""
     with MockScim(fixture="empty") as a, MockScim(fixture="empty") as b:

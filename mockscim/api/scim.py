@@ -37,8 +37,12 @@ def _endpoint(request: Request) -> str:
 
 
 def _render(kind: Kind, doc: Mapping[str, Any], request: Request, projection: Projection) -> dict[str, Any]:
-    out = kind.render(doc, base_url(request))
-    return projection.apply(kind.rtype, out) if projection else out
+    if not projection:
+        return kind.render(doc, base_url(request))
+    # What the projection drops anyway is left out before rendering: a group's members are never walked for
+    # excludedAttributes=members (RFC 7644 §3.4.2.5, docs/behaviour.md §6).
+    out = kind.render(kind.trimmed(doc, projection.keeps), base_url(request))
+    return projection.apply(kind.rtype, out)
 
 
 def _projection(kind: Kind, source: Mapping[str, Any]) -> Projection:

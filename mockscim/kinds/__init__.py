@@ -47,6 +47,9 @@ class KindSpec:
     integer_ids: bool = False
     display: str | None = None
     description: str = ""
+    member_set: str | None = None
+    """A multi-valued reference attribute changed one member at a time (Group ``members``): the store keeps it
+    in a member table so adding, removing and testing one member costs O(1) (docs/behaviour.md §6)."""
 
 
 def _ix(**folds: bool) -> Mapping[str, bool]:
@@ -60,11 +63,11 @@ USERS = KindSpec(
 GROUPS = KindSpec(
     "Groups", "Group", "urn:ietf:params:scim:schemas:core:2.0:Group",
     indexes=_ix(displayName=True, externalId=False, members__value=False), display="displayName",
-    description="Group",
+    description="Group", member_set="members",
 )
 CONTAINERS = KindSpec(
     "Containers", "Container", "urn:ietf:params:scim:schemas:pam:1.0:Container", integer_ids=True,
-    indexes=_ix(name=True, parent__value=False), display="displayName",
+    indexes=_ix(name=True, parent__value=False, owner__value=False), display="displayName",
     description="Secret Server folders",
 )
 CONTAINER_PERMISSIONS = KindSpec(

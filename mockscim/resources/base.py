@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from mockscim.kinds import KindSpec
 from mockscim.kinds.templates import SECRET_FLAGS
-from mockscim.scim.errors import InvalidAttribute, NotUnique, RequiredAttribute
+from mockscim.scim.errors import InvalidAttribute, InvalidValue, NotUnique, RequiredAttribute
+from mockscim.scim.filters import parse_path
+from mockscim.scim.patch import apply_operations
 from mockscim.scim.schema import COMMON, ResourceType
 from mockscim.scim.validate import schemas_of
 from mockscim.store import Change
@@ -82,6 +84,20 @@ class Kind:
         attribute whose index folds case as RFC 7643 §2.2 caseExact says the filter compares."""
         return dotted in self._exact_indexes
 
+    def sort_index(self, sort_by: str) -> str | None:
+        """The indexed attribute whose index orders resources as ``sortBy=sort_by`` does (RFC 7644 §3.4.2.3): a
+        required single-valued string the index folds as its caseExact compares (``userName``), else ``None``."""
+        try:
+            path = parse_path(sort_by)
+        except InvalidValue:
+            return None
+        attr = path.attr
+        if attr.sub is not None or (attr.urn is not None and attr.urn.lower() != self.rtype.schema.id.lower()):
+            return None
+        name = self.canonical_path(attr.name)
+        found = self.rtype.attr(name) if name is not None else None
+        return name if name is not None and found is not None and found.required and self.exact_index(name) else None
+
     def canonical_path(self, dotted: str) -> str | None:
         """The schema's spelling of a dotted path (``username`` → ``userName``), or ``None`` if unknown."""
         return self._paths.get(dotted.lower())
@@ -119,6 +135,15 @@ class Kind:
                         caller: Principal) -> tuple[list[Operation], list[Change]]:
         """Take out operations on derived attributes (a container's ``privilegedData``) and turn them into changes."""
         return list(ops), []
+
+    def apply_patch(self, old: Mapping[str, Any], ops: Sequence[Operation], *, strict_read_only: bool) -> Doc:
+        """The new stored document after ``ops`` (RFC 7644 §3.5.2, atomic: ``old`` is never changed)."""
+        return apply_operations(self.rtype, old, ops, resource_id=str(old["id"]), strict_read_only=strict_read_only)
+
+    def trimmed(self, doc: Mapping[str, Any], keeps: Callable[[str], bool]) -> Mapping[str, Any]:
+        """``doc`` without the stored attributes a projection drops, where leaving them out before rendering saves
+        walking them (a group's members, RFC 7644 §3.4.2.5); the others are dropped after rendering."""
+        return doc
 
     def on_delete(self, doc: Mapping[str, Any]) -> list[Change]:
         """Cascades of a delete (docs/behaviour.md §4)."""

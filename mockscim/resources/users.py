@@ -12,6 +12,7 @@ from mockscim.scim.errors import NotAuthorized
 from mockscim.scim.schema import LINKED_OBJECT
 from mockscim.scim.validate import schemas_of
 from mockscim.store import Change, Delete, Put
+from mockscim.store.members import GroupDoc
 
 if TYPE_CHECKING:
     from mockscim.auth.principal import Principal
@@ -75,14 +76,17 @@ class Users(Kind):
         uid = doc["id"]
         changes: list[Change] = []
         for group in self.store.lookup("Groups", "members.value", uid):
+            edit = group.edit() if isinstance(group, GroupDoc) else None
+            if edit is not None and edit.remove_member(uid):
+                changes.append(Put("Groups", edit))  # the one member, not the group (docs/behaviour.md §6)
+                continue
             members = [m for m in group.get("members", []) if m.get("value") != uid]
             updated = {**group, "members": members} if members else {k: v for k, v in group.items() if k != "members"}
             changes.append(Put("Groups", updated))
         for spec in kinds.PERMISSIONS:
             changes.extend(Delete(spec.name, p) for p in self.store.lookup_ids(spec.name, "user.value", uid))
-        for container in self.store.all("Containers"):
-            if (container.get("owner") or {}).get("value") == uid:
-                changes.append(Put("Containers", {k: v for k, v in container.items() if k != "owner"}))
+        for container in self.store.lookup("Containers", "owner.value", uid):  # the owner index: no scan
+            changes.append(Put("Containers", {k: v for k, v in container.items() if k != "owner"}))
         user_name = str(doc.get("userName", ""))
         for su in self.store.all("serviceUsers"):
             if str(su["userName"]).lower() == user_name.lower():

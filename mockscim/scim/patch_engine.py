@@ -201,6 +201,15 @@ class Patcher:
         if op.path is None:
             self.pathless(op.op, op.value)
             return
+        target = self.target(op)
+        if isinstance(target, Schema):
+            self.extension(op.op, target, op.value)
+        else:
+            self.apply(op.op, target, op.value)
+
+    def target(self, op: Operation) -> Target | Schema:
+        """What the path of ``op`` (not path-less) names; a path that does not resolve raises."""
+        assert op.path is not None
         # A resolved path depends on the resource type alone, so it is kept there, under the parsed path object
         # (``parse_path`` is cached: the same text gives the same object; an Operation built by other code with
         # its own path object simply misses). A path that does not resolve raises each time, as the operation's
@@ -213,10 +222,7 @@ class Patcher:
             target = self.resolve(op.path)
             if hit is not None or (len(memo) < _MEMO_MAX and len(op.raw_path or "") <= _MEMO_KEY_MAX):
                 memo[key] = (op.path, target)
-        if isinstance(target, Schema):
-            self.extension(op.op, target, op.value)
-        else:
-            self.apply(op.op, target, op.value)
+        return target  # type: ignore[no-any-return]
 
     def pathless(self, op: str, value: Any) -> None:
         """RFC 7644 §3.5.2.1 / §3.5.2.3 without path: each key (plain, dotted or URN-qualified) is its own target."""
@@ -239,6 +245,14 @@ class Patcher:
     def keyed(self, op: str, key: str, value: Any) -> None:
         """One key of a path-less value; docs/behaviour.md §6: a key the schema does not know is ignored, as in
         POST/PUT."""
+        target = self.key_target(key)
+        if isinstance(target, Schema):
+            self.extension(op, target, value)
+        elif isinstance(target, Target):
+            self.apply(op, target, value)
+
+    def key_target(self, key: str) -> Target | Schema | None:
+        """What one key of a path-less value names, or ``None`` for a key the schema does not know."""
         memo, memo_key = self.rtype.memo, ("patch.key", key)
         target: Target | Schema | object | None = memo.get(memo_key)
         if target is None:
@@ -248,10 +262,7 @@ class Patcher:
                 target = _INVALID
             if len(memo) < _MEMO_MAX and len(key) <= _MEMO_KEY_MAX:
                 memo[memo_key] = target
-        if isinstance(target, Schema):
-            self.extension(op, target, value)
-        elif isinstance(target, Target):
-            self.apply(op, target, value)
+        return target if isinstance(target, Target | Schema) else None
 
     def extension(self, op: str, ext: Schema, value: Any) -> None:
         """A path naming an extension URN alone: its value is an object of that extension's attributes."""

@@ -123,6 +123,15 @@ class Projection:
     def __bool__(self) -> bool:
         return bool(self.include or self.exclude)
 
+    def keeps(self, name: str) -> bool:
+        """Whether the top-level attribute ``name`` (core schema) can appear in a projected resource."""
+        low = name.lower()
+        if low in ("id", "schemas"):
+            return True
+        if self.include:
+            return low in self.include or bool(_subs(self.include, low))
+        return low not in self.exclude
+
     def apply(self, rtype: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
         """Project a rendered resource; ``id`` and ``schemas`` are always returned (RFC 7643 §7 returned=always)."""
         if self.include:

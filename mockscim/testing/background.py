@@ -64,8 +64,11 @@ class BackgroundServer:
         if self.url is not None:
             return self.url
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on accepted sockets whose ``proto`` says TCP, and
+        # without it Nagle holds each response body until the client's delayed ACK (~40 ms a request).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # Linux: accepted sockets inherit it too
             sock.bind((host, port))
             sock.listen(128)
         except OSError:
