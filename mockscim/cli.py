@@ -214,7 +214,7 @@ def _log_lines(level: str, journal: Journal) -> LineWriter | None:
     writer = LineWriter(fd)
     logging.basicConfig(level=level.upper(), format=fmt, handlers=[LineHandler(writer)])
     if logging.getLogger("mockscim.journal").isEnabledFor(logging.INFO):
-        journal.log_to(writer.write)
+        journal.log_to(writer)
     return writer
 
 

@@ -74,7 +74,7 @@ def log_lines(client: TestClient, sink: str, caplog: pytest.LogCaptureFixture, t
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     writer = LineWriter(fd)
     journal: Journal = client.app.state.runtime.journal  # type: ignore[attr-defined]
-    journal.log_to(writer.write)
+    journal.log_to(writer)
     try:
         yield lines
     finally:

@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
+from functools import partial
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple, TextIO
 from urllib.parse import unquote, unquote_plus
 
+from mockscim.journal.lines import Clock, LineWriter
 from mockscim.util.timefmt import iso_utc_epoch
 
 KEYS: tuple[str, ...] = (
@@ -232,13 +234,14 @@ def _string(value: str | None) -> str:
     return "null" if value is None else encode_basestring(value)
 
 
-def entry_line(arrived: float, request: RawRequest) -> str:
+def entry_line(arrived: float, request: RawRequest, stamp: Callable[[float], str] = iso_utc_epoch) -> str:
     """``build_entry(arrived, request)`` as its JSON line, exactly as the journal's encoder writes it, without the
-    dict: the log line of every request at ``info`` (docs/behaviour.md §12) costs half as much this way."""
+    dict: the log line of every request at ``info`` (docs/behaviour.md §12) costs half as much this way. Another
+    thread than the event loop's passes its own ``stamp`` (a :class:`~mockscim.journal.lines.Clock`'s)."""
     agent, known = credentials(request.headers)
     s = encode_basestring  # a JSON string literal, non-ASCII kept as ensure_ascii=False keeps it
     return (
-        f'{{"time":"{iso_utc_epoch(arrived)}","requestId":{s(request.request_id)},"method":{s(request.method)},'
+        f'{{"time":"{stamp(arrived)}","requestId":{s(request.request_id)},"method":{s(request.method)},'
         f'"path":{_string(redact_text(request.path, known))},'
         f'"query":{s(redact_query(request.query, known))},"principal":{_string(request.principal)},'
         f'"userAgent":{_string(redact_text(agent, known))},"status":{int(request.status)},'
@@ -271,7 +274,8 @@ class Journal:
             self._file = open(path, "a", buffering=1, encoding="utf-8")  # closed by close() or at collection
             weakref.finalize(self, self._file.close)
         self._write_failed = False
-        self._lines: Callable[[str], None] | None = None
+        self._writer: LineWriter | None = None
+        self._render: Callable[[float, RawRequest], str] = entry_line
 
     def __len__(self) -> int:
         return len(self._ring)
@@ -287,21 +291,27 @@ class Journal:
         self._keep([arrived, entry])
 
     def record_request(self, arrived: float, request: RawRequest) -> None:
-        """Keep ``request``; its JSON line is built at once when the file or the log wants it, its entry when first
-        read."""
+        """Keep ``request``; its JSON line is built at once when the file or the log wants it (on the writer's thread
+        for ``serve``'s stderr), its entry when first read."""
         self._keep([arrived, request])
 
-    def log_to(self, lines: Callable[[str], None] | None) -> None:
-        """Hand each entry's JSON line to ``lines`` (``serve``: a :class:`~mockscim.journal.lines.LineWriter`)
-        instead of logging it on ``mockscim.journal``; None goes back to the logger."""
-        self._lines = lines
+    def log_to(self, writer: LineWriter | None) -> None:
+        """Hand each entry's JSON line to ``writer`` (``serve``'s stderr) instead of logging it on
+        ``mockscim.journal``; None goes back to the logger."""
+        self._writer = writer
+        self._render = partial(entry_line, stamp=Clock().stamp)  # called on the writer's thread only
 
     def _keep(self, item: _Item) -> None:
-        lines = self._lines
-        logging_on = lines is None and log.isEnabledFor(logging.INFO)
-        if not (self._file or lines is not None or logging_on):
+        writer = self._writer
+        logging_on = writer is None and log.isEnabledFor(logging.INFO)
+        if not (self._file or writer is not None or logging_on):
             with self._lock:
                 self._ring.append(item)
+            return
+        if writer is not None and self._file is None and isinstance(item[1], RawRequest):
+            with self._lock:
+                self._ring.append(item)
+            writer.write_deferred(self._render, item[0], item[1])  # built off the event loop, a batch at a time
             return
         # The line is built once, for the file and the log line alike (docs/behaviour.md §12); the entry itself only
         # when the logging module wants it, or when it is first read.
@@ -321,8 +331,8 @@ class Journal:
                     if not self._write_failed:
                         self._write_failed = True
                         log.warning("cannot write the journal file %s: %s", self.path, exc)
-        if lines is not None:
-            lines(line)
+        if writer is not None:
+            writer.write(line)
         elif logging_on:
             log.info(line, extra={"journal": entry})
 
