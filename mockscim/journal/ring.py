@@ -338,7 +338,8 @@ class Journal:
         if query.since is not None:
             items = self._since(items, query)
         matching = [entry for _, entry in items if query.keeps(entry)]
-        kept = matching[len(matching) - query.limit:] if query.limit else []
+        # The newest `limit`, or all when fewer match (a negative start would count from the end instead).
+        kept = matching[max(len(matching) - query.limit, 0):] if query.limit else []
         return len(matching), kept
 
     @staticmethod
