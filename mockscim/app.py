@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         core=core,
         tokens=tokens,
         # docs/behaviour.md §10, §12: the active scenario (started now when --scenario names one), the journal.
-        journal=Journal(settings.journal_size, settings.journal_file),
+        journal=Journal(settings.journal_size, settings.journal_file, settings.journal_body_bytes),
         scenario=ScenarioSlot(resolve(settings.scenario) if settings.scenario else None),
     )
     # One route table per surface, each at the root the surface map gives it (docs/behaviour.md §1).

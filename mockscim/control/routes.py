@@ -142,6 +142,15 @@ async def journal(request: Request) -> Response:
     return JSONResponse({"total": total, "entries": entries})
 
 
+async def journal_entry(request: Request) -> Response:
+    """``GET /_mockscim/journal/{requestId}``: one entry with its bodies; unknown → 404 (docs/behaviour.md §12)."""
+    request_id = request.path_params["request_id"]
+    entry = _journal(request).get(request_id)
+    if entry is None:
+        raise error(f"no journal entry {request_id!r}", 404)
+    return JSONResponse(entry)
+
+
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">
 <title>mockscim</title><style>
@@ -196,6 +205,7 @@ def routes() -> list[BaseRoute]:
         Route("/scenario", scenario, methods=["GET", "POST", "DELETE"]),
         Route("/scenarios", scenarios, methods=["GET"]),
         Route("/journal", journal, methods=["GET", "DELETE"]),
+        Route("/journal/{request_id}", journal_entry, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route("/reset", reset, methods=["POST"]),
         Route("/state", state, methods=["GET", "PUT"]),
