@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -29,15 +30,40 @@ def error(message: str, status: int = 400) -> ControlError:
     return ControlError(status, message)
 
 
-async def read_body(request: Request) -> Any:
-    """The JSON body, or raise ValueError with a readable reason (bounded by ``--max-body``)."""
+async def read_raw(request: Request) -> bytes:
+    """The body, or raise ValueError when it is larger than ``--max-body``."""
     limit = runtime_of(request).settings.max_body
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > limit:
             raise ValueError(f"body larger than {limit} bytes")
-    return jsontext.loads(raw)  # a JsonTextError is a ValueError with a readable reason
+    return bytes(raw)
+
+
+async def read_body(request: Request) -> Any:
+    """The JSON body, or raise ValueError with a readable reason (bounded by ``--max-body``)."""
+    return jsontext.loads(await read_raw(request))  # a JsonTextError is a ValueError with a readable reason
+
+
+_YAML_TYPES = frozenset({"application/yaml", "text/yaml", "application/x-yaml", "text/x-yaml"})
+
+
+async def read_scenario_body(request: Request) -> Any:
+    """A scenario document: YAML with a YAML ``Content-Type`` (RFC 9512), else JSON (docs/behaviour.md §12)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in _YAML_TYPES:
+        return await read_body(request)
+    raw = await read_raw(request)
+    try:
+        return yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("malformed YAML: not UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not a YAML document"
+        raise ValueError(f"malformed YAML{where}: {problem}") from None
 
 
 async def health(request: Request) -> Response:
@@ -117,7 +143,7 @@ async def scenario(request: Request) -> Response:
         return Response(status_code=204)
     if request.method == "POST":
         try:
-            chosen = choose_scenario(await read_body(request))
+            chosen = choose_scenario(await read_scenario_body(request))
         except (ValueError, ScenarioError) as exc:
             raise error(str(exc)) from None  # the active scenario stays
         slot.activate(chosen)
