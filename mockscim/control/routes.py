@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mockscim import __version__
+from mockscim.control import openapi
 from mockscim.core import Core, StateError
 from mockscim.http.errors import ControlError
 from mockscim.http.runtime import runtime_of
@@ -168,6 +169,11 @@ async def journal(request: Request) -> Response:
     return JSONResponse({"total": total, "entries": entries})
 
 
+async def openapi_json(request: Request) -> Response:
+    """``GET /_mockscim/openapi.json``: the OpenAPI 3.1 document of the control plane (docs/behaviour.md §12)."""
+    return JSONResponse(openapi.document())
+
+
 async def journal_entry(request: Request) -> Response:
     """``GET /_mockscim/journal/{requestId}``: one entry with its bodies; unknown → 404 (docs/behaviour.md §12)."""
     request_id = request.path_params["request_id"]
@@ -232,6 +238,7 @@ def routes() -> list[BaseRoute]:
         Route("/scenarios", scenarios, methods=["GET"]),
         Route("/journal", journal, methods=["GET", "DELETE"]),
         Route("/journal/{request_id}", journal_entry, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route("/reset", reset, methods=["POST"]),
         Route("/state", state, methods=["GET", "PUT"]),
