@@ -267,6 +267,7 @@ class MockScim:
         When none matched, the AssertionError lists the nearest journal entries with a diff of their bodies (the
         near-miss report of WireMock's ``verify``).
         """
+        __tracebackhide__ = True  # pytest shows the caller's line and the report, not this frame
         entries = self.journal()
         matching = [e for e in entries if _matches(e, method, path, body)]
         if (times is None and matching) or (times is not None and len(matching) == times):
