@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from mockscim import __version__
 from mockscim.control import openapi
+from mockscim.control.dashboard import PAGE
 from mockscim.core import Core, StateError
 from mockscim.http.errors import ControlError
 from mockscim.http.runtime import runtime_of
@@ -183,52 +182,9 @@ async def journal_entry(request: Request) -> Response:
     return JSONResponse(entry)
 
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">
-<title>mockscim</title><style>
-body{{font:14px system-ui,sans-serif;margin:1.5em}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}} code{{font-size:12px}}
-.s4{{background:#fff3cd}} .s5,.s0{{background:#f8d7da}} .down{{color:#b00;font-weight:bold}}
-</style></head><body>
-<h1>mockscim {version}</h1>
-<p>Health: ok &middot; profile <b>{profile}</b> &middot; Secret Server: {secret_server}</p>
-<h2>Scenario</h2>{scenario}
-<h2>Journal</h2><p>{count} entries kept; the newest 50, newest last.</p>
-<table><tr><th>time</th><th>requestId</th><th>method</th><th>path</th><th>status</th><th>principal</th>
-<th>rule</th><th>detail</th><th>ms</th></tr>{rows}</table>
-</body></html>
-"""
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
-
-
 async def dashboard(request: Request) -> Response:
-    """``GET /_mockscim/``: a plain page that reloads itself every 2 s (no script)."""
-    core, active, journal_ = _core(request), _slot(request).active, _journal(request)
-    if active is None:
-        block = "<p>none</p>"
-    else:
-        info = active.status()
-        rules = "\n".join(
-            f"<tr><td>{r['index']}</td><td>{r['fired']}</td><td>{_e(r['remaining'])}</td>"
-            f"<td><code>{_e(json.dumps({k: v for k, v in r.items() if k not in ('index', 'fired', 'remaining')}))}"
-            "</code></td></tr>" for r in info["rules"])
-        block = (f"<p><b>{_e(info['name'])}</b> (since {_e(info['activatedAt'])}, seed {_e(info['seed'])}): "
-                 f"{_e(info['description'])}</p><table><tr><th>rule</th><th>fired</th><th>remaining</th>"
-                 f"<th>definition</th></tr>{rules}</table>")
-    _, entries = journal_.query(Query(limit=50))
-    rows = "\n".join(
-        f"<tr class=\"s{str(e['status'])[0]}\"><td>{_e(e['time'])}</td><td>{_e(e['requestId'])}</td>"
-        f"<td>{_e(e['method'])}</td><td>{_e(e['path'])}{'?' if e['query'] else ''}{_e(e['query'])}</td>"
-        f"<td>{e['status']}</td><td>{_e(e['principal'])}</td><td>{_e(e['rule'])}</td><td>{_e(e['detail'])}</td>"
-        f"<td>{e['durationMs']}</td></tr>" for e in entries)
-    up = core.secret_server_up
-    return HTMLResponse(_PAGE.format(
-        version=_e(__version__), profile=_e(core.profile.name),
-        secret_server="up" if up else '<span class="down">down</span>',
-        scenario=block, count=len(journal_), rows=rows))
+    """``GET /_mockscim/``: the live dashboard (docs/behaviour.md §12); its data comes from the API it calls."""
+    return HTMLResponse(PAGE, headers={"Cache-Control": "no-store"})
 
 
 def routes() -> list[BaseRoute]:
