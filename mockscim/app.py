@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         core=core,
         tokens=tokens,
         # docs/behaviour.md §10, §12: the active scenario (started now when --scenario names one), the journal.
-        journal=Journal(settings.journal_size, settings.journal_file),
+        journal=Journal(settings.journal_size, settings.journal_file, settings.journal_body_bytes),
         scenario=ScenarioSlot(resolve(settings.scenario) if settings.scenario else None),
         scenario_dirs=[Path(settings.scenario_dir)] if settings.scenario_dir else [],
     )

@@ -35,6 +35,7 @@ _HELP = {
     "admin_token": "bearer token the control plane /_mockscim requires (default: none)",
     "journal_file": "append the request journal to this JSON Lines file",
     "journal_size": "entries the in-memory journal keeps (default 10000)",
+    "journal_body_bytes": "bytes of bodies the in-memory journal keeps in all (default 33554432, 32 MiB)",
     "secret_server_down": "start with Secret Server unavailable",
     "log_level": "critical|error|warning|info|debug (default info)",
     "tls": "serve HTTPS with a certificate from mockscim's local CA (its path: `mockscim tls ca-path`)",

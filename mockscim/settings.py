@@ -32,6 +32,7 @@ class Settings:
     admin_token: str | None = None
     journal_file: str | None = None
     journal_size: int = 10000
+    journal_body_bytes: int = 32 * 1024 * 1024  # issue 16, docs/behaviour.md §12: bodies kept by all entries
     secret_server_down: bool = False
     log_level: str = "info"
     # docs/behaviour.md §14 (HTTPS, proxies and sub-paths).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockscim.app import create_app
+from mockscim.control.dashboard import PAGE
 from mockscim.scenarios import ScenarioError
 from mockscim.settings import Settings
 from tests.helpers import AUTH, SCIM, activate
@@ -184,7 +187,7 @@ def test_journal_filters_over_http(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/_mockscim/"), ("GET", "/_mockscim/scenario"), ("POST", "/_mockscim/scenario"),
+    ("GET", "/_mockscim/scenario"), ("POST", "/_mockscim/scenario"),
     ("DELETE", "/_mockscim/scenario"), ("GET", "/_mockscim/scenarios"), ("GET", "/_mockscim/journal"),
     ("DELETE", "/_mockscim/journal"), ("POST", "/_mockscim/reset"), ("GET", "/_mockscim/state"),
     ("PUT", "/_mockscim/secret-server"),
@@ -214,28 +217,55 @@ def test_admin_token_is_not_a_scim_token(make_client: Callable[..., TestClient])
 # ----------------------------------------------------------------------------------------------------- dashboard
 
 
-def test_dashboard_shows_health_scenario_secret_server_and_journal(client: TestClient) -> None:
-    """``GET /_mockscim/`` is a plain HTML page: health, scenario budgets, Secret Server state, last entries."""
-    client.post("/_mockscim/scenario", json={"name": "throttled"})
-    client.put("/_mockscim/secret-server", json={"available": False})
-    for _ in range(3):
-        client.get("/scim/v2/Users", headers=AUTH)
-    client.get("/scim/v2/Users/<script>alert(1)</script>", headers=AUTH)
+def page_script() -> str:
+    match = re.search(r"<script>(.*)</script>", PAGE, re.S)
+    assert match is not None
+    return match.group(1)
+
+
+def test_dashboard_is_one_static_page_without_external_assets(client: TestClient) -> None:
+    """``GET /_mockscim/`` is one HTML page with its style, script and icon inline; request values never reach it
+    server-side (the script shows them with textContent, never as HTML)."""
+    client.get("/scim/v2/Users/<script>alert(1)</script>", headers={**AUTH, "User-Agent": "<img src=x onerror=1>"})
     page = client.get("/_mockscim/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    text = page.text
-    assert "<script>" not in text and "&lt;script&gt;" in text
-    assert "throttled" in text and "Health: ok" in text and ">down<" in text
-    assert "throttled#0" in text and "Too many requests." in text
-    assert text.count("<tr class=") == 4
+    assert page.headers["cache-control"] == "no-store"
+    assert page.text == PAGE and "alert(1)" not in page.text
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", PAGE) and "<script src" not in PAGE
+    assert 'rel="icon" href="data:image/svg+xml,' in PAGE  # no /favicon.ico request to journal as a 404
+    assert "innerHTML" not in PAGE and "insertAdjacentHTML" not in PAGE and "document.write" not in PAGE
+    assert "sessionStorage" in PAGE and "localStorage" not in PAGE and "cookie" not in PAGE.lower()
+    assert client.get("/_mockscim/journal").json()["total"] == 1  # the page journals nothing
 
 
-def test_dashboard_shows_at_most_50_entries(client: TestClient) -> None:
-    """The page lists the newest 50 journal entries."""
-    for _ in range(55):
-        client.get("/scim/v2/ServiceProviderConfig", headers=AUTH)
-    text = client.get("/_mockscim/").text
-    assert text.count("<tr class=") == 50 and "55 entries kept" in text and "none" in text
+def test_dashboard_calls_only_control_routes_that_exist(client: TestClient) -> None:
+    """Every ``api(method, "/path…")`` call of the script is a documented control route."""
+    doc = client.get("/_mockscim/openapi.json").json()["paths"]
+    calls = set(re.findall(r'api\("([A-Z]+)", "(/[a-z-]*)', page_script()))
+    assert calls == {("GET", "/journal"), ("GET", "/health"), ("GET", "/secret-server"), ("GET", "/scenario"),
+                     ("GET", "/scenarios"), ("PUT", "/secret-server"), ("POST", "/reset"), ("DELETE", "/journal"),
+                     ("POST", "/scenario"), ("DELETE", "/scenario")}
+    for method, path in calls:
+        assert method.lower() in doc[path], (method, path)
+    assert '"/journal/" + encodeURIComponent(id)' in page_script() and "get" in doc["/journal/{requestId}"]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="no node to check the script's syntax")
+def test_dashboard_script_parses(tmp_path: Path) -> None:
+    script = tmp_path / "dashboard.js"
+    script.write_text(page_script(), encoding="utf-8")
+    done = subprocess.run(["node", "--check", str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_dashboard_page_loads_without_the_admin_token_and_its_data_does_not(
+        make_client: Callable[..., TestClient]) -> None:
+    """docs/behaviour.md §12: with ``--admin-token`` the page (no data) loads; the API it calls still needs it."""
+    client = make_client(admin_token="adm1n")
+    assert client.get("/_mockscim/").status_code == 200
+    assert client.get("/_mockscim/journal").status_code == 401
+    assert client.post("/_mockscim/", json={}).status_code == 401  # only GET and HEAD are open
+    assert client.get("/_mockscim/journal", headers={"Authorization": "Bearer adm1n"}).status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/_mockscim/nope", "/_mockscim/journal/a/b", "/_mockscim/health/x"])

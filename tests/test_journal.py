@@ -43,6 +43,11 @@ def entry(n: int, *, status: int = 200, method: str = "GET", path: str = "/scim/
             "userAgent": None, "status": status, "scimType": None, "detail": None, "durationMs": 1.0, "rule": None}
 
 
+def meta(e: dict[str, Any]) -> dict[str, Any]:
+    """An entry's metadata: what a log line on stderr carries (docs/behaviour.md §12)."""
+    return {k: e[k] for k in KEYS}
+
+
 def filled(*entries: dict[str, Any], start: datetime | None = None, size: int = 100) -> Journal:
     """A journal holding ``entries`` one second apart."""
     journal = Journal(size)
@@ -270,7 +275,7 @@ def test_every_response_carries_the_request_id_of_its_entry(client: TestClient) 
     entries = journal_of(client)["entries"]
     assert len(entries) == 1
     e = entries[0]
-    assert tuple(e) == KEYS
+    assert tuple(e) == (*KEYS, "request", "response")
     assert e["requestId"] == response.headers["x-request-id"]
     assert (e["method"], e["path"], e["query"], e["status"]) == ("GET", "/scim/v2/Users", "count=1", 200)
     assert (e["principal"], e["userAgent"], e["rule"]) == (SERVICE, "Okta SCIM Client", None)
@@ -324,7 +329,7 @@ def test_log_lines_carry_the_same_fields(client: TestClient, caplog: pytest.LogC
     records = [r for r in caplog.records if r.name == "mockscim.journal"]
     assert len(records) == 1
     logged = json.loads(records[0].getMessage())
-    assert logged == journal_of(client)["entries"][0] == records[0].journal  # type: ignore[attr-defined]
+    assert logged == meta(journal_of(client)["entries"][0]) == records[0].journal  # type: ignore[attr-defined]
     assert logged["requestId"] == response.headers["x-request-id"]
 
 
@@ -336,7 +341,7 @@ def test_log_lines_through_the_writer_carry_the_same_fields(
         response = client.get("/scim/v2/Users/nobody", headers=AUTH)
     assert len(lines) == 1
     logged = json.loads(lines[0])
-    assert logged == journal_of(client)["entries"][0]
+    assert logged == meta(journal_of(client)["entries"][0])  # stderr lines carry the metadata fields (§12)
     assert logged["requestId"] == response.headers["x-request-id"]
 
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import html
-import json
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mockscim import __version__
+from mockscim.control import openapi
+from mockscim.control.dashboard import PAGE
 from mockscim.core import Core, StateError
 from mockscim.http.errors import ControlError
 from mockscim.http.runtime import runtime_of
@@ -32,15 +33,40 @@ def error(message: str, status: int = 400) -> ControlError:
     return ControlError(status, message)
 
 
-async def read_body(request: Request) -> Any:
-    """The JSON body, or raise ValueError with a readable reason (bounded by ``--max-body``)."""
+async def read_raw(request: Request) -> bytes:
+    """The body, or raise ValueError when it is larger than ``--max-body``."""
     limit = runtime_of(request).settings.max_body
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > limit:
             raise ValueError(f"body larger than {limit} bytes")
-    return jsontext.loads(raw)  # a JsonTextError is a ValueError with a readable reason
+    return bytes(raw)
+
+
+async def read_body(request: Request) -> Any:
+    """The JSON body, or raise ValueError with a readable reason (bounded by ``--max-body``)."""
+    return jsontext.loads(await read_raw(request))  # a JsonTextError is a ValueError with a readable reason
+
+
+_YAML_TYPES = frozenset({"application/yaml", "text/yaml", "application/x-yaml", "text/x-yaml"})
+
+
+async def read_scenario_body(request: Request) -> Any:
+    """A scenario document: YAML with a YAML ``Content-Type`` (RFC 9512), else JSON (docs/behaviour.md §12)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in _YAML_TYPES:
+        return await read_body(request)
+    raw = await read_raw(request)
+    try:
+        return yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("malformed YAML: not UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not a YAML document"
+        raise ValueError(f"malformed YAML{where}: {problem}") from None
 
 
 async def health(request: Request) -> Response:
@@ -153,7 +179,7 @@ async def scenario(request: Request) -> Response:
         return Response(status_code=204)
     if request.method == "POST":
         try:
-            chosen = choose_scenario(await read_body(request), runtime_of(request).scenario_dirs)
+            chosen = choose_scenario(await read_scenario_body(request), runtime_of(request).scenario_dirs)
         except (ValueError, ScenarioError) as exc:
             raise error(str(exc)) from None  # the active scenario stays
         slot.activate(chosen)
@@ -178,52 +204,23 @@ async def journal(request: Request) -> Response:
     return JSONResponse({"total": total, "entries": entries})
 
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">
-<title>mockscim</title><style>
-body{{font:14px system-ui,sans-serif;margin:1.5em}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}} code{{font-size:12px}}
-.s4{{background:#fff3cd}} .s5,.s0{{background:#f8d7da}} .down{{color:#b00;font-weight:bold}}
-</style></head><body>
-<h1>mockscim {version}</h1>
-<p>Health: ok &middot; profile <b>{profile}</b> &middot; Secret Server: {secret_server}</p>
-<h2>Scenario</h2>{scenario}
-<h2>Journal</h2><p>{count} entries kept; the newest 50, newest last.</p>
-<table><tr><th>time</th><th>requestId</th><th>method</th><th>path</th><th>status</th><th>principal</th>
-<th>rule</th><th>detail</th><th>ms</th></tr>{rows}</table>
-</body></html>
-"""
+async def openapi_json(request: Request) -> Response:
+    """``GET /_mockscim/openapi.json``: the OpenAPI 3.1 document of the control plane (docs/behaviour.md §12)."""
+    return JSONResponse(openapi.document())
 
 
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
+async def journal_entry(request: Request) -> Response:
+    """``GET /_mockscim/journal/{requestId}``: one entry with its bodies; unknown → 404 (docs/behaviour.md §12)."""
+    request_id = request.path_params["request_id"]
+    entry = _journal(request).get(request_id)
+    if entry is None:
+        raise error(f"no journal entry {request_id!r}", 404)
+    return JSONResponse(entry)
 
 
 async def dashboard(request: Request) -> Response:
-    """``GET /_mockscim/``: a plain page that reloads itself every 2 s (no script)."""
-    core, active, journal_ = _core(request), _slot(request).active, _journal(request)
-    if active is None:
-        block = "<p>none</p>"
-    else:
-        info = active.status()
-        rules = "\n".join(
-            f"<tr><td>{r['index']}</td><td>{r['fired']}</td><td>{_e(r['remaining'])}</td>"
-            f"<td><code>{_e(json.dumps({k: v for k, v in r.items() if k not in ('index', 'fired', 'remaining')}))}"
-            "</code></td></tr>" for r in info["rules"])
-        block = (f"<p><b>{_e(info['name'])}</b> (since {_e(info['activatedAt'])}, seed {_e(info['seed'])}): "
-                 f"{_e(info['description'])}</p><table><tr><th>rule</th><th>fired</th><th>remaining</th>"
-                 f"<th>definition</th></tr>{rules}</table>")
-    _, entries = journal_.query(Query(limit=50))
-    rows = "\n".join(
-        f"<tr class=\"s{str(e['status'])[0]}\"><td>{_e(e['time'])}</td><td>{_e(e['requestId'])}</td>"
-        f"<td>{_e(e['method'])}</td><td>{_e(e['path'])}{'?' if e['query'] else ''}{_e(e['query'])}</td>"
-        f"<td>{e['status']}</td><td>{_e(e['principal'])}</td><td>{_e(e['rule'])}</td><td>{_e(e['detail'])}</td>"
-        f"<td>{e['durationMs']}</td></tr>" for e in entries)
-    up = core.secret_server_up
-    return HTMLResponse(_PAGE.format(
-        version=_e(__version__), profile=_e(core.profile.name),
-        secret_server="up" if up else '<span class="down">down</span>',
-        scenario=block, count=len(journal_), rows=rows))
+    """``GET /_mockscim/``: the live dashboard (docs/behaviour.md §12); its data comes from the API it calls."""
+    return HTMLResponse(PAGE, headers={"Cache-Control": "no-store"})
 
 
 def routes() -> list[BaseRoute]:
@@ -232,6 +229,8 @@ def routes() -> list[BaseRoute]:
         Route("/scenario", scenario, methods=["GET", "POST", "DELETE"]),
         Route("/scenarios", scenarios, methods=["GET"]),
         Route("/journal", journal, methods=["GET", "DELETE"]),
+        Route("/journal/{request_id}", journal_entry, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route("/reset", reset, methods=["POST"]),
         Route("/state", state, methods=["GET", "PUT"]),

@@ -130,6 +130,9 @@ class Query:
     since: str | None = None
     since_time: datetime | None = None
     limit: int = DEFAULT_LIMIT
+    q: str | None = None
+    principal: str | None = None
+    rule: str | None = None
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> Query:
@@ -151,10 +154,24 @@ class Query:
             since=since,
             since_time=None if since is None else parse_time(since),
             limit=limit,
+            q=(params.get("q") or None) and params["q"].lower(),
+            principal=params.get("principal") or None,
+            rule=params.get("rule") or None,
         )
 
+    def text_hit(self, entry: Mapping[str, Any]) -> bool:
+        """Whether ``q`` is in the entry's path, query or detail, ignoring case (docs/behaviour.md §12)."""
+        q = self.q or ""
+        return any(q in str(entry[key] or "").lower() for key in ("path", "query", "detail"))
+
     def keeps(self, entry: Mapping[str, Any]) -> bool:
-        """Whether ``entry`` passes the status, method and path filters."""
+        """Whether ``entry`` passes the status, method, path, principal and rule filters, and ``q`` on its path,
+        query and detail (the journal looks in the request body when these do not match)."""
+        if self.principal is not None and (entry["principal"] is None
+                                           or str(entry["principal"]).lower() != self.principal.lower()):
+            return False
+        if self.rule is not None and (entry["rule"] is None or not fnmatchcase(str(entry["rule"]), self.rule)):
+            return False
         if self.status is not None:
             code = str(entry["status"])
             if self.status.endswith("xx") and not (len(code) == 3 and code[0] == self.status[0]):
@@ -189,6 +206,13 @@ class RawRequest(NamedTuple):
     detail: str | None
     duration_ms: float
     rule: str | None
+    exchange: str | None = None
+    """The entry's ``"request":{…},"response":{…}`` members, already redacted (:mod:`mockscim.journal.bodies`)."""
+
+
+DEFAULT_BODY_BYTES = 32 * 1024 * 1024
+"""``--journal-body-bytes``: the bodies and headers all entries keep together (docs/behaviour.md §12)."""
+DROPPED = '"bodies":"dropped"'
 
 
 def credentials(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, list[str]]:
@@ -251,7 +275,8 @@ def entry_line(arrived: float, request: RawRequest, stamp: Callable[[float], str
 
 
 _Item = list[Any]
-"""A ring slot: ``[arrival epoch, entry dict or the RawRequest it is built from]``."""
+"""A ring slot: ``[arrival epoch, entry dict or the RawRequest it is built from, exchange JSON text or None or
+DROPPED, its size in bytes]``."""
 
 
 def _entry(item: _Item) -> dict[str, Any]:
@@ -261,11 +286,31 @@ def _entry(item: _Item) -> dict[str, Any]:
     return entry
 
 
+def _full(item: _Item) -> dict[str, Any]:
+    """The entry with its ``request`` and ``response`` (or ``"bodies": "dropped"``)."""
+    entry = _entry(item)
+    if item[2] is None:
+        return entry
+    extra: dict[str, Any] = json.loads("{" + item[2] + "}")
+    return {**entry, **extra}
+
+
+def _request_text(item: _Item) -> str:
+    """The request body as the text ``q`` searches (docs/behaviour.md §12)."""
+    if not item[2] or item[2] == DROPPED:
+        return ""
+    body = json.loads("{" + item[2] + "}")["request"].get("body")
+    return body if isinstance(body, str) else _encode(body)
+
+
 class Journal:
     """The newest ``size`` entries in memory (memory stays flat), each also appended to ``path`` as JSON Lines."""
 
-    def __init__(self, size: int = 10000, path: str | None = None) -> None:
+    def __init__(self, size: int = 10000, path: str | None = None, body_bytes: int = DEFAULT_BODY_BYTES) -> None:
         self._ring: deque[_Item] = deque(maxlen=max(size, 0))
+        self.body_bytes = max(body_bytes, 0)
+        self._kept_bytes = 0  # the sizes of the exchanges kept, in `_bodies` (oldest first)
+        self._bodies: deque[_Item] = deque()
         self._lock = threading.Lock()
         self.path = path
         self._file: TextIO | None = None
@@ -288,12 +333,15 @@ class Journal:
         """
         if isinstance(arrived, datetime):
             arrived = arrived.timestamp()
-        self._keep([arrived, entry])
+        self._keep([arrived, entry, None, 0])
 
     def record_request(self, arrived: float, request: RawRequest) -> None:
         """Keep ``request``; its JSON line is built at once when the file or the log wants it (on the writer's thread
         for ``serve``'s stderr), its entry when first read."""
-        self._keep([arrived, request])
+        exchange = request.exchange
+        if exchange is not None:
+            request = request._replace(exchange=None)
+        self._keep([arrived, request, exchange, len(exchange) if exchange else 0])
 
     def log_to(self, writer: LineWriter | None) -> None:
         """Hand each entry's JSON line to ``writer`` (``serve``'s stderr) instead of logging it on
@@ -306,11 +354,11 @@ class Journal:
         logging_on = writer is None and log.isEnabledFor(logging.INFO)
         if not (self._file or writer is not None or logging_on):
             with self._lock:
-                self._ring.append(item)
+                self._append(item)
             return
         if writer is not None and self._file is None and isinstance(item[1], RawRequest):
             with self._lock:
-                self._ring.append(item)
+                self._append(item)
             writer.write_deferred(self._render, item[0], item[1])  # built off the event loop, a batch at a time
             return
         # The line is built once, for the file and the log line alike (docs/behaviour.md §12); the entry itself only
@@ -322,10 +370,11 @@ class Journal:
             entry = _entry(item)
             line = _encode(entry)
         with self._lock:
-            self._ring.append(item)
+            self._append(item)
             if self._file is not None:
                 try:
-                    self._file.write(line + "\n")
+                    # The file carries the bodies too (docs/behaviour.md §12), the stderr line the metadata only.
+                    self._file.write((f"{line[:-1]},{item[2]}}}" if item[2] else line) + "\n")
                     self._file.flush()
                 except (OSError, ValueError) as exc:  # a full disk must not fail the request
                     if not self._write_failed:
@@ -336,27 +385,71 @@ class Journal:
         elif logging_on:
             log.info(line, extra={"journal": entry})
 
+    def _append(self, item: _Item) -> None:
+        """Keep ``item`` (the lock held): evict the oldest when the ring is full, and drop the oldest bodies until
+        those kept fit ``body_bytes`` (docs/behaviour.md §12: memory stays bounded whatever clients send)."""
+        ring = self._ring
+        if ring.maxlen is not None and len(ring) >= ring.maxlen:
+            if not ring.maxlen:
+                return
+            old = ring[0]
+            if old[2] is not None and old[2] != DROPPED:
+                self._kept_bytes -= old[3]
+                old[2] = DROPPED
+        ring.append(item)
+        if item[2]:
+            if item[3] > self.body_bytes:
+                item[2] = DROPPED
+                return
+            self._bodies.append(item)
+            self._kept_bytes += item[3]
+        bodies = self._bodies
+        while bodies and (self._kept_bytes > self.body_bytes or bodies[0][2] == DROPPED):
+            old = bodies.popleft()
+            if old[2] != DROPPED:
+                self._kept_bytes -= old[3]
+                old[2] = DROPPED
+
+    @property
+    def kept_bytes(self) -> int:
+        """The bytes of bodies and headers kept, within :attr:`body_bytes`."""
+        return self._kept_bytes
+
     def entries(self) -> list[dict[str, Any]]:
-        """Every entry kept, oldest first."""
+        """Every entry kept, oldest first, with its bodies."""
         with self._lock:
-            return [_entry(item) for item in self._ring]
+            items = list(self._ring)
+        return [_full(item) for item in items]
+
+    def get(self, request_id: str) -> dict[str, Any] | None:
+        """The entry of ``request_id`` with its bodies, or None when it is not kept."""
+        with self._lock:
+            items = list(self._ring)
+        for item in reversed(items):
+            if _entry(item)["requestId"] == request_id:
+                return _full(item)
+        return None
 
     def query(self, query: Query) -> tuple[int, list[dict[str, Any]]]:
         """``(total, entries)``: every matching entry counted, the newest ``limit`` returned oldest first."""
         with self._lock:
-            items = [(item[0], _entry(item)) for item in self._ring]
+            items = [(item[0], _entry(item), item) for item in self._ring]
         if query.since is not None:
             items = self._since(items, query)
-        matching = [entry for _, entry in items if query.keeps(entry)]
-        kept = matching[len(matching) - query.limit:] if query.limit else []
-        return len(matching), kept
+        matching = [item for _, entry, item in items
+                    if query.keeps(entry) and (query.q is None or query.text_hit(entry)
+                                               or query.q in _request_text(item).lower())]
+        # The newest `limit`, or all when fewer match (a negative start would count from the end instead).
+        kept = matching[max(len(matching) - query.limit, 0):] if query.limit else []
+        return len(matching), [_full(item) for item in kept]
 
     @staticmethod
-    def _since(items: list[tuple[float, dict[str, Any]]], query: Query) -> list[tuple[float, dict[str, Any]]]:
+    def _since(items: list[tuple[float, dict[str, Any], _Item]],
+               query: Query) -> list[tuple[float, dict[str, Any], _Item]]:
         """docs/behaviour.md §12 ``since``: a requestId → the entries after it; an ISO 8601 time → the entries at or
         after it."""
         request_id = str(query.since)
-        for i, (_, entry) in enumerate(items):
+        for i, (_, entry, _item) in enumerate(items):
             if entry["requestId"] == request_id:
                 return items[i + 1:]
         if query.since_time is not None:
@@ -364,13 +457,15 @@ class Journal:
             return [item for item in items if item[0] >= since]
         # Not kept (evicted from the ring): ids are sortable within a run, so keep those issued after it.
         prefix = request_id.rpartition("-")[0]
-        if prefix and all(str(e["requestId"]).rpartition("-")[0] == prefix for _, e in items):
+        if prefix and all(str(e["requestId"]).rpartition("-")[0] == prefix for _, e, _i in items):
             return [item for item in items if str(item[1]["requestId"]) > request_id]
         raise ValueError(f"since: {request_id!r} is neither an ISO 8601 time nor a request id in the journal")
 
     def clear(self) -> None:
         with self._lock:
             self._ring.clear()
+            self._bodies.clear()
+            self._kept_bytes = 0
 
     def close(self) -> None:
         with self._lock:

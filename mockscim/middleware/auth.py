@@ -10,6 +10,12 @@ from mockscim.scim.errors import Unauthenticated
 from mockscim.surfaces import CONTROL_ROOT, Surface
 
 _HEALTH = CONTROL_ROOT + "/health"
+def _open(scope: Scope) -> bool:
+    """Health, and the dashboard page itself (no data: it asks for the token, docs/behaviour.md §12)."""
+    path = scope["path"].rstrip("/")
+    return path == _HEALTH or (path == CONTROL_ROOT and scope["method"] in ("GET", "HEAD"))
+
+
 _ADMIN_REQUIRED = Problem(401, "admin token required", headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -31,7 +37,7 @@ class AuthMiddleware:
             if state.principal is None:
                 await answer(scope, Problem.of(Unauthenticated()))(scope, receive, send)
                 return
-        elif surface is Surface.CONTROL and self.admin_token and scope["path"].rstrip("/") != _HEALTH:
+        elif surface is Surface.CONTROL and self.admin_token and not _open(scope):
             if bearer(scope) != self.admin_token:
                 await answer(scope, _ADMIN_REQUIRED)(scope, receive, send)
                 return

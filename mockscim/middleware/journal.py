@@ -8,6 +8,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockscim.http.context import state_of
 from mockscim.journal import Journal, RawRequest
+from mockscim.journal.bodies import Capture, exchange_text
+from mockscim.journal.ring import credentials
+
+# What the entry's metadata is built from later (docs/behaviour.md §12): the rest of the headers is not kept, so a
+# client sending megabytes of headers costs the journal nothing (the capped, redacted copy is in the exchange).
+_META_HEADERS = (b"user-agent", b"authorization")
+_META_CAP = 8 * 1024
 
 
 class JournalMiddleware:
@@ -32,30 +39,54 @@ class JournalMiddleware:
         header = (b"x-request-id", state.request_id.encode("ascii"))
         status = 0
         complete = False
+        journaled = state.target.journaled
+        request_body, response_body = Capture(), Capture()
+        response_headers: list[tuple[bytes, bytes]] = []
 
         async def journal_send(message: Message) -> None:
-            nonlocal status, complete
+            nonlocal status, complete, response_headers
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", ()), header]}
                 status = message["status"]
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                complete = True
+                response_headers = message["headers"]
+            elif message["type"] == "http.response.body":
+                if journaled:
+                    response_body.add(message.get("body", b""))
+                if not message.get("more_body", False):
+                    complete = True
             await send(message)
 
-        if not state.target.journaled:
+        async def journal_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                request_body.add(message.get("body", b""))
+            return message
+
+        if not journaled:
             await self.app(scope, receive, journal_send)  # docs/behaviour.md §12: the control plane is not journaled
             return
         try:
-            await self.app(scope, receive, journal_send)
+            await self.app(scope, journal_receive, journal_send)
         finally:
             # 0: a dropped connection (docs/behaviour.md §10); 499 kept: the client left mid-body (GuardMiddleware).
             state.status = status if complete else (499 if state.status == 499 else 0)
-            self._record(scope, arrived, (time.perf_counter() - started) * 1000)
+            self._record(scope, arrived, (time.perf_counter() - started) * 1000, request_body, response_headers,
+                         response_body)
 
-    def _record(self, scope: Scope, arrived: float, duration_ms: float) -> None:
+    def _record(self, scope: Scope, arrived: float, duration_ms: float, request_body: Capture,
+                response_headers: list[tuple[bytes, bytes]], response_body: Capture) -> None:
         state = state_of(scope)
         principal = state.principal.user_name if state.principal is not None else None
+        headers = scope["headers"]
+        path = state.path or scope["path"]
+        try:
+            _, known = credentials(headers)
+            exchange: str | None = exchange_text(path, known, headers, request_body, response_headers, response_body)
+        except Exception:
+            exchange = None
+        meta = [(name, value[:_META_CAP])
+                for name, value in headers if name in _META_HEADERS]
         self.journal.record_request(arrived, RawRequest(
-            state.request_id, scope["method"], state.path or scope["path"],
-            scope.get("query_string", b"").decode("latin-1"), principal, scope["headers"], state.status,
-            state.scim_type, state.detail, duration_ms, state.rule))
+            state.request_id, scope["method"], path,
+            scope.get("query_string", b"").decode("latin-1"), principal, meta, state.status,
+            state.scim_type, state.detail, duration_ms, state.rule, exchange))

@@ -9,8 +9,10 @@ import ssl
 import traceback
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from difflib import SequenceMatcher, unified_diff
+from fnmatch import fnmatchcase
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -28,6 +30,17 @@ from mockscim.tls import ServerCert, ca_path, client_context
 ScenarioSource = str | os.PathLike[str] | Mapping[str, Any]
 _TRANSPORT_KEYS = frozenset({"transport", "verify", "cert", "trust_env", "http1", "http2", "proxy", "mounts", "limits"})
 _SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class _Any:
+    """``body=`` not given: any body matches."""
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY: Any = _Any()
+_NEAREST = 3
 
 
 class MockScimError(RuntimeError):
@@ -50,6 +63,12 @@ class JournalEntry:
     detail: str | None
     duration_ms: float
     rule: str | None
+    request_body: Any = None
+    """The body the client sent as the journal keeps it (docs/behaviour.md §12): JSON as JSON, text as a string,
+    binary as ``{"base64": …}``; secrets ``"[REDACTED]"``; None without a body or once the journal dropped it."""
+    response_body: Any = None
+    request_headers: Mapping[str, str] = field(default_factory=dict)
+    """Lower-case names; ``Authorization`` and cookies ``"[REDACTED]"``, values capped."""
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> JournalEntry:
@@ -67,7 +86,15 @@ class JournalEntry:
             detail=raw.get("detail"),
             duration_ms=float(raw.get("durationMs") or 0.0),
             rule=raw.get("rule"),
+            request_body=(raw.get("request") or {}).get("body"),
+            response_body=(raw.get("response") or {}).get("body"),
+            request_headers=dict((raw.get("request") or {}).get("headers") or {}),
         )
+
+    def describe(self) -> str:
+        """``PATCH /scim/v2/Users/1?x=y → 204 (requestId)``: one line for a report."""
+        query = f"?{self.query}" if self.query else ""
+        return f"{self.method} {self.path}{query} → {self.status} ({self.request_id})"
 
 
 class Undo:
@@ -251,21 +278,40 @@ class MockScim:
         return Undo(lambda: self._call("PUT", "/secret-server", body={"available": previous}))
 
     def journal(self, *, status: int | str | None = None, method: str | None = None, path: str | None = None,
-                since: str | datetime | JournalEntry | None = None, limit: int | None = None) -> list[JournalEntry]:
+                since: str | datetime | JournalEntry | None = None, limit: int | None = None, q: str | None = None,
+                principal: str | None = None, rule: str | None = None) -> list[JournalEntry]:
         """Recorded requests, oldest first, filtered as ``GET /_mockscim/journal`` filters (docs/behaviour.md §12).
 
         ``status``: ``404`` or ``"4xx"``; ``path``: exact, or a glob with ``*``; ``since``: a time, a request id or
-        an entry (entries after it); ``limit``: the newest N (default: all the journal holds).
+        an entry (entries after it); ``limit``: the newest N (default: all the journal holds); ``q``: a
+        case-insensitive substring of the path, query, detail or request body; ``principal``; ``rule``: a glob.
         """
         if isinstance(since, JournalEntry):
             since = since.request_id
         elif isinstance(since, datetime):
             since = since.isoformat()
-        params = {"status": status, "method": method, "path": path, "since": since,
+        params = {"status": status, "method": method, "path": path, "since": since, "q": q, "principal": principal,
+                  "rule": rule,
                   "limit": self.settings.journal_size if limit is None else limit}
         query = {k: str(v) for k, v in params.items() if v is not None}
         entries = self._call("GET", "/journal", params=query).json()["entries"]
         return [JournalEntry.from_json(entry) for entry in entries]
+
+    def assert_requested(self, method: str, path: str, *, body: Any = ANY, times: int | None = None,
+                         ) -> list[JournalEntry]:
+        """Assert that the journal holds a ``method`` request to ``path`` (exact, or a glob with ``*``; with ``?``
+        the query too) whose body equals ``body`` (a JSON value, or a predicate called with the body), ``times``
+        times exactly (default: at least once); return the matching entries (docs/behaviour.md §14).
+
+        When none matched, the AssertionError lists the nearest journal entries with a diff of their bodies (the
+        near-miss report of WireMock's ``verify``).
+        """
+        __tracebackhide__ = True  # pytest shows the caller's line and the report, not this frame
+        entries = self.journal()
+        matching = [e for e in entries if _matches(e, method, path, body)]
+        if (times is None and matching) or (times is not None and len(matching) == times):
+            return matching
+        raise AssertionError(near_miss_report(entries, matching, method, path, body, times))
 
     def clear_journal(self) -> None:
         """Forget every recorded request."""
@@ -335,6 +381,80 @@ def _plain_context() -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def _target(entry: JournalEntry, path: str) -> str:
+    return f"{entry.path}?{entry.query}" if "?" in path and entry.query else entry.path
+
+
+def _path_matches(entry: JournalEntry, path: str) -> bool:
+    target = _target(entry, path)
+    return fnmatchcase(target, path) if "*" in path else target == path
+
+
+def _body_matches(entry: JournalEntry, body: Any) -> bool:
+    if body is ANY:
+        return True
+    if callable(body):
+        return bool(body(entry.request_body))
+    return bool(entry.request_body == body)
+
+
+def _matches(entry: JournalEntry, method: str, path: str, body: Any) -> bool:
+    return entry.method.upper() == method.upper() and _path_matches(entry, path) and _body_matches(entry, body)
+
+
+def _pretty(value: Any) -> list[str]:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=repr).splitlines()
+
+
+def _closeness(entry: JournalEntry, method: str, path: str, body: Any) -> float:
+    """How near ``entry`` comes to the request asserted: method, path and body, each 0..1."""
+    score = 1.0 if entry.method.upper() == method.upper() else 0.0
+    score += 1.0 if _path_matches(entry, path) else SequenceMatcher(None, _target(entry, path), path).ratio()
+    if body is not ANY and not callable(body):
+        score += SequenceMatcher(None, "\n".join(_pretty(entry.request_body)), "\n".join(_pretty(body))).ratio()
+    return score
+
+
+def near_miss_report(entries: list[JournalEntry], matching: list[JournalEntry], method: str, path: str, body: Any,
+                     times: int | None) -> str:
+    """What ``assert_requested`` says when it fails: what was expected, how many matched, and the nearest entries
+    with a unified diff of each body against the one expected."""
+    wanted = "at least once" if times is None else f"exactly {times} time{'s' if times != 1 else ''}"
+    lines = [f"expected {method.upper()} {path} to be requested {wanted}, but {len(matching)} "
+             f"request{'s' if len(matching) != 1 else ''} matched (of {len(entries)} in the journal)."]
+    if body is not ANY:
+        lines.append("with body:" if not callable(body) else f"with a body accepted by {body!r}")
+        if not callable(body):
+            lines += ["    " + line for line in _pretty(body)]
+    if matching:
+        lines.append("Matching requests:")
+        lines += [f"  {e.describe()}" for e in matching]
+        return "\n".join(lines)
+    if not entries:
+        lines.append("The journal is empty: no request reached mockscim.")
+        return "\n".join(lines)
+    nearest = sorted(entries, key=lambda e: -_closeness(e, method, path, body))[:_NEAREST]
+    lines.append(f"Nearest journal entr{'ies' if len(nearest) > 1 else 'y'}:")
+    for n, e in enumerate(nearest, 1):
+        lines.append(f"  {n}. {e.describe()}")
+        if e.method.upper() != method.upper():
+            lines.append(f"     method: {e.method} (expected {method.upper()})")
+        if not _path_matches(e, path):
+            lines.append(f"     path: {_target(e, path)} (expected {path})")
+        if body is not ANY and not _body_matches(e, body):
+            if e.method.upper() != method.upper() or not _path_matches(e, path):
+                sent = json.dumps(e.request_body, ensure_ascii=False, default=repr)
+                lines.append(f"     body: {sent if len(sent) <= 200 else sent[:200] + '…'}")
+            elif callable(body):
+                lines.append("     body: not accepted by the predicate")
+                lines += ["       " + line for line in _pretty(e.request_body)]
+            else:
+                lines.append("     body (- expected, + sent):")
+                diff = unified_diff(_pretty(body), _pretty(e.request_body), lineterm="", n=2)
+                lines += ["       " + line for line in list(diff)[2:]]
+    return "\n".join(lines)
 
 
 def _scenario_body(scenario: ScenarioSource) -> dict[str, Any]:
