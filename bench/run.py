@@ -622,10 +622,26 @@ def environment(pin: bool) -> list[str]:
     return out
 
 
+def sections(quick: bool, million: bool) -> list[str]:
+    """The Secret Server API (GET secret, search, create) and scale (big groups, fixtures, resets, sortBy, the pytest
+    fixture) sections, each its own module run as a process and printing its table beside its ceiling or bound."""
+    out: list[str] = []
+    for module, extra in (("bench.secretserver", []), ("bench.scale", [] if million else ["--no-million"])):
+        progress(f"section: python -m {module}")
+        argv = [sys.executable, "-m", module, *extra, *(["--quick"] if quick else [])]
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        out += ["", f"### `python -m {module}{' ' + ' '.join(argv[3:]) if argv[3:] else ''}`", "",
+                done.stdout.rstrip() if done.returncode == 0 else f"failed ({done.returncode}): {done.stderr[-2000:]}"]
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1k/10k users and small counts (under a minute)")
     parser.add_argument("--output", help="also write the report (markdown) to this file")
+    parser.add_argument("--only-core", action="store_true",
+                        help="skip the Secret Server and scale sections (python -m bench.secretserver / bench.scale)")
+    parser.add_argument("--million", action="store_true", help="the scale section also loads a 1M-user fixture")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     pin = pinning()
@@ -670,6 +686,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                       *(f"* {b}" for b in budget(bench))]
             if bench.notes:
                 report += ["", "Errors:", *(f"* {n}" for n in bench.notes)]
+            if not args.only_core:
+                stop_all()  # the core phases' servers are done: the sections below start their own
+                report += sections(args.quick, args.million)
             report += ["", f"Total bench time {time.perf_counter() - t_start:.0f} s."]
             text = "\n".join(report)
             print(text, flush=True)

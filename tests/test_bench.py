@@ -21,7 +21,8 @@ def test_bench_quick_prints_the_table(tmp_path: Path) -> None:
     header = ("| figure | users | ceiling | mockscim memory | memory / ceiling | mockscim default (info) | "
               "info / ceiling | mockscim TinyDB | TinyDB / ceiling |")
     assert header in done.stdout
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    core, _, sections = done.stdout.partition("\n### `python -m bench.secretserver")
+    rows = [line for line in core.splitlines() if line.startswith("| ")]
     assert {line.count("|") for line in rows} == {header.count("|")}, "every row has every column"
     for row in ("| filter eq | 1,000 |", "| GET by id | 10,000 |", "| PATCH |", "| PUT |", "| POST |",
                 "| list page of 100 |", "| onboarding creates/s", "| RSS MB after onboarding |", "| cold start ms",
@@ -31,6 +32,12 @@ def test_bench_quick_prints_the_table(tmp_path: Path) -> None:
     for op in ("GET by id", "filter eq", "PATCH", "POST"):
         assert f": {op}, mockscim default (info) ≥ " in done.stdout, op  # the default configuration is judged too
     assert report.read_text(encoding="utf-8").startswith("## mockscim bench (quick run")
+    # The Secret Server and scale sections, each with its table (issues 15 and 19).
+    assert sections, "no Secret Server section"
+    assert "### `python -m bench.scale --no-million --quick`" in sections and "failed (" not in sections
+    for row in ("| GET secret |", "| search (Go SDK) |", "| create (Go SDK) |", "| PATCH add one member (Entra)",
+                "| DELETE /Users/{id}", "| GET /Users?sortBy=userName"):
+        assert row in sections, row
 
 
 def test_fixture_times_prints_start_and_reset(capsys: pytest.CaptureFixture[str]) -> None:
