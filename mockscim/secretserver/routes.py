@@ -278,22 +278,23 @@ async def create_secret(request: Request, caller: Principal) -> Response:
     return JSONResponse(_model(request, _written(changes)))
 
 
-async def update_secret(request: Request, caller: Principal) -> Response:
-    """``PUT /secrets/{id}``: name, folder, items and flags replaced."""
+async def _change_secret(request: Request, caller: Principal, rule: Callable[..., Any]) -> Response:
+    """Apply ``rule(store, access, id, body)`` to the secret the path names, through the core; the new SecretModel."""
     core = runtime_of(request).core
     body = await _body(request)
     sid = request.path_params["id"]
-    changes = await core.transact(lambda: rules.update_secret(core.store, _access(request, caller), sid, body))
+    changes = await core.transact(lambda: rule(core.store, _access(request, caller), sid, body))
     return JSONResponse(_model(request, _written(changes)))
+
+
+async def update_secret(request: Request, caller: Principal) -> Response:
+    """``PUT /secrets/{id}``: name, folder, items and flags replaced."""
+    return await _change_secret(request, caller, rules.update_secret)
 
 
 async def patch_general(request: Request, caller: Principal) -> Response:
     """``PATCH /secrets/{id}/general``: set or clear fields (``value: null`` clears a file field)."""
-    core = runtime_of(request).core
-    body = await _body(request)
-    sid = request.path_params["id"]
-    changes = await core.transact(lambda: rules.patch_general(core.store, _access(request, caller), sid, body))
-    return JSONResponse(_model(request, _written(changes)))
+    return await _change_secret(request, caller, rules.patch_general)
 
 
 async def put_field(request: Request, caller: Principal) -> Response:
