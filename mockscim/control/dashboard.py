@@ -52,7 +52,7 @@ const KEY = "mockscim-admin-token";
 const $ = (id) => document.getElementById(id);
 const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined && text !== null)
   e.textContent = String(text); if (cls) e.className = cls; return e; };
-let selected = null, lastIds = "";
+let selected = null, lastIds = null;  // null: redraw on the next tick, even an empty journal
 
 function say(text) { $("msg").textContent = text || ""; }
 
@@ -139,12 +139,16 @@ async function status() {
 
 async function tick() {
   if ($("pause").checked) return;
-  try { await journal(); await status(); $("login").style.display = "none"; }
+  try {
+    await journal(); await status();
+    if ($("login").style.display === "block") say("");  // the token works: no more "admin token required"
+    $("login").style.display = "none";
+  }
   catch (x) { say(x.message); }
 }
 
 function act(fn) {
-  return () => fn().then(() => { say(""); lastIds = ""; return tick(); }).catch((x) => say(x.message));
+  return () => fn().then(() => { say(""); lastIds = null; return tick(); }).catch((x) => say(x.message));
 }
 
 async function shipped() {
@@ -167,7 +171,7 @@ $("upload").addEventListener("click", act(async () => {
 }));
 $("login-go").addEventListener("click", () => { sessionStorage.setItem(KEY, $("token").value); $("token").value = "";
   shipped().catch((x) => say(x.message)); tick(); });
-for (const id of ["f-status", "f-method", "f-q", "f-rule"]) $(id).addEventListener("input", () => { lastIds = "";
+for (const id of ["f-status", "f-method", "f-q", "f-rule"]) $(id).addEventListener("input", () => { lastIds = null;
   tick(); });
 shipped().catch((x) => say(x.message));
 tick();
