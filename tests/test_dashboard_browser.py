@@ -116,6 +116,8 @@ def test_a_secret_server_outage_demo(tab: Any) -> None:
         expect(scenario).to_contain_text("secret-server-outage (seed 7)")
         expect(scenario.locator("tr").nth(1)).to_contain_text("01")  # rule 0: fired 0, remaining 1
         expect(page.locator("#ss")).to_have_text("up")
+        expect(page.locator("#health")).to_contain_text("profile cloud · health ok")
+        expect(page.locator("#ss-toggle")).to_have_text("take down")
 
         assert c.post("/scim/v2/Containers", headers=SCIM, json={"name": "Payroll"}).status_code == 503
         assert c.get("/scim/v2/PrivilegedData", headers=AUTH).status_code == 503
@@ -129,6 +131,7 @@ def test_a_secret_server_outage_demo(tab: Any) -> None:
         expect(scenario.locator("tr").nth(1)).to_contain_text("10")  # fired 1, remaining 0
         expect(page.locator("#ss")).to_have_text("down")
         expect(page.locator("#ss")).to_have_class("down")
+        expect(page.locator("#ss-toggle")).to_have_text("bring up")
 
         page.locator("#tbody tr", has_text="/scim/v2/Containers").click()
         detail = page.locator("#detail")
@@ -165,6 +168,7 @@ def test_a_secret_server_outage_demo(tab: Any) -> None:
         page.click("#ss-toggle")
         expect(page.locator("#ss")).to_have_text("up")
         expect(page.locator("#ss")).not_to_have_class("down")
+        expect(page.locator("#ss-toggle")).to_have_text("take down")
         assert c.get("/_mockscim/health").json()["secretServer"] == "up"
         assert c.get("/scim/v2/PrivilegedData", headers=AUTH).status_code == 200
 
@@ -252,6 +256,23 @@ def test_request_values_render_as_text(tab: Any) -> None:
         page.wait_for_timeout(300)  # an <img src=x> would have failed to load and fired onerror by now
         assert page.evaluate("typeof window.__pwned") == "undefined"
         assert page.locator("#tbody img, #detail img, #tbody script, #detail script").count() == 0
+
+
+def test_a_failing_store_shows_in_the_header(tab: Any) -> None:
+    from playwright.sync_api import expect
+
+    failing = {"status": "failing", "version": "0", "profile": "cloud", "secretServer": "up", "store": "failing",
+               "storeError": "[Errno 28] No space left on device"}  # health's 503 (docs/behaviour.md §13)
+    with MockScim() as m:
+        t = tab(m)
+        t.page.route("**/_mockscim/health", lambda route: route.fulfill(status=503, json=failing))
+        page = t.open()
+        health = page.locator("#health")
+        expect(health).to_have_text("v0 · profile cloud · health failing (store: [Errno 28] No space left on device)")
+        expect(health).to_have_class("down")
+        expect(page.locator("#ss")).to_have_text("up")  # the rest of the header still updates
+        expect(page.locator("#scenario")).to_have_text("No scenario is active.")
+        expect(page.locator("#msg")).to_have_text("")
 
 
 def test_without_chromium_ci_fails_and_a_developer_is_told_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
