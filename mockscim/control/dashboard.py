@@ -18,13 +18,14 @@ main{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:8px;padd
 section{border:1px solid #ccc;border-radius:4px;padding:6px;min-width:0} h2{font-size:14px;margin:0 0 6px}
 #journal-box{grid-column:1/3} #rows{max-height:45vh;overflow:auto} table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #eee;padding:2px 4px;text-align:left;vertical-align:top;white-space:nowrap}
-td.wrap{white-space:normal;word-break:break-all} tr.s4{background:#fff3cd} tr.s5,tr.s0{background:#f8d7da}
+td.wrap{white-space:normal;overflow-wrap:anywhere} tr.s4{background:#fff3cd} tr.s5,tr.s0{background:#f8d7da}
 tbody tr{cursor:pointer} tbody tr:hover{outline:1px solid #69c} tr.sel{outline:2px solid #36c}
-pre{background:#f6f6f6;padding:4px;max-height:40vh;overflow:auto;white-space:pre-wrap;word-break:break-all;margin:2px 0}
+pre{background:#f6f6f6;padding:4px;max-height:40vh;overflow:auto;white-space:pre-wrap;overflow-wrap:anywhere;
+margin:2px 0}
 textarea{width:100%;height:7em} #login{display:none;padding:8px;background:#ffe} .msg{color:#b00}
 </style></head><body>
 <header><b>mockscim</b><span id="health">…</span>
-<span>Secret Server: <b id="ss">…</b> <button id="ss-toggle">toggle</button></span>
+<span>Secret Server: <b id="ss">…</b> <button id="ss-toggle">take down</button></span>
 <button id="reset">reset store</button><button id="clear">clear journal</button><span id="msg" class="msg"></span>
 </header>
 <div id="login">Admin token: <input id="token" type="password" autocomplete="off"> <button id="login-go">use</button>
@@ -52,11 +53,11 @@ const KEY = "mockscim-admin-token";
 const $ = (id) => document.getElementById(id);
 const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined && text !== null)
   e.textContent = String(text); if (cls) e.className = cls; return e; };
-let selected = null, lastIds = "";
+let selected = null, lastIds = null;  // null: redraw on the next tick, even an empty journal
 
 function say(text) { $("msg").textContent = text || ""; }
 
-async function api(method, path, body, type) {
+async function api(method, path, body, type, alsoOk) {
   const headers = {};
   const token = sessionStorage.getItem(KEY);
   if (token) headers["Authorization"] = "Bearer " + token;
@@ -65,7 +66,7 @@ async function api(method, path, body, type) {
   if (r.status === 401) { $("login").style.display = "block"; throw new Error("admin token required"); }
   if (r.status === 204) return null;
   const data = await r.json();
-  if (!r.ok) throw new Error(data.error || ("HTTP " + r.status));
+  if (!r.ok && r.status !== alsoOk) throw new Error(data.error || ("HTTP " + r.status));
   return data;
 }
 
@@ -115,10 +116,14 @@ async function journal() {
 }
 
 async function status() {
-  const h = await api("GET", "/health");
-  $("health").textContent = "v" + h.version + " · profile " + h.profile;
+  // Health answers 503 with the store's reason while its disk refuses writes (docs/behaviour.md §13): shown.
+  const h = await api("GET", "/health", undefined, undefined, 503);
+  $("health").textContent = "v" + h.version + " · profile " + h.profile + " · health " + h.status
+    + (h.storeError ? " (store: " + h.storeError + ")" : "");
+  $("health").className = h.status === "ok" ? "" : "down";
   const ss = await api("GET", "/secret-server");
   $("ss").textContent = ss.available ? "up" : "down"; $("ss").className = ss.available ? "" : "down";
+  $("ss-toggle").textContent = ss.available ? "take down" : "bring up";
   const s = (await api("GET", "/scenario")).active, box = $("scenario");
   box.replaceChildren();
   if (!s) { box.appendChild(el("p", "No scenario is active.")); return; }
@@ -139,12 +144,16 @@ async function status() {
 
 async function tick() {
   if ($("pause").checked) return;
-  try { await journal(); await status(); $("login").style.display = "none"; }
+  try {
+    await journal(); await status();
+    if ($("login").style.display === "block") say("");  // the token works: no more "admin token required"
+    $("login").style.display = "none";
+  }
   catch (x) { say(x.message); }
 }
 
 function act(fn) {
-  return () => fn().then(() => { say(""); lastIds = ""; return tick(); }).catch((x) => say(x.message));
+  return () => fn().then(() => { say(""); lastIds = null; return tick(); }).catch((x) => say(x.message));
 }
 
 async function shipped() {
@@ -167,7 +176,7 @@ $("upload").addEventListener("click", act(async () => {
 }));
 $("login-go").addEventListener("click", () => { sessionStorage.setItem(KEY, $("token").value); $("token").value = "";
   shipped().catch((x) => say(x.message)); tick(); });
-for (const id of ["f-status", "f-method", "f-q", "f-rule"]) $(id).addEventListener("input", () => { lastIds = "";
+for (const id of ["f-status", "f-method", "f-q", "f-rule"]) $(id).addEventListener("input", () => { lastIds = null;
   tick(); });
 shipped().catch((x) => say(x.message));
 tick();
