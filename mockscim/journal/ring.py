@@ -19,6 +19,7 @@ from json.encoder import encode_basestring
 from typing import Any, NamedTuple, TextIO
 from urllib.parse import unquote, unquote_plus
 
+from mockscim.journal.bodies import Exchange
 from mockscim.journal.lines import Clock, LineWriter
 from mockscim.util.timefmt import iso_utc_epoch
 
@@ -206,7 +207,7 @@ class RawRequest(NamedTuple):
     detail: str | None
     duration_ms: float
     rule: str | None
-    exchange: str | None = None
+    exchange: Exchange | None = None
     """The entry's ``"request":{…},"response":{…}`` members, already redacted (:mod:`mockscim.journal.bodies`)."""
 
 
@@ -291,7 +292,7 @@ def _full(item: _Item) -> dict[str, Any]:
     entry = _entry(item)
     if item[2] is None:
         return entry
-    extra: dict[str, Any] = json.loads("{" + item[2] + "}")
+    extra: dict[str, Any] = json.loads("{" + str(item[2]) + "}")
     return {**entry, **extra}
 
 
@@ -299,7 +300,7 @@ def _request_text(item: _Item) -> str:
     """The request body as the text ``q`` searches (docs/behaviour.md §12)."""
     if not item[2] or item[2] == DROPPED:
         return ""
-    body = json.loads("{" + item[2] + "}")["request"].get("body")
+    body = json.loads("{" + str(item[2]) + "}")["request"].get("body")
     return body if isinstance(body, str) else _encode(body)
 
 

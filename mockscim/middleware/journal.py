@@ -8,7 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockscim.http.context import state_of
 from mockscim.journal import Journal, RawRequest
-from mockscim.journal.bodies import Capture, exchange_text
+from mockscim.journal.bodies import Capture, Exchange, exchange_text
 from mockscim.journal.ring import credentials
 
 # What the entry's metadata is built from later (docs/behaviour.md §12): the rest of the headers is not kept, so a
@@ -81,7 +81,8 @@ class JournalMiddleware:
         path = state.path or scope["path"]
         try:
             _, known = credentials(headers)
-            exchange: str | None = exchange_text(path, known, headers, request_body, response_headers, response_body)
+            exchange: Exchange | None = exchange_text(path, known, headers, request_body, response_headers,
+                                                      response_body)
         except Exception:
             exchange = None
         meta = [(name, value[:_META_CAP])
