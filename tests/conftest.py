@@ -11,12 +11,6 @@ from starlette.testclient import TestClient
 from mockscim.app import create_app
 from mockscim.settings import Settings
 
-# Re-exported while tests/test_journal.py and tests/test_log_lines.py still import them from here: their home is
-# tests/helpers.py.
-from tests.helpers import AUTH as AUTH
-from tests.helpers import SCIM as SCIM
-from tests.helpers import free_port as free_port
-
 
 @pytest.fixture
 def make_client() -> Iterator[Callable[..., TestClient]]:

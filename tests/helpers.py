@@ -207,18 +207,7 @@ def server(store: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while True:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise AssertionError(f"server exited {proc.returncode}: {err[-2000:]}")
-        try:
-            if httpx.get(f"{url}/_mockscim/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
+    wait_healthy(url, proc, 10)
     try:
         yield url, proc
     finally:
@@ -228,3 +217,19 @@ def server(store: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         if proc.stderr:
             proc.stderr.close()
 
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    """Return once ``url``'s ``/_mockscim/health`` answers 200; fail naming the exit (and its stderr) if the server
+    process ends first, or after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"server exited {proc.returncode}: {err[-2000:]}")
+        try:
+            if httpx.get(f"{url}/_mockscim/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)

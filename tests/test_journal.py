@@ -29,8 +29,7 @@ from mockscim.journal.ring import (
     redact_text,
     sensitive,
 )
-
-from .conftest import AUTH, SCIM
+from tests.helpers import AUTH, SCIM
 
 SERVICE = "scim-service@mockscim.test"
 SECRET = "mockscim-secret"

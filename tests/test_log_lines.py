@@ -22,8 +22,7 @@ import pytest
 
 from mockscim.journal import KEYS
 from mockscim.journal.lines import FLUSH_SECONDS, LineWriter
-
-from .conftest import AUTH, free_port
+from tests.helpers import AUTH, free_port, wait_healthy
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="pipes and signals as on POSIX")
 
@@ -168,16 +167,7 @@ def serve(*args: str, stderr: int | IO[bytes] = subprocess.PIPE) -> Iterator[tup
                             stderr=stderr, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            assert proc.poll() is None, f"serve exited with {proc.returncode}"
-            try:
-                if httpx.get(f"{url}/_mockscim/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.05)
+        wait_healthy(url, proc, 15)
         yield url, proc
     finally:
         if proc.poll() is None:
