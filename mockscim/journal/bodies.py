@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 BODY_CAP = 64 * 1024
 """A body is cut to this many bytes (docs/behaviour.md §12), and marked ``"truncated": true``."""
@@ -173,87 +174,70 @@ def content_type(headers: Iterable[tuple[bytes, bytes]]) -> str:
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
-# Every key the redaction looks at, lower-cased as bytes. A body holding none of them (and no known secret) has
-# nothing to redact: it is kept as the bytes it came as and given its JSON form only when the entry is read, so a
-# request pays a few substring tests for it, not a parse, a walk and an encode (most bodies: a User, a list).
-_MARKERS = tuple(k.encode() for k in _SECRET_KEYS)
-_SECRET_HEADER_BYTES = frozenset(h.encode() for h in _SECRET_HEADERS)
-
-
-def _nothing_to_redact(raw: bytes, path: str, known: Sequence[str]) -> bool:
-    low = raw.lower()
-    if any(marker in low for marker in _MARKERS) or any(k and k.encode() in raw for k in known):
-        return False
-    if b'"value"' in low and b'"path"' in low:
-        return False  # a PATCH operation's value (RFC 7644 §3.5.2): walked by _redact_json
-    if b"fields" in low and _PRIVILEGED.search(path):
-        return False  # a secret's fields (docs/behaviour.md §12)
-    return _WHOLE_BODY.search(path) is None
 
 
 class _Side:
-    """One side of an exchange: its headers redacted at once, its body redacted at once or, when it holds nothing
-    to redact, kept as bytes until the entry is read."""
+    """One side of an exchange as the journal shows it: headers and body, redacted."""
 
-    __slots__ = ("body", "ctype", "head", "headers", "known", "raw", "truncated")
+    __slots__ = ("body", "head")
 
     def __init__(self, headers: list[tuple[bytes, bytes]], body: Capture, path: str, known: Sequence[str]) -> None:
-        self.ctype = content_type(headers)
-        # Credentials out at once, values cut to their cap: formatted (and checked for known secrets) when read.
-        self.headers: list[tuple[bytes, bytes]] | None = [
-            (name, b"[REDACTED]" if name.lower() in _SECRET_HEADER_BYTES else value[:HEADER_VALUE_CAP + 1])
-            for name, value in headers[:HEADER_COUNT_CAP * 2]]
-        self.known = known
-        self.head: str | None = None
-        data = body.data()
-        self.truncated = body.truncated
-        media = self.ctype.split(";")[0].strip().lower()
-        if data and not media.startswith("multipart/") and _nothing_to_redact(data, path, known):
-            self.raw: bytes | None = data
-            self.body: str | None = None
-        else:
-            self.raw = None
-            self.body = _encode(body_of(data, body.truncated, self.ctype, path, known))[1:]
+        ctype = content_type(headers)
+        self.head = '{"headers":' + _encode(headers_of(headers, known))
+        self.body = _encode(body_of(body.data(), body.truncated, ctype, path, known))[1:]
 
     def text(self) -> str:
-        if self.head is None:
-            self.head = '{"headers":' + _encode(headers_of(self.headers or [], self.known))
-            self.headers = None
-        if self.body is None:
-            assert self.raw is not None
-            # Nothing to redact (checked when kept): only the form is given here (JSON, text or base64).
-            self.body = _encode(body_of(self.raw, self.truncated, self.ctype, "", ()))[1:]
-            self.raw = None
         return self.head + "," + self.body
-
-    def size(self) -> int:
-        head = sum(len(n) + len(v) for n, v in self.headers or ()) if self.head is None else len(self.head)
-        return head + (len(self.raw) if self.raw is not None else len(self.body or ""))
 
 
 class Exchange:
-    """The ``"request":{…},"response":{…}`` members of a journal entry, redacted as docs/behaviour.md §12 lists
-    before it is kept; its JSON text is made once, when first wanted (``str()``)."""
+    """The ``"request":{…},"response":{…}`` members of a journal entry (docs/behaviour.md §12). What the request and
+    its response said is kept as it came (bounded: bodies by :class:`Capture`, heads by the HTTP edge, all of it
+    counted against the journal's body budget) and redacted and formatted once, when first read (``str()``): a
+    request that nobody reads pays for none of it."""
 
-    __slots__ = ("_request", "_response", "_text", "size")
+    __slots__ = ("_parts", "_text", "size")
 
-    def __init__(self, request: _Side, response: _Side) -> None:
-        self._request, self._response = request, response
+    def __init__(self, path: str, request_headers: list[tuple[bytes, bytes]], request_body: Capture,
+                 response_headers: list[tuple[bytes, bytes]], response_body: Capture) -> None:
+        self._parts: tuple[str, list[tuple[bytes, bytes]], Capture, list[tuple[bytes, bytes]], Capture] | None = (
+            path, request_headers, request_body, response_headers, response_body)
         self._text: str | None = None
-        self.size = request.size() + response.size()
+        size = request_body.size + response_body.size
+        for name, value in request_headers:
+            size += len(name) + len(value)
+        for name, value in response_headers:
+            size += len(name) + len(value)
+        self.size = size
 
     def __str__(self) -> str:
         if self._text is None:
-            self._text = f'"request":{self._request.text()},"response":{self._response.text()}'
+            assert self._parts is not None
+            path, request_headers, request_body, response_headers, response_body = self._parts
+            known = credentials(request_headers)
+            request = _Side(request_headers, request_body, path, known)
+            response = _Side(response_headers, response_body, path, known)
+            self._text = f'"request":{request.text()},"response":{response.text()}'
+            self._parts = None  # the raw copy goes once the redacted text is made
         return self._text
 
     def __len__(self) -> int:
         return self.size
 
 
-def exchange_text(path: str, known: Sequence[str], request_headers: Iterable[tuple[bytes, bytes]],
-                  request_body: Capture, response_headers: Iterable[tuple[bytes, bytes]],
-                  response_body: Capture) -> Exchange:
-    """What the request and its response said (docs/behaviour.md §12), redacted now, formatted when read."""
-    return Exchange(_Side(list(request_headers), request_body, path, known),
-                    _Side(list(response_headers), response_body, path, known))
+def credentials(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
+    """The credential values a request carries (bearer tokens, a Basic client secret): redacted wherever they recur
+    (docs/behaviour.md §12)."""
+    known: list[str] = []
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, rest = value.decode("latin-1").strip().partition(" ")
+            rest = rest.strip()
+            if len(scheme) == 5 and scheme.lower() == "basic":
+                try:
+                    rest = base64.b64decode(rest, validate=True).decode("utf-8").partition(":")[2]
+                except (binascii.Error, UnicodeDecodeError):
+                    pass
+                known.append(unquote_plus(rest))  # RFC 6749 §2.3.1: form-encoded inside Basic
+            known.append(rest)
+    return [k for k in known if len(k) >= 4]  # too short to be a secret, and would mangle everything

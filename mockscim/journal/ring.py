@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import re
@@ -20,6 +18,7 @@ from typing import Any, NamedTuple, TextIO
 from urllib.parse import unquote, unquote_plus
 
 from mockscim.journal.bodies import Exchange
+from mockscim.journal.bodies import credentials as secrets_of
 from mockscim.journal.lines import Clock, LineWriter
 from mockscim.util.timefmt import iso_utc_epoch
 
@@ -219,21 +218,10 @@ DROPPED = '"bodies":"dropped"'
 def credentials(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, list[str]]:
     """The user agent, and the credential values a request carries (bearer tokens, a Basic client secret)."""
     agent: str | None = None
-    known: list[str] = []
     for name, value in headers:
         if name == b"user-agent":
             agent = value.decode("latin-1")
-        elif name == b"authorization":
-            scheme, _, rest = value.decode("latin-1").strip().partition(" ")
-            rest = rest.strip()
-            if len(scheme) == 5 and scheme.lower() == "basic":
-                try:
-                    rest = base64.b64decode(rest, validate=True).decode("utf-8").partition(":")[2]
-                except (binascii.Error, UnicodeDecodeError):
-                    pass
-                known.append(unquote_plus(rest))  # RFC 6749 §2.3.1: form-encoded inside Basic
-            known.append(rest)
-    return agent, [k for k in known if len(k) >= 4]  # too short to be a secret, and would mangle everything
+    return agent, secrets_of(headers)
 
 
 def build_entry(arrived: float, request: RawRequest) -> dict[str, Any]:

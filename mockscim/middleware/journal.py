@@ -8,8 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockscim.http.context import state_of
 from mockscim.journal import Journal, RawRequest
-from mockscim.journal.bodies import Capture, Exchange, exchange_text
-from mockscim.journal.ring import credentials
+from mockscim.journal.bodies import Capture, Exchange
 
 # What the entry's metadata is built from later (docs/behaviour.md §12): the rest of the headers is not kept, so a
 # client sending megabytes of headers costs the journal nothing (the capped, redacted copy is in the exchange).
@@ -79,15 +78,9 @@ class JournalMiddleware:
         principal = state.principal.user_name if state.principal is not None else None
         headers = scope["headers"]
         path = state.path or scope["path"]
-        try:
-            _, known = credentials(headers)
-            exchange: Exchange | None = exchange_text(path, known, headers, request_body, response_headers,
-                                                      response_body)
-        except Exception:
-            exchange = None
-        meta = [(name, value[:_META_CAP])
-                for name, value in headers if name in _META_HEADERS]
+        meta = [(name, value[:_META_CAP]) for name, value in headers if name in _META_HEADERS]
         self.journal.record_request(arrived, RawRequest(
             state.request_id, scope["method"], path,
             scope.get("query_string", b"").decode("latin-1"), principal, meta, state.status,
-            state.scim_type, state.detail, duration_ms, state.rule, exchange))
+            state.scim_type, state.detail, duration_ms, state.rule,
+            Exchange(path, headers, request_body, response_headers, response_body)))
