@@ -130,8 +130,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     # Outer → inner: Journal (the request's state: id and surface, classified once; timing; the entry), Guard
     # (500s), CrossSite (control-plane requests a web page could make: 403/415 before anything is read), Caller (the
     # principal, resolved once), Faults (before Auth: a `token: expire` request meets its own 401), Auth (401s).
+    # docs/behaviour.md §14: --secret-server-path is applied before the request is classified (no layer without it).
+    prefix = [Middleware(PrefixMiddleware, prefix=settings.secret_server_path)] if settings.secret_server_path else []
     middleware = [
-        Middleware(PrefixMiddleware, prefix=settings.secret_server_path),  # docs/behaviour.md §14: before classifying
+        *prefix,
         Middleware(JournalMiddleware, journal=runtime.journal),
         Middleware(HostMiddleware, hosts=runtime.hosts),  # docs/behaviour.md §12, §14: journaled, then refused
         Middleware(GuardMiddleware, errors=runtime.errors),

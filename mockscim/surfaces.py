@@ -26,6 +26,7 @@ __all__ = [
     "Target",
     "classify",
     "on_prem_prefix",
+    "route",
     "route_path",
     "scim_url",
 ]
@@ -65,10 +66,12 @@ OPERATIONS: tuple[str, ...] = ("create", "read", "list", "replace", "patch", "de
 _SECRET_SERVER_KINDS = {"secrets": kinds.PRIVILEGED_DATA.name, "folders": kinds.CONTAINERS.name}
 _SCIM_RESOURCES = frozenset(RESOURCES) - {"Token", "SecretServer"}
 _SCIM_NAMES = {name.lower(): name for name in (*_SCIM_RESOURCES, ".search")}
+_SCIM_PREFIX = SCIM_ROOT + "/"
+_SCIM_CUT = len(_SCIM_PREFIX)
 _BY_METHOD = {"GET": "read", "HEAD": "read", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Target:
     """What one request addresses: its surface, and the ``resource``/``operation``/id the scenario engine and the
     error renderers see (``None`` where the path names none)."""
@@ -109,6 +112,22 @@ def route_path(path: str) -> str:
     if len(parts) == 3 and parts[2].lower() == ".search":
         parts[2] = ".search"
     return SCIM_ROOT + "/".join(parts)
+
+
+def route(method: str, path: str) -> tuple[str, Target]:
+    """``(route_path(path), classify(method, routed))`` in one pass: every request comes here once. A SCIM path (most
+    requests) is split once for both."""
+    if not path.startswith(_SCIM_PREFIX):
+        routed = route_path(path)
+        return routed, classify(method, routed)
+    parts = path[_SCIM_CUT:].rstrip("/").split("/")  # "/scim/v2/users/1" → ["users", "1"]
+    if "" in parts or "?" in path:  # an empty segment, a literal "?": the general rules decide
+        routed = route_path(path)
+        return routed, classify(method, routed)
+    parts[0] = _SCIM_NAMES.get(parts[0].lower(), parts[0])
+    if len(parts) == 2 and parts[1].lower() == ".search":
+        parts[1] = ".search"
+    return SCIM_ROOT + "/" + "/".join(parts), _scim(method.upper(), parts)
 
 
 def classify(method: str, path: str) -> Target:

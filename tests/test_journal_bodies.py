@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from bench.journal_memory import measure
 from mockscim.journal import Journal, RawRequest
-from mockscim.journal.bodies import BODY_CAP, HEADER_VALUE_CAP, body_of
+from mockscim.journal.bodies import BODY_CAP, HEADER_VALUE_CAP, Capture, Exchange, body_of
 
 from .helpers import (
     AUTH,
@@ -105,19 +105,21 @@ def test_one_entry_by_request_id(client: TestClient) -> None:
 
 
 def test_bodies_are_dropped_oldest_first_past_the_budget() -> None:
-    exchange = '"request":{"headers":{},"body":"' + "x" * 90 + '"},"response":{"headers":{},"body":null}'
-    journal = Journal(size=100, body_bytes=3 * len(exchange))
+    sent = Capture()
+    sent.add(b"x" * 90)
+    exchange = Exchange.of("/", [(b"content-type", b"text/plain")], sent, [], Capture())
+    journal = Journal(size=100, body_bytes=3 * exchange.size)
     for n in range(5):
-        journal.record_request(1.0, RawRequest(f"r-{n}", "GET", "/", "", None, [], 200, None, None, 1.0, None,
-                                               exchange))
+        journal.record_request(1.0, RawRequest(f"r-{n}", "GET", "/", "", None, [], 200, None, None, 1.0, None),
+                               exchange)
     entries = journal.entries()
     assert [e.get("bodies") for e in entries] == ["dropped", "dropped", None, None, None]
     assert [e["request"]["body"] for e in entries[2:]] == ["x" * 90] * 3
-    assert "request" not in entries[0] and journal.kept_bytes == 3 * len(exchange)
+    assert "request" not in entries[0] and journal.kept_bytes == 3 * exchange.size
     ring = Journal(size=2, body_bytes=10**6)  # evicted entries give their bytes back
     for n in range(5):
-        ring.record_request(1.0, RawRequest(f"r-{n}", "GET", "/", "", None, [], 200, None, None, 1.0, None, exchange))
-    assert ring.kept_bytes == 2 * len(exchange)
+        ring.record_request(1.0, RawRequest(f"r-{n}", "GET", "/", "", None, [], 200, None, None, 1.0, None), exchange)
+    assert ring.kept_bytes == 2 * exchange.size
 
 
 def secret_traffic(client: TestClient) -> list[str]:

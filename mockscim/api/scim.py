@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from mockscim.auth.principal import ANONYMOUS, Principal
 from mockscim.core.engine import Core, ListParams
-from mockscim.http.context import state_of
+from mockscim.http.context import header, state_of
 from mockscim.http.responses import ScimResponse, base_url, etag_headers, query_dict, read_json
 from mockscim.http.runtime import runtime_of
 from mockscim.resources.base import Kind
@@ -144,12 +144,12 @@ async def item(request: Request) -> Response:
     if method in ("GET", "HEAD"):
         doc = core.get(kind.endpoint, rid, caller)
         version = doc.get("meta", {}).get("version")
-        inm = request.headers.get("if-none-match")
+        inm = header(request.scope, b"if-none-match")
         if inm and version and (inm.strip() == "*" or version in {t.strip() for t in inm.split(",")}):
             # docs/behaviour.md §6 [C]: If-None-Match with the current version → 304 (RFC 9110 §13.1.2).
             return Response(status_code=304, headers=etag_headers(doc))
         return _one(kind, doc, request)
-    if_match = request.headers.get("if-match")
+    if_match = header(request.scope, b"if-match")
     if method == "DELETE":
         await core.delete(kind.endpoint, rid, caller, if_match)
         return Response(status_code=204)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import Scope
 
-from mockscim.surfaces import Target, classify, route_path
+from mockscim.surfaces import Target, route
 
 if TYPE_CHECKING:
     from mockscim.auth.principal import Principal
@@ -35,7 +35,7 @@ class RequestState:
     base: str | None = None
     path: str = ""
     """The path as the client sent it (the journal's ``path``); ``scope["path"]`` is the one routed
-    (:func:`~mockscim.surfaces.route_path`)."""
+    (:func:`~mockscim.surfaces.route`)."""
 
 
 def state_of(scope: Scope) -> RequestState:
@@ -46,11 +46,21 @@ def state_of(scope: Scope) -> RequestState:
         sent: str = scope["path"]
         root: str = scope.get("root_path", "")  # ASGI: `path` includes it (--secret-server-path, §14)
         below = sent[len(root):] if root and sent.startswith(root + "/") else sent
-        routed = route_path(below)  # docs/behaviour.md §1: SCIM names in any case, no trailing-slash redirect
+        # docs/behaviour.md §1: SCIM names in any case, no trailing-slash redirect.
+        routed, target = route(scope.get("method", "GET"), below)
         scope["path"] = sent[:len(sent) - len(below)] + routed
-        state = RequestState(f"{_prefix}-{next(_ids):08d}", classify(scope.get("method", "GET"), routed), path=sent)
+        state = RequestState(f"{_prefix}-{next(_ids):08d}", target, path=sent)
         scope["mockscim"] = state
     return state
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of the header ``name`` (lower-case bytes, as ASGI gives names), read from the raw headers:
+    Starlette's ``Headers.get`` builds a mapping view and scans the same list."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 def bearer(scope: Scope) -> str | None:

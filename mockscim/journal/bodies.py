@@ -7,7 +7,7 @@ import binascii
 import json
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 BODY_CAP = 64 * 1024
@@ -176,53 +176,48 @@ def content_type(headers: Iterable[tuple[bytes, bytes]]) -> str:
 _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
 
 
-class _Side:
-    """One side of an exchange as the journal shows it: headers and body, redacted."""
+def _side(headers: Headers, body: bytes, truncated: bool, path: str, known: Sequence[str]) -> str:
+    """One side of an exchange as the journal shows it: ``{"headers":{…},"body":…}``, redacted."""
+    head = _encode(headers_of(headers, known))
+    return '{"headers":' + head + "," + _encode(body_of(body, truncated, content_type(headers), path, known))[1:]
 
-    __slots__ = ("body", "head")
 
-    def __init__(self, headers: list[tuple[bytes, bytes]], body: Capture, path: str, known: Sequence[str]) -> None:
-        ctype = content_type(headers)
-        self.head = '{"headers":' + _encode(headers_of(headers, known))
-        self.body = _encode(body_of(body.data(), body.truncated, ctype, path, known))[1:]
+Headers = tuple[tuple[bytes, bytes], ...]
+
+
+class Exchange(NamedTuple):
+    """What a request and its response said, as it came (docs/behaviour.md §12): bounded (bodies by
+    :class:`Capture`, heads by the HTTP edge), counted against the journal's body budget (``size``), and redacted and
+    formatted only when read (:meth:`text`), so a request that nobody reads pays for none of it. Immutable and made
+    of bytes: the garbage collector stops looking at it once it has seen it."""
+
+    path: str
+    request_headers: Headers
+    request_body: bytes
+    request_truncated: bool
+    response_headers: Headers
+    response_body: bytes
+    response_truncated: bool
+    size: int
+
+    @classmethod
+    def of(cls, path: str, request_headers: Iterable[tuple[bytes, bytes]], request_body: Capture,
+           response_headers: Iterable[tuple[bytes, bytes]], response_body: Capture) -> Exchange:
+        sent, answered = tuple(request_headers), tuple(response_headers)
+        size = request_body.size + response_body.size
+        for name, value in sent:
+            size += len(name) + len(value)
+        for name, value in answered:
+            size += len(name) + len(value)
+        return cls(path, sent, request_body.data(), request_body.truncated, answered, response_body.data(),
+                   response_body.truncated, size)
 
     def text(self) -> str:
-        return self.head + "," + self.body
-
-
-class Exchange:
-    """The ``"request":{…},"response":{…}`` members of a journal entry (docs/behaviour.md §12). What the request and
-    its response said is kept as it came (bounded: bodies by :class:`Capture`, heads by the HTTP edge, all of it
-    counted against the journal's body budget) and redacted and formatted once, when first read (``str()``): a
-    request that nobody reads pays for none of it."""
-
-    __slots__ = ("_parts", "_text", "size")
-
-    def __init__(self, path: str, request_headers: list[tuple[bytes, bytes]], request_body: Capture,
-                 response_headers: list[tuple[bytes, bytes]], response_body: Capture) -> None:
-        self._parts: tuple[str, list[tuple[bytes, bytes]], Capture, list[tuple[bytes, bytes]], Capture] | None = (
-            path, request_headers, request_body, response_headers, response_body)
-        self._text: str | None = None
-        size = request_body.size + response_body.size
-        for name, value in request_headers:
-            size += len(name) + len(value)
-        for name, value in response_headers:
-            size += len(name) + len(value)
-        self.size = size
-
-    def __str__(self) -> str:
-        if self._text is None:
-            assert self._parts is not None
-            path, request_headers, request_body, response_headers, response_body = self._parts
-            known = credentials(request_headers)
-            request = _Side(request_headers, request_body, path, known)
-            response = _Side(response_headers, response_body, path, known)
-            self._text = f'"request":{request.text()},"response":{response.text()}'
-            self._parts = None  # the raw copy goes once the redacted text is made
-        return self._text
-
-    def __len__(self) -> int:
-        return self.size
+        """The entry's ``"request":{…},"response":{…}`` members, redacted (docs/behaviour.md §12)."""
+        known = credentials(self.request_headers)
+        request = _side(self.request_headers, self.request_body, self.request_truncated, self.path, known)
+        response = _side(self.response_headers, self.response_body, self.response_truncated, self.path, known)
+        return f'"request":{request},"response":{response}'
 
 
 def credentials(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:

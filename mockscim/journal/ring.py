@@ -206,8 +206,6 @@ class RawRequest(NamedTuple):
     detail: str | None
     duration_ms: float
     rule: str | None
-    exchange: Exchange | None = None
-    """The entry's ``"request":{…},"response":{…}`` members, already redacted (:mod:`mockscim.journal.bodies`)."""
 
 
 DEFAULT_BODY_BYTES = 32 * 1024 * 1024
@@ -268,6 +266,23 @@ _Item = list[Any]
 DROPPED, its size in bytes]``."""
 
 
+def _exchange_text(item: _Item, lock: threading.Lock | None) -> str:
+    """A slot's exchange as its JSON members, or ``DROPPED``'s: redacted and formatted when first read, then kept in
+    the slot in place of the raw exchange unless it was dropped meanwhile (``lock``: the journal's, None when the
+    caller holds it)."""
+    exchange = item[2]
+    if not isinstance(exchange, Exchange):
+        return str(exchange)
+    text = exchange.text()
+    if lock is None:
+        item[2] = text
+        return text
+    with lock:
+        if item[2] is exchange:
+            item[2] = text
+    return text
+
+
 def _entry(item: _Item) -> dict[str, Any]:
     if not isinstance(item[1], dict):
         item[1] = build_entry(item[0], item[1])
@@ -275,20 +290,20 @@ def _entry(item: _Item) -> dict[str, Any]:
     return entry
 
 
-def _full(item: _Item) -> dict[str, Any]:
+def _full(item: _Item, lock: threading.Lock) -> dict[str, Any]:
     """The entry with its ``request`` and ``response`` (or ``"bodies": "dropped"``)."""
     entry = _entry(item)
     if item[2] is None:
         return entry
-    extra: dict[str, Any] = json.loads("{" + str(item[2]) + "}")
+    extra: dict[str, Any] = json.loads("{" + _exchange_text(item, lock) + "}")
     return {**entry, **extra}
 
 
-def _request_text(item: _Item) -> str:
+def _request_text(item: _Item, lock: threading.Lock) -> str:
     """The request body as the text ``q`` searches (docs/behaviour.md §12)."""
-    if not item[2] or item[2] == DROPPED:
+    if not item[2] or item[2] is DROPPED:
         return ""
-    body = json.loads("{" + str(item[2]) + "}")["request"].get("body")
+    body = json.loads("{" + _exchange_text(item, lock) + "}")["request"].get("body")
     return body if isinstance(body, str) else _encode(body)
 
 
@@ -324,13 +339,10 @@ class Journal:
             arrived = arrived.timestamp()
         self._keep([arrived, entry, None, 0])
 
-    def record_request(self, arrived: float, request: RawRequest) -> None:
-        """Keep ``request``; its JSON line is built at once when the file or the log wants it (on the writer's thread
-        for ``serve``'s stderr), its entry when first read."""
-        exchange = request.exchange
-        if exchange is not None:
-            request = request._replace(exchange=None)
-        self._keep([arrived, request, exchange, len(exchange) if exchange else 0])
+    def record_request(self, arrived: float, request: RawRequest, exchange: Exchange | None = None) -> None:
+        """Keep ``request`` and what it and its response said (``exchange``); its JSON line is built at once when the
+        file or the log wants it (on the writer's thread for ``serve``'s stderr), its entry when first read."""
+        self._keep([arrived, request, exchange, exchange.size if exchange is not None else 0])
 
     def log_to(self, writer: LineWriter | None) -> None:
         """Hand each entry's JSON line to ``writer`` (``serve``'s stderr) instead of logging it on
@@ -363,7 +375,7 @@ class Journal:
             if self._file is not None:
                 try:
                     # The file carries the bodies too (docs/behaviour.md §12), the stderr line the metadata only.
-                    self._file.write((f"{line[:-1]},{item[2]}}}" if item[2] else line) + "\n")
+                    self._file.write((f"{line[:-1]},{_exchange_text(item, None)}}}" if item[2] else line) + "\n")
                     self._file.flush()
                 except (OSError, ValueError) as exc:  # a full disk must not fail the request
                     if not self._write_failed:
@@ -382,20 +394,20 @@ class Journal:
             if not ring.maxlen:
                 return
             old = ring[0]
-            if old[2] is not None and old[2] != DROPPED:
+            if old[2] is not None and old[2] is not DROPPED:
                 self._kept_bytes -= old[3]
                 old[2] = DROPPED
         ring.append(item)
-        if item[2]:
+        if item[2] is not None:
             if item[3] > self.body_bytes:
                 item[2] = DROPPED
                 return
             self._bodies.append(item)
             self._kept_bytes += item[3]
         bodies = self._bodies
-        while bodies and (self._kept_bytes > self.body_bytes or bodies[0][2] == DROPPED):
+        while bodies and (self._kept_bytes > self.body_bytes or bodies[0][2] is DROPPED):
             old = bodies.popleft()
-            if old[2] != DROPPED:
+            if old[2] is not DROPPED:
                 self._kept_bytes -= old[3]
                 old[2] = DROPPED
 
@@ -408,7 +420,7 @@ class Journal:
         """Every entry kept, oldest first, with its bodies."""
         with self._lock:
             items = list(self._ring)
-        return [_full(item) for item in items]
+        return [_full(item, self._lock) for item in items]
 
     def get(self, request_id: str) -> dict[str, Any] | None:
         """The entry of ``request_id`` with its bodies, or None when it is not kept."""
@@ -416,7 +428,7 @@ class Journal:
             items = list(self._ring)
         for item in reversed(items):
             if _entry(item)["requestId"] == request_id:
-                return _full(item)
+                return _full(item, self._lock)
         return None
 
     def query(self, query: Query) -> tuple[int, list[dict[str, Any]]]:
@@ -427,10 +439,10 @@ class Journal:
             items = self._since(items, query)
         matching = [item for _, entry, item in items
                     if query.keeps(entry) and (query.q is None or query.text_hit(entry)
-                                               or query.q in _request_text(item).lower())]
+                                               or query.q in _request_text(item, self._lock).lower())]
         # The newest `limit`, or all when fewer match (a negative start would count from the end instead).
         kept = matching[max(len(matching) - query.limit, 0):] if query.limit else []
-        return len(matching), [_full(item) for item in kept]
+        return len(matching), [_full(item, self._lock) for item in kept]
 
     @staticmethod
     def _since(items: list[tuple[float, dict[str, Any], _Item]],

@@ -6,7 +6,7 @@ from collections.abc import Collection
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockscim.http.context import state_of
+from mockscim.http.context import header, state_of
 from mockscim.http.errors import Problem, answer
 from mockscim.surfaces import CONTROL_ROOT, Surface
 
@@ -19,10 +19,8 @@ _DEFAULT_PORT = {"http": "80", "https": "443"}
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1")).strip()
-    return None
+    value = header(scope, name)
+    return None if value is None else value.strip()
 
 
 def _has_body(scope: Scope) -> bool:

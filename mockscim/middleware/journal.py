@@ -78,9 +78,9 @@ class JournalMiddleware:
         principal = state.principal.user_name if state.principal is not None else None
         headers = scope["headers"]
         path = state.path or scope["path"]
-        meta = [(name, value[:_META_CAP]) for name, value in headers if name in _META_HEADERS]
+        meta = tuple((name, value[:_META_CAP]) for name, value in headers if name in _META_HEADERS)
         self.journal.record_request(arrived, RawRequest(
             state.request_id, scope["method"], path,
             scope.get("query_string", b"").decode("latin-1"), principal, meta, state.status,
-            state.scim_type, state.detail, duration_ms, state.rule,
-            Exchange(path, headers, request_body, response_headers, response_body)))
+            state.scim_type, state.detail, duration_ms, state.rule),
+            Exchange.of(path, headers, request_body, response_headers, response_body))
