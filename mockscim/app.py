@@ -98,7 +98,7 @@ def _prefixed(prefix: str, routes: list[BaseRoute]) -> list[BaseRoute]:
     out: list[BaseRoute] = []
     for route in routes:
         assert isinstance(route, Route)
-        out.append(Route(prefix + route.path, route.endpoint, methods=sorted(route.methods or ())))
+        out.append(Route(prefix + route.path, route.endpoint, methods=sorted(route.methods or ()), name=route.name))
     return out
 
 

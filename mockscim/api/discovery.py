@@ -6,10 +6,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from mockscim.core.engine import Core
 from mockscim.http.responses import ScimResponse, base_url
+from mockscim.http.routes import route
 from mockscim.http.runtime import runtime_of
 from mockscim.scim.errors import NotFound, NotImplementedFeature
 from mockscim.scim.query import LIST_RESPONSE
@@ -88,10 +89,10 @@ async def bulk(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     every = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     return [
-        Route("/ServiceProviderConfig", service_provider_config, methods=["GET"]),
-        Route("/ResourceTypes", resource_types, methods=["GET"]),
-        Route("/ResourceTypes/{name}", resource_types, methods=["GET"]),
-        Route("/Schemas", schemas, methods=["GET"]),
-        Route("/Schemas/{urn}", schemas, methods=["GET"]),
-        Route("/Bulk", bulk, methods=every),
+        route("/ServiceProviderConfig", service_provider_config, ["GET"]),
+        route("/ResourceTypes", resource_types, ["GET"]),
+        route("/ResourceTypes/{name}", resource_types, ["GET"]),
+        route("/Schemas", schemas, ["GET"]),
+        route("/Schemas/{urn}", schemas, ["GET"]),
+        route("/Bulk", bulk, every),
     ]

@@ -7,12 +7,13 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from mockscim.auth.principal import ANONYMOUS, Principal
 from mockscim.core.engine import Core, ListParams
 from mockscim.http.context import header, state_of
 from mockscim.http.responses import ScimResponse, base_url, etag_headers, query_dict, read_json
+from mockscim.http.routes import route
 from mockscim.http.runtime import runtime_of
 from mockscim.resources.base import Kind
 from mockscim.scim.errors import InvalidValue
@@ -174,10 +175,12 @@ def routes(profile: Profile) -> list[BaseRoute]:
         allowed = profile.methods.get(endpoint, ())
         coll = [m for m in ("GET", "POST") if m in allowed]
         one = [m for m in ("GET", "PUT", "PATCH", "DELETE") if m in allowed]
+        # By id first (the most requests, matched on the first try): `POST /{endpoint}/.search` only matches it
+        # partly (the method), so the router goes on to the search route; `GET …/.search` reads an id, as before.
+        out.append(route(f"/{endpoint}/{{id}}", item, one))
+        out.append(route(f"/{endpoint}", collection, coll))
         if profile.search:
-            out.append(Route(f"/{endpoint}/.search", search, methods=["POST"]))
-        out.append(Route(f"/{endpoint}", collection, methods=coll))
-        out.append(Route(f"/{endpoint}/{{id}}", item, methods=one))
+            out.append(route(f"/{endpoint}/.search", search, ["POST"]))
     if profile.search:
-        out.append(Route("/.search", search, methods=["POST"]))
+        out.append(route("/.search", search, ["POST"]))
     return out

@@ -31,7 +31,11 @@ def _431(extra_headers: list[tuple[bytes, bytes]]) -> bytes:
 
 
 class _HeadGuard:
-    """What both protocols share: a head's bytes are looked at before the parser sees them, and its arrival timed."""
+    """What both protocols share: a head's bytes are looked at before the parser sees them, and its arrival timed.
+
+    One timer per connection, not one per request: a request only notes when its head started (keep-alive requests
+    come thousands a second), and the timer, when it fires, closes the connection if the head it finds started
+    ``head_timeout`` ago or more, else waits for that moment."""
 
     transport: asyncio.Transport
     loop: asyncio.AbstractEventLoop
@@ -41,15 +45,16 @@ class _HeadGuard:
     _head_timer: asyncio.TimerHandle | None = None
     _in_head = False
     _head = b""
+    _head_since = 0.0
 
     def _start_head(self) -> None:
         self._in_head, self._head = True, b""
-        self._cancel_head_timer()
-        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+        self._head_since = self.loop.time()
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_at(self._head_since + self.head_timeout, self._head_timed_out)
 
     def _head_done(self) -> None:
         self._in_head, self._head = False, b""
-        self._cancel_head_timer()
 
     def _cancel_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -63,10 +68,16 @@ class _HeadGuard:
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if not self._in_head or self.transport.is_closing():
+        if self.transport.is_closing():
             return
-        if self._busy():
-            self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+        now = self.loop.time()
+        if not self._in_head or self._busy():
+            # No head under way, or a response being made: look again a whole timeout from now.
+            self._head_timer = self.loop.call_at(now + self.head_timeout, self._head_timed_out)
+            return
+        deadline = self._head_since + self.head_timeout
+        if now < deadline:  # this head started after the timer was set: wait for its own deadline
+            self._head_timer = self.loop.call_at(deadline, self._head_timed_out)
             return
         self.transport.close()  # no whole head in time, and nothing to answer: no request
 
@@ -77,12 +88,16 @@ class _HeadGuard:
             return True
         if not self._in_head:
             return False
+        head = self._head + data if self._head else data
+        if len(head) <= self.max_head_bytes:
+            # Within the limit whatever part of it is head (most requests: the whole head in one chunk, nothing
+            # searched). Kept until the parser reports the head complete (_head_done), in case it is not yet.
+            self._head = head
+            return False
         seen = len(self._head)
-        head = self._head + data
         end = head.find(b"\r\n\r\n", max(0, seen - 3))
-        size = end + 4 if end >= 0 else len(head)
-        if size <= self.max_head_bytes:
-            self._head = b"" if end >= 0 else head
+        if 0 <= end <= self.max_head_bytes - 4:
+            self._head = b""
             return False
         self._head_done()
         self.transport.write(_431(list(self.server_state.default_headers)))
@@ -112,7 +127,7 @@ def protocol_class() -> type[asyncio.Protocol]:
                 super().data_received(data)
 
         def on_headers_complete(self) -> None:
-            self._head_done()
+            self._in_head, self._head = False, b""  # _head_done, inline: every request passes here
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:

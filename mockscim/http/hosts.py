@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -50,6 +50,8 @@ class Hosts:
     any_ip: bool
     trusted: tuple[Network, ...] | None  # None: every peer ('*')
     public: str | None
+    _verdicts: dict[bytes, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Raw ``Host`` values seen and whether each is answered to: clients send the same few again and again."""
 
     @classmethod
     def of(cls, settings: Settings) -> Hosts:
@@ -74,9 +76,13 @@ class Hosts:
         forwarded: str | None = None
         for name, value in scope["headers"]:
             if name == b"host":
-                text: str = value.decode("latin-1")
-                if not self.allowed(text):
-                    return text
+                verdict = self._verdicts.get(value)
+                if verdict is None:
+                    verdict = self.allowed(value.decode("latin-1"))
+                    if len(self._verdicts) < 256:
+                        self._verdicts[value] = verdict
+                if not verdict:
+                    return str(value.decode("latin-1"))
             elif name == b"x-forwarded-host" and forwarded is None:
                 forwarded = value.decode("latin-1").split(",")[0].strip()
         if forwarded and self.forwarded_from(scope) and not self.allowed(forwarded):

@@ -7,6 +7,7 @@ import binascii
 import json
 import re
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
@@ -204,13 +205,10 @@ class Exchange(NamedTuple):
     def of(cls, path: str, request_headers: Iterable[tuple[bytes, bytes]], request_body: Capture,
            response_headers: Iterable[tuple[bytes, bytes]], response_body: Capture) -> Exchange:
         sent, answered = tuple(request_headers), tuple(response_headers)
-        size = request_body.size + response_body.size
-        for name, value in sent:
-            size += len(name) + len(value)
-        for name, value in answered:
-            size += len(name) + len(value)
-        return cls(path, sent, request_body.data(), request_body.truncated, answered, response_body.data(),
-                   response_body.truncated, size)
+        size = (request_body.size + response_body.size + sum(map(len, chain.from_iterable(sent)))
+                + sum(map(len, chain.from_iterable(answered))))
+        return tuple.__new__(cls, (path, sent, request_body.data(), request_body.truncated, answered,
+                                   response_body.data(), response_body.truncated, size))
 
     def text(self) -> str:
         """The entry's ``"request":{…},"response":{…}`` members, redacted (docs/behaviour.md §12)."""

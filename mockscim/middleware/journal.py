@@ -10,9 +10,8 @@ from mockscim.http.context import state_of
 from mockscim.journal import Journal, RawRequest
 from mockscim.journal.bodies import Capture, Exchange
 
-# What the entry's metadata is built from later (docs/behaviour.md §12): the rest of the headers is not kept, so a
-# client sending megabytes of headers costs the journal nothing (the capped, redacted copy is in the exchange).
-_META_HEADERS = (b"user-agent", b"authorization")
+# What the entry's metadata (user agent, credentials to redact) is built from later (docs/behaviour.md §12): those two
+# headers, each cut to this, kept with the entry; the whole head is kept with the exchange, within the body budget.
 _META_CAP = 8 * 1024
 
 
@@ -78,9 +77,12 @@ class JournalMiddleware:
         principal = state.principal.user_name if state.principal is not None else None
         headers = scope["headers"]
         path = state.path or scope["path"]
-        meta = tuple((name, value[:_META_CAP]) for name, value in headers if name in _META_HEADERS)
+        meta = []
+        for name, value in headers:
+            if name == b"user-agent" or name == b"authorization":
+                meta.append((name, value[:_META_CAP]))
         self.journal.record_request(arrived, RawRequest(
             state.request_id, scope["method"], path,
-            scope.get("query_string", b"").decode("latin-1"), principal, meta, state.status,
+            scope.get("query_string", b"").decode("latin-1"), principal, tuple(meta), state.status,
             state.scim_type, state.detail, duration_ms, state.rule),
             Exchange.of(path, headers, request_body, response_headers, response_body))

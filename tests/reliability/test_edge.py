@@ -89,3 +89,18 @@ def test_an_idle_connection_is_cut_off_but_a_slow_answer_is_not(server: MockScim
                                                     "then": {"latency": "800ms"}}]}):
         r = httpx.get(f"{server.scim_url}/Users", headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
     assert r.status_code == 200
+
+
+def test_each_head_on_a_kept_alive_connection_has_its_own_deadline(server: MockScim,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(edge._HeadGuard, "head_timeout", 0.3)
+    health = b"GET /_mockscim/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with connect(server.url) as sock:
+        began = time.monotonic()
+        time.sleep(0.2)
+        sock.sendall(health)  # answered at ≈ 0.2 s: the next head's deadline is ≈ 0.5 s, not the connection's 0.3 s
+        time.sleep(0.2)
+        sock.sendall(health)  # ≈ 0.4 s: still served
+        sock.settimeout(5)
+        data = read_all(sock)  # then closed ≈ 0.3 s after the second answer, nothing more sent
+    assert data.count(b"HTTP/1.1 200 OK") == 2 and time.monotonic() - began < 2.0
