@@ -18,7 +18,6 @@ from mockscim.http.errors import EXCEPTION_HANDLERS
 from mockscim.http.runtime import Runtime
 from mockscim.journal import Journal
 from mockscim.middleware.auth import AuthMiddleware
-from mockscim.middleware.caller import CallerMiddleware
 from mockscim.middleware.crosssite import CrossSiteMiddleware
 from mockscim.middleware.edge import HostMiddleware, PrefixMiddleware
 from mockscim.middleware.faults import FaultsMiddleware
@@ -127,9 +126,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         Mount(CONTROL_ROOT, routes=control.routes()),
         *secretserver.routes(),
     ]
-    # Outer → inner: Journal (the request's state: id and surface, classified once; timing; the entry), Guard
-    # (500s), CrossSite (control-plane requests a web page could make: 403/415 before anything is read), Caller (the
-    # principal, resolved once), Faults (before Auth: a `token: expire` request meets its own 401), Auth (401s).
+    # Outer → inner: Journal (the request's state: id and surface, classified once; timing; the entry), Host (names
+    # the server answers to), Guard (500s), CrossSite (control-plane requests a web page could make: 403/415 before
+    # anything is read), Faults (before Auth: a `token: expire` request meets its own 401), Auth (the caller, resolved
+    # once, by whichever of the two asks first; 401s).
     # docs/behaviour.md §14: --secret-server-path is applied before the request is classified (no layer without it).
     prefix = [Middleware(PrefixMiddleware, prefix=settings.secret_server_path)] if settings.secret_server_path else []
     middleware = [
@@ -139,9 +139,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         Middleware(GuardMiddleware, errors=runtime.errors),
         # allowed_hosts: the Host allow-list's seam (docs/behaviour.md §14); None checks nothing.
         Middleware(CrossSiteMiddleware, allowed_hosts=None),
-        Middleware(CallerMiddleware, core=core),
         Middleware(FaultsMiddleware, slot=runtime.scenario, core=core, tokens=tokens, max_body=settings.max_body),
-        Middleware(AuthMiddleware, admin_token=settings.admin_token),
+        Middleware(AuthMiddleware, core=core, admin_token=settings.admin_token),
     ]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=dict(EXCEPTION_HANDLERS))
     app.state.runtime = runtime

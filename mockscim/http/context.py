@@ -27,6 +27,8 @@ class RequestState:
     """What the request addresses (the surface map's classification, made once)."""
     principal: Principal | None = None
     token: str | None = None
+    resolved: bool = False
+    """Whether ``principal`` and ``token`` were resolved from the request (once, on first use)."""
     status: int = 0
     scim_type: str | None = None
     detail: str | None = None

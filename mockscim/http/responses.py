@@ -19,6 +19,7 @@ from mockscim.util import jsontext
 
 SCIM_MEDIA = "application/scim+json"
 _JSON_TYPES = {"application/scim+json", "application/json"}
+_SCIM_TYPE = (b"content-type", SCIM_MEDIA.encode("ascii"))
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False, separators=(",", ":")).encode
@@ -33,6 +34,18 @@ class ScimResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return _encode(content).encode("utf-8")
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        """Starlette's headers (the given ones, then length and type), without its general checks: every SCIM answer
+        passes here, and sets neither of those two itself."""
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()] if headers else []
+        if self.status_code in (204, 304) or self.status_code < 200 or any(
+                k == b"content-length" or k == b"content-type" for k, _ in raw):
+            super().init_headers(headers)
+            return
+        raw.append((b"content-length", b"%d" % len(self.body)))
+        raw.append(_SCIM_TYPE)
+        self.raw_headers = raw
 
 
 async def read_json(request: Request, max_body: int) -> dict[str, Any]:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from mockscim.middleware.auth import AuthMiddleware
-from mockscim.middleware.caller import CallerMiddleware
 from mockscim.middleware.faults import FaultsMiddleware
 from mockscim.middleware.guard import GuardMiddleware
 from mockscim.middleware.journal import JournalMiddleware
 
-__all__ = ["AuthMiddleware", "CallerMiddleware", "FaultsMiddleware", "GuardMiddleware", "JournalMiddleware"]
+__all__ = ["AuthMiddleware", "FaultsMiddleware", "GuardMiddleware", "JournalMiddleware"]

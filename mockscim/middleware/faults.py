@@ -17,6 +17,7 @@ from mockscim.auth import TokenRegistry
 from mockscim.core import Core
 from mockscim.http.context import RequestState, state_of
 from mockscim.http.errors import Problem, answer
+from mockscim.middleware.auth import resolve_caller
 from mockscim.scenarios import ActiveScenario, Effect, RequestInfo, ScenarioSlot
 from mockscim.scim.errors import CATALOGUE, from_key
 from mockscim.surfaces import Surface
@@ -168,7 +169,7 @@ class FaultsMiddleware:
             method=method,
             path=scope["path"],
             headers=headers,
-            principal=self._caller(state),
+            principal=self._caller(state, scope),
             filter=raw_filter,
             body=document,
             target=state.target,
@@ -201,9 +202,10 @@ class FaultsMiddleware:
             return
         await self.app(scope, body.receive, send)
 
-    def _caller(self, state: RequestState) -> str | None:
-        """The userName the ``principal`` matcher sees: the caller RequestMiddleware resolved, if any."""
-        return state.principal.user_name if state.principal is not None else None
+    def _caller(self, state: RequestState, scope: Scope) -> str | None:
+        """The userName the ``principal`` matcher sees: the request's caller, if any (resolved once)."""
+        principal = resolve_caller(state, scope, self.core)
+        return principal.user_name if principal is not None else None
 
     async def _change_state(self, effect: Effect, info: RequestInfo, body: _Body, scope: Scope,
                             state: RequestState) -> None:
@@ -217,7 +219,7 @@ class FaultsMiddleware:
             state.principal = None  # the request itself meets the 401
         if effect.owner is not None:
             container = effect.container or await self._addressed_container(info, body, scope)
-            principal = effect.principal or self._caller(state)
+            principal = effect.principal or self._caller(state, scope)
             if container is None or principal is None:
                 return  # docs/behaviour.md §10: no container (or nobody) named → nothing changes
             pair = (str(container), principal.lower())

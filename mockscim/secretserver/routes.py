@@ -53,7 +53,7 @@ def api(handler: Handler, *, needs_secret_server: bool = True) -> Callable[[Requ
     checks); a refusal of the rules becomes its API error."""
 
     async def endpoint(request: Request) -> Response:
-        caller = state_of(request.scope).principal  # resolved once, by RequestMiddleware
+        caller = state_of(request.scope).principal  # resolved once (middleware/auth.py resolve_caller)
         if caller is None:
             raise AuthenticationFailed()
         if needs_secret_server and not runtime_of(request).core.secret_server_up:
