@@ -72,7 +72,7 @@ def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[d
                     doc = _service_user(entry)
                 else:
                     doc = _entry(rtype, entry, kind, now, i, plans)
-                    if kind == "Users":
+                    if kind == "Users" and ("password" in doc or "passwordHash" in doc):
                         _check_password_keys(doc)
                         if "password" in doc:
                             doc["passwordHash"] = hash_password(str(doc.pop("password")))
