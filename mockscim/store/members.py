@@ -29,7 +29,7 @@ class MemberTable:
     version reads consistently while newer changes land (from another thread too: the durable store's snapshots).
     ``where`` (value → live slot) serves the current version only, under the store's lock."""
 
-    __slots__ = ("born", "dead", "died", "items", "values", "version", "where")
+    __slots__ = ("born", "dead", "died", "items", "odd", "values", "version", "where")
 
     def __init__(self, members: list[tuple[str, str | dict[str, Any]]]) -> None:
         self.values = [v for v, _ in members]
@@ -39,6 +39,7 @@ class MemberTable:
         self.where = {v: i for i, v in enumerate(self.values)}
         self.version = 0
         self.dead = 0
+        self.odd = sum(1 for i in self.items if type(i) is not str)  # current members not in the stored shape
 
     @classmethod
     def build(cls, members: list[Any], copy: Callable[[str], str] | None = None) -> MemberTable | None:
@@ -67,11 +68,16 @@ class MemberTable:
         version = self.version + 1
         where, died = self.where, self.died
         for value in removed:
-            died[where.pop(value)] = version
+            slot = where.pop(value)
+            died[slot] = version
+            if type(self.items[slot]) is not str:
+                self.odd -= 1
         self.dead += len(removed)
         for value, member in added.items():
             where[value] = len(self.values)
             display = _canonical(member)
+            if display is None:
+                self.odd += 1
             # ``values`` last: a reader on another thread bounds its walk by len(values), so the rest is there.
             self.died.append(_NEVER)
             self.born.append(version)
@@ -233,6 +239,27 @@ class GroupDoc(dict[str, Any]):
             gone = set(back)
             return [v for v in removed if v not in gone], [v for v in added if v not in gone]
         return list(removed), list(added)
+
+    def delta(self) -> tuple[list[str], list[dict[str, Any]], str | None] | None:
+        """This edit as the durable log keeps it (docs/store.md, "What the log writes for a member change"): the
+        values it removes, the members it adds (stored form) and the key ``members`` then precedes; ``None`` when a
+        replay could not start an edit from the group as a snapshot holds it (a member not in the stored shape)."""
+        table = self._source
+        if self._added is None or self._removed is None or not isinstance(table, MemberTable) or table.odd:
+            return None
+        added = list(self._added.values())
+        if any(_canonical(m) is None or m["value"] != v for v, m in zip(self._added, added, strict=True)):
+            return None
+        return list(self._removed), added, self._follows
+
+    def replay(self, removed: list[str], added: list[dict[str, Any]], follows: str | None) -> None:
+        """Make this edit the one :meth:`delta` described: the same removals, then the same additions (the order
+        :meth:`commit` applies them in), ``members`` placed as it was."""
+        for value in removed:
+            self.remove_member(value)
+        for member in added:
+            self.add_member(member["value"], member)
+        self._follows = follows
 
     def commit(self) -> None:
         """Store the edit (under the store's lock, the table at the version this edit started from)."""
