@@ -7,7 +7,7 @@ import itertools
 import marshal
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mockscim import kinds
@@ -117,6 +117,17 @@ class MemoryStore:
         if isinstance(ids, str):
             return [ids]
         return sorted(ids, key=self._seq[kind].__getitem__)
+
+    def ids_where(self, kind: str, attr: str, test: Callable[[str], bool]) -> list[str]:
+        """The keys of the documents whose index key of ``attr`` (folded where the index is case-insensitive)
+        passes ``test``, in no particular order: a substring search over names tests the index's keys, one string
+        each, and unpacks only the documents that match (docs/performance.md)."""
+        with self.lock:
+            found: list[str] = []
+            for value, ids in self._index[kind][attr].items():
+                if test(value):
+                    found.extend((ids,) if isinstance(ids, str) else ids)
+            return list(dict.fromkeys(found))
 
     def sorted_ids(self, kind: str, attr: str, descending: bool = False) -> Sequence[str] | None:
         """Every key of ``kind`` ordered by its index value of ``attr`` (RFC 7644 §3.4.2.3 ``sortBy``; equal values
