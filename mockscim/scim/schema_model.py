@@ -42,9 +42,10 @@ class Attribute:
     """The Python type of a value that is already its own stored form (``str`` for a single string, reference or
     binary attribute other than ``rights``, whose values the profile's vocabulary spells; ``bool`` for a single
     boolean), else ``None``: such a value is stored as given (RFC 7643 §2.3)."""
-    plain_subs: Mapping[str, builtins.type] = field(init=False, default_factory=dict, compare=False, repr=False)
-    """Sub-attribute name, as the schema spells it → its ``plain_type``, for those that have one: a complex value
-    whose every key is here with a value of that type is its own stored form."""
+    plain_subs: frozenset[tuple[str, builtins.type]] = field(init=False, default=frozenset(), compare=False,
+                                                            repr=False)
+    """(sub-attribute name as the schema spells it, its ``plain_type``) for those that have one: a complex value whose
+    every (key, type of its value) is here is its own stored form (tested in C: ``issuperset(zip(…))``)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_subs", _by_name(self.sub_attributes))
@@ -54,8 +55,8 @@ class Attribute:
         elif not self.multi_valued and self.type == "boolean":
             plain = bool
         object.__setattr__(self, "plain_type", plain)
-        object.__setattr__(self, "plain_subs", {a.name: a.plain_type for a in self.sub_attributes
-                                                if a.plain_type is not None})
+        object.__setattr__(self, "plain_subs", frozenset((a.name, a.plain_type) for a in self.sub_attributes
+                                                         if a.plain_type is not None))
 
     def sub(self, name: str) -> Attribute | None:
         """The sub-attribute called ``name`` (case-insensitive, RFC 7643 §2.1)."""

@@ -53,8 +53,7 @@ def coerce_single(attr: Attribute, value: Any, label: str) -> Any:
     if kind == "complex":
         if type(value) is not dict and not isinstance(value, Mapping):
             raise InvalidAttribute(label)
-        plain_subs = attr.plain_subs
-        if all(plain_subs.get(k) is type(v) for k, v in value.items()):
+        if attr.plain_subs.issuperset(zip(value, map(type, value.values()), strict=True)):
             return dict(value)  # every key spelt as the schema does, every value its own stored form
         out: dict[str, Any] = {}
         for key, sub_value in value.items():
