@@ -173,3 +173,40 @@ def test_other_searches_refuse_filters_they_cannot_honour(client: TestClient, pa
     r = client.get(f"{path}?paging.filter.domainId=3", headers=AUTH)
     assert r.status_code == 400
     assert r.json()["message"] == "The search parameter 'paging.filter.domainId' is not supported by mockscim."
+
+
+def test_name_search_finds_what_a_scan_finds_and_follows_writes(client: TestClient) -> None:
+    """``filter.searchText`` without a field is a case-insensitive substring of the name (answered from the name
+    index): the same secrets as a scan of the exported state, also after secrets are created, renamed and deleted."""
+    def expected(text: str) -> list[str]:
+        state = client.get("/_mockscim/state", headers=AUTH).json()
+        visible = set(names(client, "/api/v1/secrets?filter.includeInactive=true&take=1000"))
+        return sorted(s["name"] for s in state["PrivilegedData"]
+                      if text.lower() in s["name"].lower() and s["name"] in visible)
+
+    def found(text: str) -> list[str]:
+        return sorted(names(client, f"/api/v1/secrets?filter.searchText={text}&filter.includeInactive=true&take=1000"))
+
+    for i, name in enumerate(["Web-Prod-A", "web-prod-b", "WEB-test", "db prod"]):
+        r = client.post("/api/v1/secrets", headers=AUTH, json={
+            "name": name, "folderId": 2, "secretTemplateId": 6004,
+            "items": [{"slug": "server", "itemValue": f"s{i}"}, {"slug": "username", "itemValue": "u"},
+                      {"slug": "password", "itemValue": "p"}]})
+        assert r.status_code == 200, r.text
+    texts = ["web", "WEB-PROD", "prod", "db", "-", "nothing-like-it", "s"]
+    for text in texts:
+        assert found(text) == expected(text), text
+    assert found("web-prod") == ["Web-Prod-A", "web-prod-b"]
+    web_test = next(s for s in client.get("/_mockscim/state", headers=AUTH).json()["PrivilegedData"]
+                    if s["name"] == "WEB-test")
+    r = client.get(f"/api/v1/secrets/{web_test['id']}", headers=AUTH)
+    assert r.status_code == 200
+    renamed = {**r.json(), "name": "Web-Prod-C"}
+    assert client.put(f"/api/v1/secrets/{web_test['id']}", headers=AUTH, json=renamed).status_code == 200
+    prod_a = next(s for s in client.get("/_mockscim/state", headers=AUTH).json()["PrivilegedData"]
+                  if s["name"] == "Web-Prod-A")
+    assert client.delete(f"/api/v1/secrets/{prod_a['id']}", headers=AUTH).status_code == 200
+    for text in texts:
+        assert found(text) == expected(text), text
+    assert found("web-prod") == ["Web-Prod-A", "Web-Prod-C", "web-prod-b"]  # a deleted secret is inactive (§9)
+    assert sorted(names(client, "/api/v1/secrets?filter.searchText=web-prod&take=1000")) == ["Web-Prod-C", "web-prod-b"]

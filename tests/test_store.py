@@ -20,6 +20,7 @@ from mockscim.core.state import normalise_state
 from mockscim.scim.profile import load_profile
 from mockscim.store import Delete, Put, Store
 from mockscim.store.durable import DurableStore, StoreError, WriteFailed
+from mockscim.store.files import record_line
 from mockscim.store.members import GroupDoc
 from mockscim.store.memory import MemoryStore
 from tests.helpers import CORE_USER, LINKED
@@ -538,3 +539,131 @@ def test_missing_file_is_created_on_first_load(path: Path) -> None:
     store.flush()
     assert path.exists() and store.loaded_from_disk
     store.close()
+
+
+# -- member changes in the log (docs/store.md, "What the log writes for a member change") -------------------------
+def _edit(store: DurableStore, *steps: tuple[str, str], display: object = None, rename: str | None = None) -> None:
+    """One change set editing group ``g``: ``("add", uid)`` / ``("remove", uid)`` in order, maybe a new name."""
+    current = store.get("Groups", "g")
+    assert isinstance(current, GroupDoc)
+    edit = current.edit()
+    assert edit is not None
+    for verb, uid in steps:
+        if verb == "add":
+            edit.add_member(uid, {**_member(uid), **({"display": display} if display is not None else {})})
+        else:
+            edit.remove_member(uid)
+    if rename is not None:
+        dict.__setitem__(edit, "displayName", rename)
+    store.apply([Put("Groups", edit, current)])
+
+
+MEMBER_CHANGES: dict[str, tuple[list[tuple[tuple[str, str], ...]], str]] = {
+    # name: (change sets, the verb the last one is logged with)
+    "add one": ([(("add", "u5"),)], "M"),
+    "remove one": ([(("remove", "u1"),)], "M"),
+    "remove and add back (moves to the end)": ([(("remove", "u0"), ("add", "u0"))], "M"),
+    "add then remove in one change (nothing)": ([(("add", "u5"), ("remove", "u5"))], "M"),
+    "empty the group": ([tuple(("remove", f"u{i}") for i in range(4))], "M"),
+    "emptied and refilled in one change": ([(*(("remove", f"u{i}") for i in range(4)), ("add", "u6"))], "M"),
+    "add present one (nothing)": ([(("add", "u1"),)], "M"),
+    "many change sets": ([(("add", f"u{5 + i % 3}"),) if i % 2 else (("remove", f"u{5 + i % 3}"),)
+                          for i in range(12)], "M"),
+}
+
+
+@pytest.mark.parametrize("name", MEMBER_CHANGES)
+def test_member_changes_are_logged_as_changes_and_replayed(durable: DurableStore, tmp_path: Path, name: str) -> None:
+    """A group edit is logged as its member change (``M``: the attributes, the values removed, the members added),
+    O(change) whatever the group's size, and a restart from the log gives the same group (docs/behaviour.md §13)."""
+    users = [user(f"u{i}", f"u{i}@example.com") for i in range(8)]
+    durable.load(norm({"Users": users, "Groups": [{"id": "g", "displayName": "G", "externalId": "e",
+                                                   "members": [_member(f"u{i}") for i in range(4)]}]}))
+    durable.flush()
+    change_sets, verb = MEMBER_CHANGES[name]
+    for n, steps in enumerate(change_sets):
+        _edit(durable, *steps, rename=f"G{n}")
+    expected = durable.export()
+    crashed = crash_copy(durable, tmp_path)
+    records = [json.loads(line) for line in Path(f"{crashed}.wal").read_bytes().splitlines()[1:]]
+    assert len(records) == len(change_sets) and all(r["c"][0][0] == verb for r in records)
+    if verb == "M":  # the change, not the group: its attributes without members, then what changed
+        assert all("members" not in r["c"][0][2] for r in records)
+        for record, steps in zip(records, change_sets, strict=True):
+            assert len(record["c"][0][4]) <= sum(1 for v, _ in steps if v == "add")
+    recovered = DurableStore(crashed, validate=check_stored_state)
+    try:
+        assert recovered.export() == expected
+        group = recovered.get("Groups", "g")
+        assert group is not None and list(group) == list(expected["Groups"][0])  # `members` where it was
+        for uid in (f"u{i}" for i in range(8)):
+            member = any(m["value"] == uid for m in expected["Groups"][0].get("members", []))
+            assert recovered.lookup_ids("Groups", "members.value", uid) == (["g"] if member else [])
+        _edit(recovered, ("add", "u7"))  # the replayed group takes further member changes
+        recovered.flush()
+    finally:
+        recovered.close()
+
+
+def test_a_member_not_in_stored_shape_logs_the_whole_group(durable: DurableStore, tmp_path: Path) -> None:
+    """An added member the snapshot could not hold in a member table (a display that is not text) is logged with
+    the group (``P``); so is every later change of that group, until the member leaves; all of it replays."""
+    durable.load(norm({"Users": [user(f"u{i}", f"u{i}@example.com") for i in range(4)],
+                       "Groups": [{"id": "g", "displayName": "G", "members": [_member("u0")]}]}))
+    durable.flush()
+    _edit(durable, ("add", "u1"), display=7)
+    _edit(durable, ("add", "u2"))
+    _edit(durable, ("remove", "u1"))
+    _edit(durable, ("add", "u3"))
+    expected = durable.export()
+    crashed = crash_copy(durable, tmp_path)
+    verbs = [json.loads(line)["c"][0][0] for line in Path(f"{crashed}.wal").read_bytes().splitlines()[1:]]
+    assert verbs == ["P", "P", "P", "M"]
+    recovered = DurableStore(crashed, validate=check_stored_state)
+    try:
+        assert recovered.export() == expected
+    finally:
+        recovered.close()
+
+
+def test_member_changes_survive_compaction(path: Path) -> None:
+    """Member changes before and after a compaction (the snapshot holds the group whole, the log its changes)."""
+    store = DurableStore(path, validate=check_stored_state, compact_min_bytes=1)
+    try:
+        store.load(norm({"Users": [user(f"u{i}", f"u{i}@example.com") for i in range(40)],
+                         "Groups": [{"id": "g", "displayName": "G", "members": [_member("u0")]}]}))
+        for i in range(1, 40):
+            _edit(store, ("add", f"u{i}"))
+            store.flush()
+        expected = store.export()
+    finally:
+        store.close()
+    again = DurableStore(path, validate=check_stored_state)
+    try:
+        assert again.export() == expected
+        assert [m["value"] for m in expected["Groups"][0]["members"]] == [f"u{i}" for i in range(40)]
+    finally:
+        again.close()
+
+
+@pytest.mark.parametrize(("op", "fault"), [
+    (["M", "Users", {"id": "u1"}, [], [], None], "damaged record: not a change set"),
+    (["M", "Groups", {"id": "g"}, ["u1"], [{"display": "no value"}], None], "damaged record: not a change set"),
+    (["M", "Groups", {"id": "nope"}, [], [{"value": "u1"}], None], "a record that cannot be applied"),
+    (["M", "Groups", {"id": "g", "displayName": "G"}, [], [_member("ghost")], None],
+     "a record that makes the state invalid"),
+])
+def test_a_bad_member_change_is_refused(durable: DurableStore, tmp_path: Path, op: list[Any], fault: str) -> None:
+    """A sealed, numbered ``M`` record that is malformed, names no group, or adds a member who is no User stops
+    the start with one line naming the file, the line and the fault; every file is left as it was."""
+    durable.load(norm({"Users": [user("u1", "u1@example.com")],
+                       "Groups": [{"id": "g", "displayName": "G", "members": [_member("u1")]}]}))
+    crashed = crash_copy(durable, tmp_path)
+    wal = Path(f"{crashed}.wal")
+    header = wal.read_bytes()
+    seq = json.loads(header)["seq"]
+    wal.write_bytes(header + record_line(seq + 1, json.dumps([op]), ""))
+    before = (crashed.read_bytes(), wal.read_bytes())
+    with pytest.raises(StoreError, match=rf"store\.json\.wal: line 2: {fault}"):
+        DurableStore(crashed, validate=check_stored_state)
+    assert (crashed.read_bytes(), wal.read_bytes()) == before

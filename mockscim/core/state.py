@@ -33,6 +33,15 @@ class StateError(ValueError):
     """A state that does not load; the message names the entry (``Users[3] (id "u1"): …``)."""
 
 
+class _Bad(ValueError):
+    """What is wrong with one entry, before the entry's label is put in front of it (:class:`StateError`)."""
+
+
+def _label(kind: str, i: int, entry: Any) -> str:
+    """How an error names an entry: ``Users[3] (id 'u1')``."""
+    return f"{kind}[{i}]" + (f" (id {entry['id']!r})" if isinstance(entry, Mapping) and "id" in entry else "")
+
+
 def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[dict[str, Any]]]:
     """Validate ``raw`` as a whole and return it in stored form; nothing is half-loaded (docs/behaviour.md §13)."""
 
@@ -52,21 +61,26 @@ def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[d
             raise StateError(f"{kind}: must be a list")
         out[kind] = []
         ids: set[str] = set()
+        plans: dict[str, _Plan] = {}
+        rtype = None if kind == kinds.SERVICE_USERS else profile.all_types[kind]
         for i, entry in enumerate(entries):
-            label = f"{kind}[{i}]" + (f" (id {entry['id']!r})" if isinstance(entry, Mapping) and "id" in entry else "")
-            if not isinstance(entry, Mapping):
-                raise StateError(f"{label}: must be an object")
-            if kind == "serviceUsers":
-                doc = _service_user(entry, label)
-            else:
-                doc = _entry(profile.all_types[kind], entry, label, kind, now, i)
-                if kind == "Users":
-                    _check_password_keys(doc, label)
-                if kind == "Users" and "password" in doc:
-                    doc["passwordHash"] = hash_password(str(doc.pop("password")))
-            key = str(doc["userName"] if kind == "serviceUsers" else doc["id"]).lower()
+            # The label (the entry's index and id) is only built for an error: most states have none.
+            if type(entry) is not dict and not isinstance(entry, Mapping):
+                raise StateError(f"{_label(kind, i, entry)}: must be an object")
+            try:
+                if rtype is None:
+                    doc = _service_user(entry)
+                else:
+                    doc = _entry(rtype, entry, kind, now, i, plans)
+                    if kind == "Users" and ("password" in doc or "passwordHash" in doc):
+                        _check_password_keys(doc)
+                        if "password" in doc:
+                            doc["passwordHash"] = hash_password(str(doc.pop("password")))
+            except _Bad as exc:
+                raise StateError(f"{_label(kind, i, entry)}: {exc}") from None
+            key = str(doc["userName"] if rtype is None else doc["id"]).lower()
             if key in ids:
-                raise StateError(f"{label}: duplicate {'userName' if kind == 'serviceUsers' else 'id'}")
+                raise StateError(f"{_label(kind, i, entry)}: duplicate {'userName' if rtype is None else 'id'}")
             ids.add(key)
             out[kind].append(doc)
     _check_references(out, profile)
@@ -156,63 +170,87 @@ def _secret(label: str, s: dict[str, Any], templates: list[dict[str, Any]]) -> N
             raise StateError(f"{label}: {flag!r} must be {'a boolean' if kind is bool else 'an integer'}")
     if "siteId" in s and (not isinstance(s["siteId"], int) or isinstance(s["siteId"], bool)):
         raise StateError(f"{label}: 'siteId' must be an integer")
-def _check_password_keys(doc: Mapping[str, Any], label: str) -> None:
+def _check_password_keys(doc: Mapping[str, Any]) -> None:
     """docs/behaviour.md §13: ``password`` is clear text, ``passwordHash`` as exported (``sha256$salt$digest``)."""
     if "password" in doc and not isinstance(doc["password"], str):
-        raise StateError(f"{label}: 'password' must be a string")
+        raise _Bad("'password' must be a string")
     stored = doc.get("passwordHash")
     if "passwordHash" in doc and not (isinstance(stored, str) and stored.count("$") == 2):
-        raise StateError(f"{label}: 'passwordHash' must be a string as exported (sha256$<salt>$<digest>)")
+        raise _Bad("'passwordHash' must be a string as exported (sha256$<salt>$<digest>)")
 
 
-def _service_user(entry: Mapping[str, Any], label: str) -> dict[str, Any]:
+def _service_user(entry: Mapping[str, Any]) -> dict[str, Any]:
     extra = sorted(set(entry) - {"userName", "clientSecret"})
     if extra:
-        raise StateError(f"{label}: unknown key {extra[0]!r}")
+        raise _Bad(f"unknown key {extra[0]!r}")
     for key in ("userName", "clientSecret"):
         if not isinstance(entry.get(key), str) or not entry[key]:
-            raise StateError(f"{label}: {key!r} must be a non-empty string")
+            raise _Bad(f"{key!r} must be a non-empty string")
     return dict(entry)
 
 
-def _entry(rtype: ResourceType, entry: Mapping[str, Any], label: str, kind: str, now: str, i: int) -> dict[str, Any]:
+_SKIP, _ID, _META, _EXTRA, _EXT, _ATTR = range(6)
+_Plan = tuple[int, Any]
+
+
+def _plan(rtype: ResourceType, kind: str, key: str) -> _Plan:
+    """What ``_entry`` does with a top-level ``key`` of ``kind``: decided once per spelling of a key per load, not per
+    entry (a 100k-user fixture repeats the same dozen keys)."""
+    if key == "schemas":
+        return _SKIP, None
+    if key in ("id", "meta"):
+        return (_ID if key == "id" else _META), None
+    if key in _EXTRA_KEYS.get(kind, ()):
+        return _EXTRA, None
+    ext = rtype.ext(key) if key.startswith("urn:") else None
+    if ext is not None:
+        return _EXT, ext
+    attr = _known(rtype.attr(key), key)
+    if (kind == "Containers" and attr.name == "privilegedData") or attr.name == "groups":
+        return _SKIP, None  # derived: from the secrets' container, from group membership (docs/behaviour.md §3)
+    return _ATTR, attr
+
+
+def _entry(rtype: ResourceType, entry: Mapping[str, Any], kind: str, now: str, i: int,
+           plans: dict[str, _Plan]) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     for key, value in entry.items():
-        if key == "schemas":
-            continue
-        if key in ("id", "meta"):
-            if key == "id" and not isinstance(value, str | int):
-                raise StateError(f"{label}: 'id' must be a string")
-            doc[key] = str(value) if key == "id" else value
-            continue
-        if key in _EXTRA_KEYS.get(kind, ()):
+        plan = plans.get(key)
+        if plan is None:
+            plan = plans[key] = _plan(rtype, kind, key)
+        what, attr = plan
+        if what == _ATTR:
+            if type(value) is attr.plain_type:
+                doc[attr.name] = value  # already its stored form (a string, a boolean): the common case
+                continue
+            coerced = _coerce(attr, value)
+            if coerced is not None:
+                doc[attr.name] = coerced
+        elif what == _ID:
+            if not isinstance(value, str | int):
+                raise _Bad("'id' must be a string")
+            doc[key] = str(value)
+        elif what == _META or what == _EXTRA:
             doc[key] = value
-            continue
-        ext = rtype.ext(key) if key.startswith("urn:") else None
-        if ext is not None:
-            if not isinstance(value, Mapping):
-                raise StateError(f"{label}: {key!r} must be an object")
-            doc[ext.id] = {_known(ext.attr(k), k, label).name: _coerce(ext.attr(k), v, label) for k, v in value.items()}
-            continue
-        attr = _known(rtype.attr(key), key, label)
-        if kind == "Containers" and attr.name == "privilegedData":
-            continue  # derived from the secrets' container (docs/behaviour.md §3)
-        if attr.name == "groups":
-            continue  # derived from group membership
-        coerced = _coerce(attr, value, label)
-        if coerced is not None:
-            doc[attr.name] = coerced
+        elif what == _EXT:
+            if type(value) is not dict and not isinstance(value, Mapping):
+                raise _Bad(f"{key!r} must be an object")
+            ext_doc = {}
+            for k, v in value.items():
+                sub = _known(attr.attr(k), k)
+                ext_doc[sub.name] = v if type(v) is sub.plain_type else _coerce(sub, v)
+            doc[attr.id] = ext_doc
     if "id" not in doc:
         doc["id"] = str(i + 1) if kind in _INTEGER_IDS else str(uuid.uuid4())
     elif kind in _INTEGER_IDS and not (doc["id"].isascii() and doc["id"].isdigit()):
-        raise StateError(f"{label}: Secret Server ids are integers rendered as strings")
-    for attr in rtype.schema.attributes:
-        value = doc.get(attr.name)
-        blank = value is None or (isinstance(value, str) and not value.strip())  # as the API's `required`
-        if attr.required and blank and kind in ("Users", "Groups", "Containers"):
-            raise StateError(f"{label}: {attr.name!r} is required")
+        raise _Bad("Secret Server ids are integers rendered as strings")
+    if kind in ("Users", "Groups", "Containers"):
+        for name in _required(rtype):
+            value = doc.get(name)
+            if value is None or (isinstance(value, str) and not value.strip()):  # blank, as the API's `required`
+                raise _Bad(f"{name!r} is required")
     given = doc.get("meta")
-    meta: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+    meta: Mapping[str, Any] = given if type(given) is dict or isinstance(given, Mapping) else {}
     doc["meta"] = {"resourceType": rtype.name, "created": meta.get("created", now),
                    "lastModified": meta.get("lastModified", now), "version": meta.get("version", 'W/"1"')}
     doc["schemas"] = schemas_of(rtype, doc)
@@ -221,18 +259,28 @@ def _entry(rtype: ResourceType, entry: Mapping[str, Any], label: str, kind: str,
     return doc
 
 
-def _known(attr: Attribute | None, key: str, label: str) -> Attribute:
+def _required(rtype: ResourceType) -> tuple[str, ...]:
+    """The names of the core schema's required attributes, in schema order (computed once per type)."""
+    found: tuple[str, ...] | None = rtype.memo.get(_REQUIRED)
+    if found is None:
+        found = rtype.memo[_REQUIRED] = tuple(a.name for a in rtype.schema.attributes if a.required)
+    return found
+
+
+_REQUIRED = ("state", "required")
+
+
+def _known(attr: Attribute | None, key: str) -> Attribute:
     if attr is None:
-        raise StateError(f"{label}: unknown key {key!r}")
+        raise _Bad(f"unknown key {key!r}")
     return attr
 
 
-def _coerce(attr: Attribute | None, value: Any, label: str) -> Any:
-    assert attr is not None
+def _coerce(attr: Attribute, value: Any) -> Any:
     try:
         return coerce(attr, value, attr.name)
     except ScimError as exc:
-        raise StateError(f"{label}: {exc.detail}") from None
+        raise _Bad(exc.detail) from None
 
 
 def _check_references(state: dict[str, list[dict[str, Any]]], profile: Profile) -> None:

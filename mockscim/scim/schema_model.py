@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+_TEXT = frozenset({"string", "reference", "binary"})
+"""Types whose stored form is any JSON string as given (RFC 7643 §2.3.1, §2.3.6, §2.3.7)."""
 
 
 def _by_name(attrs: Iterable[Attribute]) -> dict[str, Attribute]:
@@ -34,9 +38,25 @@ class Attribute:
     canonical_values: tuple[str, ...] = ()
     reference_types: tuple[str, ...] = ()
     _subs: Mapping[str, Attribute] = field(default_factory=dict, compare=False, repr=False)
+    plain_type: builtins.type | None = field(init=False, default=None, compare=False, repr=False)
+    """The Python type of a value that is already its own stored form (``str`` for a single string, reference or
+    binary attribute other than ``rights``, whose values the profile's vocabulary spells; ``bool`` for a single
+    boolean), else ``None``: such a value is stored as given (RFC 7643 §2.3)."""
+    plain_subs: frozenset[tuple[str, builtins.type]] = field(init=False, default=frozenset(), compare=False,
+                                                            repr=False)
+    """(sub-attribute name as the schema spells it, its ``plain_type``) for those that have one: a complex value whose
+    every (key, type of its value) is here is its own stored form (tested in C: ``issuperset(zip(…))``)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_subs", _by_name(self.sub_attributes))
+        plain: builtins.type | None = None
+        if not self.multi_valued and self.type in _TEXT and not (self.canonical_values and self.name == "rights"):
+            plain = str
+        elif not self.multi_valued and self.type == "boolean":
+            plain = bool
+        object.__setattr__(self, "plain_type", plain)
+        object.__setattr__(self, "plain_subs", frozenset((a.name, a.plain_type) for a in self.sub_attributes
+                                                         if a.plain_type is not None))
 
     def sub(self, name: str) -> Attribute | None:
         """The sub-attribute called ``name`` (case-insensitive, RFC 7643 §2.1)."""

@@ -14,24 +14,16 @@ _FALSE = {"false"}
 _BOOLEAN_TEXT = _TRUE | _FALSE
 _TEXT = frozenset({"string", "reference", "binary"})
 """Types whose stored form is any JSON string as given (RFC 7643 §2.3.1, §2.3.6, §2.3.7)."""
-_SKIP = object()
+NOT_PLAIN = object()
 
 
-def _plain(attr: Attribute, value: Any) -> Any:
-    """The fast path of the common values: ``value`` itself when it is already its own stored form, else ``_SKIP``.
-
-    A single string of a string/reference/binary attribute (unless it is ``rights``, checked against the profile's
-    vocabulary) or a JSON boolean of a boolean attribute. Everything else goes through ``coerce`` unchanged.
+def plain(attr: Attribute, value: Any) -> Any:
+    """The fast path of the common values: ``value`` itself when it is already its own stored form, else
+    ``NOT_PLAIN`` (``Attribute.plain_type``: a single string of a string/reference/binary attribute other than
+    ``rights``, checked against the profile's vocabulary, or a JSON boolean of a boolean attribute). Everything else
+    goes through ``coerce`` unchanged.
     """
-    if attr.multi_valued:
-        return _SKIP
-    kind = attr.type
-    if type(value) is str:
-        if kind in _TEXT and not (attr.canonical_values and attr.name == "rights"):
-            return value
-    elif (value is True or value is False) and kind == "boolean":
-        return value
-    return _SKIP
+    return value if type(value) is attr.plain_type else NOT_PLAIN
 
 
 def coerce(attr: Attribute, value: Any, label: str) -> Any:
@@ -46,7 +38,7 @@ def coerce(attr: Attribute, value: Any, label: str) -> Any:
         if not isinstance(value, list):
             raise InvalidAttribute(label)
         items = [coerce_single(attr, v, label) for v in value if v is not None]
-        if attr.type == "complex" and sum(1 for v in items if v.get("primary") is True) > 1:
+        if len(items) > 1 and attr.type == "complex" and sum(1 for v in items if v.get("primary") is True) > 1:
             # RFC 7643 §2.4: the primary value "true" MUST appear no more than once.
             raise InvalidAttribute(label)
         return items
@@ -59,8 +51,10 @@ def coerce_single(attr: Attribute, value: Any, label: str) -> Any:
     if type(value) is str and kind in _TEXT and not (attr.canonical_values and attr.name == "rights"):
         return value  # the common case first: a plain string (RFC 7643 §2.3.1)
     if kind == "complex":
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise InvalidAttribute(label)
+        if attr.plain_subs.issuperset(zip(value, map(type, value.values()), strict=True)):
+            return dict(value)  # every key spelt as the schema does, every value its own stored form
         out: dict[str, Any] = {}
         for key, sub_value in value.items():
             sub = attr.sub(key)
@@ -68,8 +62,8 @@ def coerce_single(attr: Attribute, value: Any, label: str) -> Any:
                 # docs/behaviour.md §3: unknown keys are ignored, not rejected; RFC 7644 §3.5.1: null is unassigned.
                 continue
             # The label (an f-string) is only built when the value is not a plain one: it is only needed for errors.
-            coerced = _plain(sub, sub_value)
-            if coerced is _SKIP:
+            coerced = plain(sub, sub_value)
+            if coerced is NOT_PLAIN:
                 coerced = coerce(sub, sub_value, f"{label}.{sub.name}")
             out[sub.name] = coerced
         return out
@@ -128,8 +122,8 @@ def clean_resource(rtype: ResourceType, body: Mapping[str, Any]) -> dict[str, An
                 ext_attr = ext.attr(sub_key)
                 if ext_attr is None or ext_attr.mutability == "readOnly" or sub_value is None:
                     continue
-                coerced = _plain(ext_attr, sub_value)
-                if coerced is _SKIP:
+                coerced = plain(ext_attr, sub_value)
+                if coerced is NOT_PLAIN:
                     coerced = coerce(ext_attr, sub_value, ext_attr.name)
                 ext_out[ext_attr.name] = coerced
             if ext_out:
@@ -138,8 +132,8 @@ def clean_resource(rtype: ResourceType, body: Mapping[str, Any]) -> dict[str, An
         attr = attr_of(key)
         if attr is None or attr.mutability == "readOnly" or value is None:
             continue
-        coerced = _plain(attr, value)
-        if coerced is _SKIP:
+        coerced = plain(attr, value)
+        if coerced is NOT_PLAIN:
             coerced = coerce(attr, value, attr.name)
             if coerced == []:
                 continue

@@ -183,6 +183,12 @@ class SecretQuery:
             candidates = [s for f in folders for s in store.lookup("PrivilegedData", "container.value", f)]
         elif self.text and self.exact and not self.search_field:
             candidates = store.lookup("PrivilegedData", "name", self.text)
+        elif self.text and not self.search_field:
+            # A name search tests the name index's keys (lower-cased, as _matches compares) and unpacks only the
+            # secrets that match: 2,000 secrets, 5.5 → 0.2 ms CPU for a selective text (docs/performance.md).
+            want = self.text.lower()
+            ids = store.ids_where("PrivilegedData", "name", lambda name: want in name)
+            candidates = [d for i in ids if (d := store.get("PrivilegedData", i)) is not None]
         else:
             candidates = store.all("PrivilegedData")
         found = [s for s in candidates if self._matches(s) and access.can_list_secret(s)]

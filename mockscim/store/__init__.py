@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,6 +61,8 @@ class Store(Protocol):
     def lookup(self, kind: str, attr: str, value: Any) -> list[Mapping[str, Any]]: ...
 
     def lookup_ids(self, kind: str, attr: str, value: Any) -> list[str]: ...
+
+    def ids_where(self, kind: str, attr: str, test: Callable[[str], bool]) -> list[str]: ...
 
     def indexed(self, kind: str, attr: str) -> bool: ...
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from mockscim.store import KINDS, Change, Delete, Put, key_of
 from mockscim.store.files import Damaged, fsync_dir, header_line, record_line, unseal, well_formed, write_all
+from mockscim.store.members import GroupDoc
 from mockscim.store.memory import MemoryStore, Stored, unpack
 
 try:
@@ -171,8 +172,39 @@ def read_log(wal_path: Path, data: bytes, meta: Mapping[str, Any], snapshot: Pat
     return out
 
 
-def _changes(record: Mapping[str, Any]) -> list[Change]:
-    return [Put(k, v) if op == "P" else Delete(k, v) for op, k, v in record["c"]]
+def _apply_record(memory: MemoryStore, record: Mapping[str, Any]) -> None:
+    """One logged change set, applied in memory in order: ``P`` (put a document), ``D`` (delete by key), and ``M``
+    (a member change: the group as stored, edited by the logged removals and additions, its attributes replaced by
+    the logged ones, docs/store.md)."""
+    for op in record["c"]:
+        change: Change
+        if op[0] == "M":
+            _, kind, base, removed, added, follows = op
+            stored = MemoryStore.get(memory, kind, base["id"])
+            edit = stored.edit() if isinstance(stored, GroupDoc) else None
+            if edit is None:
+                raise ValueError(f"no {kind} entry {base['id']!r} whose members it could change")
+            edit.replay(removed, added, follows)
+            dict.clear(edit)
+            dict.update(edit, base)
+            change = Put(kind, edit, stored)
+        else:
+            change = Put(op[1], op[2]) if op[0] == "P" else Delete(op[1], op[2])
+        MemoryStore.apply(memory, [change])
+
+
+def _encode(memory: MemoryStore, change: Change) -> list[Any]:
+    """One change as a log operation: a group edit as its member change (``M``, O(change): docs/behaviour.md §13, "a
+    one-member group PATCH logs the change, not the group") when a replay can redo it, else ``P`` or ``D``."""
+    if isinstance(change, Delete):
+        return ["D", change.kind, change.id]
+    doc = change.doc
+    if isinstance(doc, GroupDoc) and doc.pending:
+        delta = doc.delta()
+        stored = memory.get(change.kind, str(doc["id"])) if delta is not None else None
+        if delta is not None and not doc.stale(stored):
+            return ["M", change.kind, doc.without_members(), *delta]
+    return ["P", change.kind, doc]
 
 
 def _orphan(wal_path: Path, snapshot: Path) -> StoreError:
@@ -187,7 +219,7 @@ def _replay(memory: MemoryStore, wal_path: Path, tables: dict[str, list[dict[str
     MemoryStore.load(memory, tables)
     for number, record in wal.records:
         try:
-            MemoryStore.apply(memory, _changes(record))
+            _apply_record(memory, record)
         except Exception as exc:  # a record the store cannot even hold
             raise StoreError(f"{wal_path}: line {number}: a record that cannot be applied ({exc})") from None
     if validate is None or not wal.records:
@@ -202,7 +234,7 @@ def _replay(memory: MemoryStore, wal_path: Path, tables: dict[str, list[dict[str
         middle = (good + bad) // 2
         MemoryStore.load(memory, tables)
         for _, record in wal.records[:middle]:
-            MemoryStore.apply(memory, _changes(record))
+            _apply_record(memory, record)
         try:
             validate(memory.export())
             good = middle
@@ -374,7 +406,7 @@ class DurableStore(MemoryStore):
         §13). After a failed write, the record is written first and applied only once it is on disk."""
         with self.lock:
             self._check_open()
-            ops = _dumps([["P", c.kind, c.doc] if isinstance(c, Put) else ["D", c.kind, c.id] for c in changes])
+            ops = _dumps([_encode(self, c) for c in changes])
             nexts = dict(self._next)
             for c in changes:  # as MemoryStore._put raises them: a new numeric key moves its kind's next id
                 key = key_of(c.kind, c.doc) if isinstance(c, Put) else ""

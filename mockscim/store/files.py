@@ -9,7 +9,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mockscim import kinds
 from mockscim.store import KINDS
+
+GROUPS = kinds.GROUPS.name
 
 WAL_FORMAT = 2
 """Log format: every line is ``{"k":"<crc32 hex>",…}`` where the CRC-32 covers the bytes after ``{"k":"…",``."""
@@ -65,11 +68,16 @@ def unseal(line: bytes) -> dict[str, Any]:
 
 
 def well_formed(record: Mapping[str, Any]) -> bool:
-    """A record ``apply()`` could have written: ``{"c": [["P", kind, doc] | ["D", kind, key], …], "n": …}``."""
+    """A record ``apply()`` could have written: ``{"c": [["P", kind, doc] | ["D", kind, key] | ["M", kind, base,
+    removed, added, follows], …], "n": …}`` (``M``: a group's member change, docs/store.md)."""
     ops = record.get("c")
     if not isinstance(ops, list) or not isinstance(record.get("n", {}), dict):
         return False
     for op in ops:
+        if isinstance(op, list) and len(op) == 6 and op[0] == "M":
+            if not _member_change(op):
+                return False
+            continue
         if not (isinstance(op, list) and len(op) == 3 and op[1] in KINDS):
             return False
         verb, kind, target = op
@@ -77,6 +85,16 @@ def well_formed(record: Mapping[str, Any]) -> bool:
         if verb not in ("P", "D") or (verb == "P") != isinstance(target, dict) or not isinstance(key, str):
             return False
     return True
+
+
+def _member_change(op: list[Any]) -> bool:
+    """``["M", kind, base, removed, added, follows]``: the group's attributes (with its ``id``), the member values
+    removed, the members added (each with a string ``value``), and the key ``members`` precedes (or null)."""
+    _, kind, base, removed, added, follows = op
+    return (kind == GROUPS and isinstance(base, dict) and isinstance(base.get("id"), str)
+            and isinstance(removed, list) and all(isinstance(v, str) for v in removed)
+            and isinstance(added, list) and all(isinstance(m, dict) and isinstance(m.get("value"), str) for m in added)
+            and (follows is None or isinstance(follows, str)))
 
 
 def fsync_dir(directory: Path) -> None:

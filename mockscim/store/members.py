@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 MEMBERS = "members"
@@ -29,7 +29,7 @@ class MemberTable:
     version reads consistently while newer changes land (from another thread too: the durable store's snapshots).
     ``where`` (value → live slot) serves the current version only, under the store's lock."""
 
-    __slots__ = ("born", "dead", "died", "items", "values", "version", "where")
+    __slots__ = ("born", "dead", "died", "items", "odd", "values", "version", "where")
 
     def __init__(self, members: list[tuple[str, str | dict[str, Any]]]) -> None:
         self.values = [v for v, _ in members]
@@ -39,17 +39,19 @@ class MemberTable:
         self.where = {v: i for i, v in enumerate(self.values)}
         self.version = 0
         self.dead = 0
+        self.odd = sum(1 for i in self.items if type(i) is not str)  # current members not in the stored shape
 
     @classmethod
-    def build(cls, members: list[Any]) -> MemberTable | None:
+    def build(cls, members: list[Any], copy: Callable[[str], str] | None = None) -> MemberTable | None:
         """A table of ``members`` (stored member dicts), or ``None`` when they are not all in the stored shape with
-        distinct values (a fixture may hold others; such a group is changed the general way)."""
+        distinct values (a fixture may hold others; such a group is changed the general way). ``copy``: applied to
+        every string kept (a state being loaded keeps none of the parsed ones)."""
         packed: list[tuple[str, str | dict[str, Any]]] = []
         for member in members:
             display = _canonical(member)
             if display is None or type(member["value"]) is not str:
                 return None
-            packed.append((member["value"], display))
+            packed.append((member["value"], display) if copy is None else (copy(member["value"]), copy(display)))
         table = cls(packed)
         return table if len(table.where) == len(packed) else None
 
@@ -66,11 +68,16 @@ class MemberTable:
         version = self.version + 1
         where, died = self.where, self.died
         for value in removed:
-            died[where.pop(value)] = version
+            slot = where.pop(value)
+            died[slot] = version
+            if type(self.items[slot]) is not str:
+                self.odd -= 1
         self.dead += len(removed)
         for value, member in added.items():
             where[value] = len(self.values)
             display = _canonical(member)
+            if display is None:
+                self.odd += 1
             # ``values`` last: a reader on another thread bounds its walk by len(values), so the rest is there.
             self.died.append(_NEVER)
             self.born.append(version)
@@ -121,6 +128,28 @@ class GroupDoc(dict[str, Any]):
         base = {k: v for k, v in doc.items() if k != MEMBERS}
         listed = members if isinstance(members, list) else []
         return cls(base, listed, present=MEMBERS in doc, count=len(listed), follows=follows)
+
+    @classmethod
+    def loaded(cls, doc: Mapping[str, Any], copy: Callable[[Any], Any], copy_text: Callable[[str], str]) -> GroupDoc:
+        """A group of a state being loaded: its attributes through ``copy``, its members straight into a member table
+        of ``copy_text``-ed strings when they are all in stored shape (no member dict kept: ≈ 150 bytes a member
+        less, and no copy of each), else as :meth:`of` keeps them."""
+        members = doc.get(MEMBERS)
+        table = MemberTable.build(members, copy_text) if type(members) is list else None
+        if table is None:
+            return cls.of(copy(doc))
+        keys = list(doc)
+        at = keys.index(MEMBERS)
+        return cls(copy({k: v for k, v in doc.items() if k != MEMBERS}), table, present=True, count=len(table.values),
+                   follows=keys[at + 1] if at + 1 < len(keys) else None)
+
+    def member_values(self) -> list[str] | None:
+        """The ``value`` of every member of a group as :meth:`loaded` built it (its own table, unchanged), without
+        building a member; ``None`` for any other group."""
+        source = self._source
+        if isinstance(source, MemberTable) and source.version == self._version == 0 and not source.dead:
+            return list(source.where)
+        return None
 
     # -- members -----------------------------------------------------------------------------------------------------
     def members(self) -> list[Any]:
@@ -210,6 +239,27 @@ class GroupDoc(dict[str, Any]):
             gone = set(back)
             return [v for v in removed if v not in gone], [v for v in added if v not in gone]
         return list(removed), list(added)
+
+    def delta(self) -> tuple[list[str], list[dict[str, Any]], str | None] | None:
+        """This edit as the durable log keeps it (docs/store.md, "What the log writes for a member change"): the
+        values it removes, the members it adds (stored form) and the key ``members`` then precedes; ``None`` when a
+        replay could not start an edit from the group as a snapshot holds it (a member not in the stored shape)."""
+        table = self._source
+        if self._added is None or self._removed is None or not isinstance(table, MemberTable) or table.odd:
+            return None
+        added = list(self._added.values())
+        if any(_canonical(m) is None or m["value"] != v for v, m in zip(self._added, added, strict=True)):
+            return None
+        return list(self._removed), added, self._follows
+
+    def replay(self, removed: list[str], added: list[dict[str, Any]], follows: str | None) -> None:
+        """Make this edit the one :meth:`delta` described: the same removals, then the same additions (the order
+        :meth:`commit` applies them in), ``members`` placed as it was."""
+        for value in removed:
+            self.remove_member(value)
+        for member in added:
+            self.add_member(member["value"], member)
+        self._follows = follows
 
     def commit(self) -> None:
         """Store the edit (under the store's lock, the table at the version this edit started from)."""

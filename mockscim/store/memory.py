@@ -7,7 +7,7 @@ import itertools
 import marshal
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mockscim import kinds
@@ -23,8 +23,10 @@ def index_keys(doc: Mapping[str, Any], dotted: str, fold: bool) -> list[str]:
     out: list[str] = []
     for v in values:
         if sub:
-            v = v.get(sub) if isinstance(v, Mapping) else None
-        if isinstance(v, str | int | float) and not isinstance(v, bool):
+            v = v.get(sub) if type(v) is dict or isinstance(v, Mapping) else None
+        if type(v) is str:
+            out.append(v.lower() if fold else v)  # the common case first: no str() of a str
+        elif isinstance(v, int | float) and not isinstance(v, bool):
             key = str(v)
             out.append(key.lower() if fold else key)
     return out
@@ -115,6 +117,17 @@ class MemoryStore:
         if isinstance(ids, str):
             return [ids]
         return sorted(ids, key=self._seq[kind].__getitem__)
+
+    def ids_where(self, kind: str, attr: str, test: Callable[[str], bool]) -> list[str]:
+        """The keys of the documents whose index key of ``attr`` (folded where the index is case-insensitive)
+        passes ``test``, in no particular order: a substring search over names tests the index's keys, one string
+        each, and unpacks only the documents that match (docs/performance.md)."""
+        with self.lock:
+            found: list[str] = []
+            for value, ids in self._index[kind][attr].items():
+                if test(value):
+                    found.extend((ids,) if isinstance(ids, str) else ids)
+            return list(dict.fromkeys(found))
 
     def sorted_ids(self, kind: str, attr: str, descending: bool = False) -> Sequence[str] | None:
         """Every key of ``kind`` ordered by its index value of ``attr`` (RFC 7644 §3.4.2.3 ``sortBy``; equal values
@@ -259,8 +272,53 @@ class MemoryStore:
                 return
             self._clear()
             for kind in KINDS:
-                for doc in state.get(kind, ()):
-                    self._put(kind, doc, fresh=True)
+                self._load_kind(kind, state.get(kind, ()))
+
+    def _load_kind(self, kind: str, docs: Sequence[Mapping[str, Any]]) -> None:
+        """:meth:`_put` of every document of ``kind`` into an empty store, in one loop: what a put decides per
+        document (packed or grouped, which indexes, what was there before) is decided once per kind, and a plain
+        string value is indexed without :func:`index_keys` (a 100k-user fixture: ≈ 1.3 → 0.6 s)."""
+        table, seq = self._docs[kind], self._seq[kind]
+        grouped, packed = kind in GROUPED, kind in PACKED
+        indexes = [(attr, attr.partition(".")[0], "." in attr, fold, self._index[kind][attr])
+                   for attr, fold in INDEXES.get(kind, {}).items()]
+        dumps, counter, service = marshal.dumps, self._counter, kind == kinds.SERVICE_USERS
+        for doc in docs:
+            key = _fresh(str(doc["userName"] if service else doc["id"]))
+            if key in table:
+                self._counter = counter
+                self._put(kind, doc, fresh=True)  # a key given twice (a state no validator saw): the slow way
+                counter = self._counter
+                continue
+            counter += 1
+            seq[key] = counter
+            if key.isascii() and key.isdigit() and int(key) >= self._next[kind]:
+                self._next[kind] = int(key) + 1
+            if grouped:
+                doc = group = GroupDoc.loaded(doc, _fresh_json, _fresh)  # fresh strings: indexed as they are
+                table[key] = group
+            else:
+                table[key] = dumps(doc) if packed else doc  # type: ignore[arg-type]
+            seen: dict[str, str] = {}
+            for attr, head, dotted, fold, bucket in indexes:
+                if grouped and head == MEMBERS and (values := group.member_values()) is not None:
+                    keys = values  # from the member table: no member built
+                elif type(value := doc.get(head)) is str and not dotted:
+                    keys = [value.lower() if fold else (value if grouped else _fresh(value))]
+                else:
+                    keys = index_keys(doc, attr, fold)
+                    if not fold and not grouped:
+                        keys = [_fresh(k) for k in keys]
+                for k in keys:
+                    k = seen.setdefault(k, k)  # one string for equal keys (a userName that is also the e-mail)
+                    ids = bucket.get(k)
+                    if ids is None or ids == key:
+                        bucket[k] = key
+                    elif isinstance(ids, str):
+                        bucket[k] = {ids: None, key: None}
+                    else:
+                        ids[key] = None
+        self._counter = counter
 
     def pack(self) -> Packed:
         """The whole state in the store's own form (packed documents, indexes), to :meth:`load` again in a fraction

@@ -14,6 +14,9 @@ from typing import Any
 MAX_DEPTH = 64
 """Deeper than any SCIM resource, PatchOp, scenario or state file needs (a User is 3 levels deep)."""
 
+_COUNT_BELOW = 1 << 16
+"""Texts this long or longer are walked without counting their brackets first (a fixture holds thousands)."""
+
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
@@ -35,7 +38,7 @@ def loads(raw: bytes | bytearray | str) -> Any:
     # the walk for depth visits containers alone (a 100k-user state: ~1M of them, against ~5M values in all).
     if _SURROGATE_ESCAPE.search(data):
         _check(value, 0)
-    elif data.count(b"{") + data.count(b"[") > MAX_DEPTH and _too_deep(value):
+    elif (len(data) > _COUNT_BELOW or data.count(b"{") + data.count(b"[") > MAX_DEPTH) and _too_deep(value):
         raise JsonTextError(f"nested deeper than {MAX_DEPTH} levels")
     return value
 
