@@ -18,7 +18,6 @@ from mockscim.http.errors import EXCEPTION_HANDLERS
 from mockscim.http.runtime import Runtime
 from mockscim.journal import Journal
 from mockscim.middleware.auth import AuthMiddleware
-from mockscim.middleware.crosssite import CrossSiteMiddleware
 from mockscim.middleware.edge import HostMiddleware, PrefixMiddleware
 from mockscim.middleware.faults import FaultsMiddleware
 from mockscim.middleware.guard import GuardMiddleware
@@ -127,9 +126,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         *secretserver.routes(),
     ]
     # Outer → inner: Journal (the request's state: id and surface, classified once; timing; the entry), Host (names
-    # the server answers to), Guard (500s), CrossSite (control-plane requests a web page could make: 403/415 before
-    # anything is read), Faults (before Auth: a `token: expire` request meets its own 401), Auth (the caller, resolved
-    # once, by whichever of the two asks first; 401s).
+    # the server answers to; control-plane requests a web page could make: 403/415 before anything is read), Guard
+    # (500s), Faults (before Auth: a `token: expire` request meets its own 401), Auth (the caller, resolved once, by
+    # whichever of the two asks first; 401s).
     # docs/behaviour.md §14: --secret-server-path is applied before the request is classified (no layer without it).
     prefix = [Middleware(PrefixMiddleware, prefix=settings.secret_server_path)] if settings.secret_server_path else []
     middleware = [
@@ -137,8 +136,6 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         Middleware(JournalMiddleware, journal=runtime.journal),
         Middleware(HostMiddleware, hosts=runtime.hosts),  # docs/behaviour.md §12, §14: journaled, then refused
         Middleware(GuardMiddleware, errors=runtime.errors),
-        # allowed_hosts: the Host allow-list's seam (docs/behaviour.md §14); None checks nothing.
-        Middleware(CrossSiteMiddleware, allowed_hosts=None),
         Middleware(FaultsMiddleware, slot=runtime.scenario, core=core, tokens=tokens, max_body=settings.max_body),
         Middleware(AuthMiddleware, core=core, admin_token=settings.admin_token),
     ]

@@ -24,17 +24,11 @@ SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 _NO_PROJECTION = Projection()
 
 
-def _core(request: Request) -> Core:
-    return runtime_of(request).core
-
-
-def _caller(request: Request) -> Principal:
-    return state_of(request.scope).principal or ANONYMOUS
-
-
-def _endpoint(request: Request) -> str:
-    """The SCIM endpoint the path names, as the surface map classified it."""
-    return state_of(request.scope).target.resource or ""
+def _request(request: Request) -> tuple[Core, Principal, str]:
+    """The core, the caller, and the SCIM endpoint the path names as the surface map classified it (none for the root
+    search): what every handler starts from, read from the request's state once."""
+    state = state_of(request.scope)
+    return runtime_of(request).core, state.principal or ANONYMOUS, state.target.resource or ""
 
 
 def _render(kind: Kind, doc: Mapping[str, Any], request: Request, projection: Projection) -> dict[str, Any]:
@@ -70,8 +64,8 @@ def _one(kind: Kind, doc: Mapping[str, Any], request: Request, status: int = 200
 
 async def collection(request: Request) -> Response:
     """``GET /{Resources}`` lists, ``POST /{Resources}`` creates (RFC 7644 §3.3, §3.4.2)."""
-    core, caller = _core(request), _caller(request)
-    kind = core.kind(_endpoint(request))
+    core, caller, endpoint = _request(request)
+    kind = core.kind(endpoint)
     if request.method == "POST":
         kind.before_create(caller)  # docs/behaviour.md §4 precedence: 503 before the body is read
         body = await read_json(request, runtime_of(request).settings.max_body)
@@ -91,12 +85,11 @@ def _list(core: Core, kind: Kind, params: ListParams, projection: Projection, re
 
 async def search(request: Request) -> Response:
     """``POST /{Resources}/.search`` and ``POST /.search`` (RFC 7644 §3.4.3), served by the ``rfc`` profile."""
-    core, caller = _core(request), _caller(request)
+    core, caller, endpoint = _request(request)
     body = await read_json(request, runtime_of(request).settings.max_body)
     schemas = body.get("schemas")
     if not isinstance(schemas, list) or SEARCH_REQUEST not in schemas:
         raise InvalidValue(scim_type="invalidSyntax")
-    endpoint = _endpoint(request)  # none for the root search
     kinds = [core.kind(endpoint)] if endpoint else [core.kind(e) for e in core.profile.endpoints]
 
     def text(key: str) -> str | None:
@@ -138,8 +131,8 @@ def _everything(core: Core, kind: Kind, flt: str | None, caller: Principal) -> l
 
 async def item(request: Request) -> Response:
     """``GET``/``PUT``/``PATCH``/``DELETE`` one resource (RFC 7644 §3.4.1, §3.5, §3.6)."""
-    core, caller = _core(request), _caller(request)
-    kind = core.kind(_endpoint(request))
+    core, caller, endpoint = _request(request)
+    kind = core.kind(endpoint)
     rid = request.path_params["id"]
     method = request.method
     if method in ("GET", "HEAD"):

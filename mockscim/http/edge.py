@@ -123,7 +123,13 @@ def protocol_class() -> type[asyncio.Protocol]:
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
-            if not self._refused(data):
+            # Every request passes here: the usual case (a new head within the limit, in one chunk) inline, kept
+            # as _refused keeps it.
+            if self._in_head and not self._head and len(data) <= self.max_head_bytes \
+                    and not self.transport.is_closing():
+                self._head = data
+                super().data_received(data)
+            elif not self._refused(data):
                 super().data_received(data)
 
         def on_headers_complete(self) -> None:
@@ -132,7 +138,11 @@ def protocol_class() -> type[asyncio.Protocol]:
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
-            self._start_head()  # keep-alive: the next head is bounded and timed too
+            # keep-alive: the next head is bounded and timed too (_start_head, inline while the timer runs)
+            if self._head_timer is None:
+                self._start_head()
+            else:
+                self._in_head, self._head, self._head_since = True, b"", self.loop.time()
 
     return EdgeHttpTools
 

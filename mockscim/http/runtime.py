@@ -41,5 +41,5 @@ class Runtime:
 
 def runtime_of(connection: HTTPConnection) -> Runtime:
     """The runtime of the app serving ``connection`` (a request)."""
-    runtime: Runtime = connection.app.state.runtime
+    runtime: Runtime = connection.scope["app"].state.runtime  # scope["app"]: what `.app` reads, one call fewer
     return runtime

@@ -7,7 +7,6 @@ import binascii
 import json
 import re
 from collections.abc import Iterable, Sequence
-from itertools import chain
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
@@ -151,8 +150,7 @@ class Capture:
         self.truncated = False
 
     def add(self, chunk: bytes) -> None:
-        if not chunk:
-            return
+        """Keep what of ``chunk`` fits (callers skip empty chunks: most requests have no body)."""
         room = BODY_CAP - self.size
         if room <= 0:
             self.truncated = True
@@ -162,9 +160,6 @@ class Capture:
             self.truncated = True
         self.chunks.append(bytes(chunk))
         self.size += len(chunk)
-
-    def data(self) -> bytes:
-        return b"".join(self.chunks)
 
 
 def content_type(headers: Iterable[tuple[bytes, bytes]]) -> str:
@@ -205,10 +200,13 @@ class Exchange(NamedTuple):
     def of(cls, path: str, request_headers: Iterable[tuple[bytes, bytes]], request_body: Capture,
            response_headers: Iterable[tuple[bytes, bytes]], response_body: Capture) -> Exchange:
         sent, answered = tuple(request_headers), tuple(response_headers)
-        size = (request_body.size + response_body.size + sum(map(len, chain.from_iterable(sent)))
-                + sum(map(len, chain.from_iterable(answered))))
-        return tuple.__new__(cls, (path, sent, request_body.data(), request_body.truncated, answered,
-                                   response_body.data(), response_body.truncated, size))
+        size = request_body.size + response_body.size
+        for name, value in sent:  # a plain loop: the cheapest sum over a handful of headers
+            size += len(name) + len(value)
+        for name, value in answered:
+            size += len(name) + len(value)
+        return tuple.__new__(cls, (path, sent, b"".join(request_body.chunks), request_body.truncated, answered,
+                                   b"".join(response_body.chunks), response_body.truncated, size))
 
     def text(self) -> str:
         """The entry's ``"request":{…},"response":{…}`` members, redacted (docs/behaviour.md §12)."""

@@ -44,6 +44,29 @@ def own_origin(scope: Scope, host: str) -> str:
     return f"{scheme}://{name}" + (f":{port}" if port and port != _DEFAULT_PORT.get(scheme) else "")
 
 
+def cross_site_refusal(scope: Scope, allowed_hosts: Collection[str] | None = None) -> Problem | None:
+    """The answer to a control-plane request a web page could make, or None (the checks of
+    :class:`CrossSiteMiddleware`); ``allowed_hosts`` lower-case. Reads the head only, never raises."""
+    host = _header(scope, b"host")
+    if host is None:
+        server = scope.get("server") or ("127.0.0.1", None)
+        host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
+    if allowed_hosts is not None and _split(host)[0] not in allowed_hosts:
+        return Problem(403, f"Host {host!r} is not one this server answers to")
+    origin = _header(scope, b"origin")
+    if origin is not None and origin.lower().rstrip("/") != own_origin(scope, host):
+        return Problem(403, f"cross-origin request refused: Origin {origin!r} is not this server's origin "
+                            f"({own_origin(scope, host)})")
+    if scope["method"] in _WRITES and _has_body(scope):
+        given = (_header(scope, b"content-type") or "").partition(";")[0].strip().lower()
+        allowed = _SCENARIO_TYPES if scope["path"].rstrip("/") == _SCENARIO else _JSON
+        if given not in allowed:
+            shown = given or "none"
+            return Problem(415, f"control-plane writes take {' or '.join(sorted(allowed))} (Content-Type: "
+                                f"{shown})")
+    return None
+
+
 class CrossSiteMiddleware:
     """Refuses, before anything reads them, control-plane requests a web page could make (docs/behaviour.md §12):
 
@@ -55,7 +78,9 @@ class CrossSiteMiddleware:
       document) → 415: an HTML form can only send ``text/plain``, ``application/x-www-form-urlencoded`` and
       ``multipart/form-data`` without the page asking first (CORS preflight).
 
-    Nothing is read or changed before the answer. Other surfaces pass untouched.
+    Nothing is read or changed before the answer. Other surfaces pass untouched. ``create_app`` runs the same checks
+    (:func:`cross_site_refusal`) in :class:`~mockscim.middleware.edge.HostMiddleware`, one layer fewer on every
+    request; this class wraps an app with an allow-list of its own.
     """
 
     def __init__(self, app: ASGIApp, *, allowed_hosts: Collection[str] | None = None) -> None:
@@ -66,28 +91,8 @@ class CrossSiteMiddleware:
         if scope["type"] != "http" or state_of(scope).target.surface is not Surface.CONTROL:
             await self.app(scope, receive, send)
             return
-        problem = self._refusal(scope)
+        problem = cross_site_refusal(scope, self.allowed_hosts)
         if problem is not None:
             await answer(scope, problem)(scope, receive, send)
             return
         await self.app(scope, receive, send)
-
-    def _refusal(self, scope: Scope) -> Problem | None:
-        host = _header(scope, b"host")
-        if host is None:
-            server = scope.get("server") or ("127.0.0.1", None)
-            host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
-        if self.allowed_hosts is not None and _split(host)[0] not in self.allowed_hosts:
-            return Problem(403, f"Host {host!r} is not one this server answers to")
-        origin = _header(scope, b"origin")
-        if origin is not None and origin.lower().rstrip("/") != own_origin(scope, host):
-            return Problem(403, f"cross-origin request refused: Origin {origin!r} is not this server's origin "
-                                f"({own_origin(scope, host)})")
-        if scope["method"] in _WRITES and _has_body(scope):
-            given = (_header(scope, b"content-type") or "").partition(";")[0].strip().lower()
-            allowed = _SCENARIO_TYPES if scope["path"].rstrip("/") == _SCENARIO else _JSON
-            if given not in allowed:
-                shown = given or "none"
-                return Problem(415, f"control-plane writes take {' or '.join(sorted(allowed))} (Content-Type: "
-                                    f"{shown})")
-        return None

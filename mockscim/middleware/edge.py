@@ -7,6 +7,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mockscim.http.context import state_of
 from mockscim.http.errors import Problem, answer
 from mockscim.http.hosts import Hosts
+from mockscim.middleware.crosssite import cross_site_refusal
 from mockscim.surfaces import Surface, on_prem_prefix
 
 _CODES = {Surface.TOKEN: "invalid_request", Surface.SECRET_SERVER: "BadRequest"}  # RFC 6749 §5.2; Secret Server's
@@ -30,8 +31,10 @@ class PrefixMiddleware:
 
 
 class HostMiddleware:
-    """A ``Host`` (or trusted ``X-Forwarded-Host``) the server does not answer to → 400 in the surface's shape, and
-    403 on the control plane (docs/behaviour.md §12: nothing changed). Never raises."""
+    """Who may reach the server at all, before anything reads the request (docs/behaviour.md §12, §14): a ``Host`` (or
+    trusted ``X-Forwarded-Host``) it does not answer to → 400 in the surface's shape, 403 on the control plane; and on
+    the control plane, a request a web page could make (:func:`~mockscim.middleware.crosssite.cross_site_refusal`:
+    a foreign ``Origin`` → 403, a form-typed write → 415). Nothing changed; never raises."""
 
     def __init__(self, app: ASGIApp, *, hosts: Hosts) -> None:
         self.app = app
@@ -40,11 +43,15 @@ class HostMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             host = self.hosts.refused(scope)
+            surface = state_of(scope).target.surface
+            problem = None
             if host is not None:
                 detail = (f"Host {host!r} is not a name this server answers to (localhost, 127.0.0.1, ::1, the "
                           "--host it binds, the --public-url host).")
-                surface = state_of(scope).target.surface
-                status = 403 if surface is Surface.CONTROL else 400
-                await answer(scope, Problem(status, detail, code=_CODES.get(surface)))(scope, receive, send)
+                problem = Problem(403 if surface is Surface.CONTROL else 400, detail, code=_CODES.get(surface))
+            elif surface is Surface.CONTROL:
+                problem = cross_site_refusal(scope)
+            if problem is not None:
+                await answer(scope, problem)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -49,7 +49,9 @@ class JournalMiddleware:
                 response_headers = message["headers"]
             elif message["type"] == "http.response.body":
                 if journaled:
-                    response_body.add(message.get("body", b""))
+                    chunk = message.get("body", b"")
+                    if chunk:
+                        response_body.add(chunk)
                 if not message.get("more_body", False):
                     complete = True
             await send(message)
@@ -57,7 +59,9 @@ class JournalMiddleware:
         async def journal_receive() -> Message:
             message = await receive()
             if message["type"] == "http.request":
-                request_body.add(message.get("body", b""))
+                chunk = message.get("body", b"")
+                if chunk:
+                    request_body.add(chunk)
             return message
 
         if not journaled:
