@@ -30,6 +30,9 @@ class RequestState:
     resolved: bool = False
     """Whether ``principal`` and ``token`` were resolved from the request (once, on first use)."""
     status: int = 0
+    started: bool = False
+    """Whether the response has started (set where it leaves the app, by the journal layer: the guard's 500 can only
+    be sent before)."""
     scim_type: str | None = None
     detail: str | None = None
     rule: str | None = None

@@ -342,7 +342,12 @@ class Journal:
     def record_request(self, arrived: float, request: RawRequest, exchange: Exchange | None = None) -> None:
         """Keep ``request`` and what it and its response said (``exchange``); its JSON line is built at once when the
         file or the log wants it (on the writer's thread for ``serve``'s stderr), its entry when first read."""
-        self._keep([arrived, request, exchange, exchange.size if exchange is not None else 0])
+        item: _Item = [arrived, request, exchange, exchange.size if exchange is not None else 0]
+        if self._file is None and self._writer is None and not log.isEnabledFor(logging.INFO):
+            with self._lock:  # kept, nothing else (what _keep does then, inline: every request comes here)
+                self._append(item)
+            return
+        self._keep(item)
 
     def log_to(self, writer: LineWriter | None) -> None:
         """Hand each entry's JSON line to ``writer`` (``serve``'s stderr) instead of logging it on

@@ -6,7 +6,7 @@ import logging
 
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockscim.http.context import state_of
 from mockscim.http.errors import Problem, answer
@@ -45,16 +45,8 @@ class GuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, send)
         except ClientDisconnect:
             # The client closed the connection mid-body (docs/behaviour.md §12): not an error of the server, so no
             # traceback, no 500, nothing for the pytest plugin to fail a test with; journaled as 499.
@@ -63,5 +55,5 @@ class GuardMiddleware:
         except Exception as exc:
             log.exception("unhandled exception in %s %s", scope.get("method"), scope.get("path"))
             self.errors.append(exc)
-            if not started:
+            if not state_of(scope).started:  # the journal layer, outside, saw the response start (or not)
                 await _internal_error(scope)(scope, receive, send)

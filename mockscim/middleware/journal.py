@@ -46,6 +46,7 @@ class JournalMiddleware:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", ()), header]}
                 status = message["status"]
+                state.started = True
                 response_headers = message["headers"]
             elif message["type"] == "http.response.body":
                 if journaled:
