@@ -197,16 +197,22 @@ class Exchange(NamedTuple):
     size: int
 
     @classmethod
-    def of(cls, path: str, request_headers: Iterable[tuple[bytes, bytes]], request_body: Capture,
+    def of(cls, path: str, request_headers: Iterable[tuple[bytes, bytes]], request_body: Capture | None,
            response_headers: Iterable[tuple[bytes, bytes]], response_body: Capture) -> Exchange:
+        """What a request (``request_body`` None: it had no body) and its response said, and its size."""
         sent, answered = tuple(request_headers), tuple(response_headers)
-        size = request_body.size + response_body.size
+        size = response_body.size
         for name, value in sent:  # a plain loop: the cheapest sum over a handful of headers
             size += len(name) + len(value)
         for name, value in answered:
             size += len(name) + len(value)
-        return tuple.__new__(cls, (path, sent, b"".join(request_body.chunks), request_body.truncated, answered,
-                                   b"".join(response_body.chunks), response_body.truncated, size))
+        if request_body is None:
+            body, truncated = b"", False
+        else:
+            body, truncated = b"".join(request_body.chunks), request_body.truncated
+            size += request_body.size
+        return tuple.__new__(cls, (path, sent, body, truncated, answered, b"".join(response_body.chunks),
+                                   response_body.truncated, size))
 
     def text(self) -> str:
         """The entry's ``"request":{…},"response":{…}`` members, redacted (docs/behaviour.md §12)."""

@@ -6,7 +6,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockscim.http.context import state_of
+from mockscim.http.context import RequestState, state_of
 from mockscim.journal import Journal, RawRequest
 from mockscim.journal.bodies import Capture, Exchange
 
@@ -38,7 +38,8 @@ class JournalMiddleware:
         status = 0
         complete = False
         journaled = state.target.journaled
-        request_body, response_body = Capture(), Capture()
+        request_body: Capture | None = None  # made when a body comes: most requests have none
+        response_body = Capture()
         response_headers: list[tuple[bytes, bytes]] = []
 
         async def journal_send(message: Message) -> None:
@@ -58,10 +59,13 @@ class JournalMiddleware:
             await send(message)
 
         async def journal_receive() -> Message:
+            nonlocal request_body
             message = await receive()
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
                 if chunk:
+                    if request_body is None:
+                        request_body = Capture()
                     request_body.add(chunk)
             return message
 
@@ -73,12 +77,12 @@ class JournalMiddleware:
         finally:
             # 0: a dropped connection (docs/behaviour.md §10); 499 kept: the client left mid-body (GuardMiddleware).
             state.status = status if complete else (499 if state.status == 499 else 0)
-            self._record(scope, arrived, (time.perf_counter() - started) * 1000, request_body, response_headers,
-                         response_body)
+            self._record(scope, state, arrived, (time.perf_counter() - started) * 1000, request_body,
+                         response_headers, response_body)
 
-    def _record(self, scope: Scope, arrived: float, duration_ms: float, request_body: Capture,
-                response_headers: list[tuple[bytes, bytes]], response_body: Capture) -> None:
-        state = state_of(scope)
+    def _record(self, scope: Scope, state: RequestState, arrived: float, duration_ms: float,
+                request_body: Capture | None, response_headers: list[tuple[bytes, bytes]],
+                response_body: Capture) -> None:
         principal = state.principal.user_name if state.principal is not None else None
         headers = scope["headers"]
         path = state.path or scope["path"]
