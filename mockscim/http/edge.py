@@ -42,10 +42,17 @@ class _HeadGuard:
     server_state: Any
     max_head_bytes = MAX_HEAD_BYTES
     head_timeout = HEAD_TIMEOUT
-    _head_timer: asyncio.TimerHandle | None = None
-    _in_head = False
-    _head = b""
-    _head_since = 0.0
+    # Slots, set when the connection is made: the protocol's own attributes keep their shared-key instance dict, and
+    # these are read and written on every request.
+    __slots__ = ("_head", "_head_since", "_head_timer", "_in_head")
+    _head_timer: asyncio.TimerHandle | None
+    _in_head: bool
+    _head: bytes
+    _head_since: float
+
+    def _connected(self) -> None:
+        self._head_timer = None
+        self._start_head()
 
     def _start_head(self) -> None:
         self._in_head, self._head = True, b""
@@ -113,10 +120,14 @@ def protocol_class() -> type[asyncio.Protocol]:
     except ImportError:  # pragma: no cover - uvicorn without [standard]
         return _h11_class()
 
+    # The parent's per-request methods, called directly: `super()` builds an object on every call (Python 3.11).
+    parse, headers_complete = HttpToolsProtocol.data_received, HttpToolsProtocol.on_headers_complete
+    message_complete = HttpToolsProtocol.on_message_complete
+
     class EdgeHttpTools(_HeadGuard, HttpToolsProtocol):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._start_head()
+            self._connected()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel_head_timer()
@@ -128,16 +139,16 @@ def protocol_class() -> type[asyncio.Protocol]:
             if self._in_head and not self._head and len(data) <= self.max_head_bytes \
                     and not self.transport.is_closing():
                 self._head = data
-                super().data_received(data)
+                parse(self, data)
             elif not self._refused(data):
-                super().data_received(data)
+                parse(self, data)
 
         def on_headers_complete(self) -> None:
             self._in_head, self._head = False, b""  # _head_done, inline: every request passes here
-            super().on_headers_complete()
+            headers_complete(self)
 
         def on_message_complete(self) -> None:
-            super().on_message_complete()
+            message_complete(self)
             # keep-alive: the next head is bounded and timed too (_start_head, inline while the timer runs)
             if self._head_timer is None:
                 self._start_head()
@@ -154,7 +165,7 @@ def _h11_class() -> type[asyncio.Protocol]:
     class EdgeH11(_HeadGuard, H11Protocol):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._start_head()
+            self._connected()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._cancel_head_timer()
