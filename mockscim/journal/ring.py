@@ -192,7 +192,9 @@ class RawRequest(NamedTuple):
     """One request as the middleware saw it; the journal entry is built from it when first read or written out.
 
     Building an entry (credentials parsed, every field redacted, the time formatted) costs more than serving a
-    small request, and entries are written far more often than read. ``headers`` is the ASGI scope's own list.
+    small request, and entries are written far more often than read. ``headers`` are the two the entry needs
+    (``user-agent``; ``authorization``, what to redact), each value cut to 8 KiB by the middleware; the whole head
+    goes with the exchange.
     """
 
     request_id: str
