@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.testclient import TestClient
+from starlette.types import Message
 
 from mockscim import MockScim
 from mockscim.scim import errors
@@ -172,3 +173,42 @@ def test_500_takes_the_shape_of_its_surface(client: TestClient, monkeypatch: pyt
         assert r.json() == body
     else:
         assert r.json() == {"errorCode": "InternalServerError", "message": "Internal Server Error."}
+
+
+
+def test_exception_after_the_head_was_sent_sends_no_second_head(monkeypatch: pytest.MonkeyPatch,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """An exception once the response has started: no 500 head after it (the guard asks the request state whether
+    the response started), the traceback goes to the log only, and the journal records the response as not completed
+    (status 0, docs/behaviour.md §10). Driven as ASGI, so that every message the server sends is seen."""
+    import asyncio
+
+    from mockscim import create_app
+    from mockscim.http.responses import ScimResponse
+
+    async def half(self: ScimResponse, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        raise RuntimeError("kaboom-after-the-head")
+
+    app = create_app()
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    path = "/scim/v2/Users/2819c223-7f76-453a-919d-413861904646"
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"127.0.0.1:8000"), (b"authorization", AUTH["Authorization"].encode())],
+             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
+    with monkeypatch.context() as patched:
+        patched.setattr(ScimResponse, "__call__", half)
+        asyncio.run(app(scope, receive, send))
+    assert [(m["type"], m.get("status")) for m in sent] == [("http.response.start", 200)]
+    assert "kaboom-after-the-head" in caplog.text
+    assert isinstance(app.state.runtime.errors[-1], RuntimeError)
+    entry = TestClient(app).get("/_mockscim/journal").json()["entries"][-1]
+    assert (entry["method"], entry["path"], entry["status"]) == ("GET", path, 0)
