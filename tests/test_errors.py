@@ -118,9 +118,13 @@ def test_concurrent_duplicate_creates_on_a_real_socket() -> None:
     ("lone-low-surrogate-in-extension", b'{"userName": "ok@example.com", "title": "\\udfff"}'),
     ("nested-20000", b'{"userName": "d@x", "name": ' + b'{"a": ' * 20000 + b"1" + b"}" * 20001),
     ("nested-100-lists", b'{"userName": "d@x", "emails": ' + b"[" * 100 + b"]" * 100 + b"}"),
+    ("nan", b'{"userName": "n@x", "title": NaN}'),
+    ("infinity", b'{"userName": "n@x", "title": -Infinity}'),
+    ("overflowing-number", b'{"userName": "n@x", "title": 1e999}'),
 ])
 def test_unservable_json_is_refused_and_changes_nothing(client: TestClient, name: str, body: bytes) -> None:
-    """Lone surrogates and absurd nesting → 400 invalidSyntax, nothing stored, later reads still work."""
+    """Lone surrogates, absurd nesting and numbers JSON cannot carry (RFC 8259 §6) → 400 invalidSyntax, nothing
+    stored, later reads still work."""
     r = client.post("/scim/v2/Users", content=body, headers=SCIM)
     assert r.status_code == 400 and r.json() == MALFORMED
     listed = client.get("/scim/v2/Users", headers=AUTH)

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mockscim import __version__
@@ -18,6 +18,7 @@ from mockscim.control import openapi
 from mockscim.control.dashboard import PAGE
 from mockscim.core import Core, StateError
 from mockscim.http.errors import ControlError
+from mockscim.http.responses import JsonResponse
 from mockscim.http.runtime import runtime_of
 from mockscim.journal import Journal, Query
 from mockscim.scenarios import SHIPPED_DIR, Scenario, ScenarioError, ScenarioSlot, load_scenario, shipped
@@ -83,25 +84,25 @@ async def health(request: Request) -> Response:
     }
     if failure is not None:
         body["storeError"] = failure
-    return JSONResponse(body, status_code=200 if failure is None else 503)
+    return JsonResponse(body, status_code=200 if failure is None else 503)
 
 
 async def reset(request: Request) -> Response:
     """Back to the start-up fixture; Secret Server to its start-up availability; revocations cleared."""
     await _core(request).reset()
-    return JSONResponse({"status": "reset"})
+    return JsonResponse({"status": "reset"})
 
 
 async def state(request: Request) -> Response:
     core = _core(request)
     if request.method == "GET":
-        return JSONResponse(core.export_state())
+        return JsonResponse(core.export_state())
     try:
         raw = await read_body(request)
         await core.load_state(raw)
     except (ValueError, StateError) as exc:
         raise error(f"invalid state: {exc}") from None
-    return JSONResponse({"status": "loaded", "counts": {k: core.store.count(k) for k in raw or {}}})
+    return JsonResponse({"status": "loaded", "counts": {k: core.store.count(k) for k in raw or {}}})
 
 
 async def secret_server(request: Request) -> Response:
@@ -115,7 +116,7 @@ async def secret_server(request: Request) -> Response:
         if not isinstance(body, dict) or not isinstance(body.get("available"), bool):
             raise error('expected {"available": true|false}')
         core.secret_server_up = body["available"]
-    return JSONResponse({"available": core.secret_server_up})
+    return JsonResponse({"available": core.secret_server_up})
 
 
 def _slot(request: Request) -> ScenarioSlot:
@@ -184,12 +185,12 @@ async def scenario(request: Request) -> Response:
             raise error(str(exc)) from None  # the active scenario stays
         slot.activate(chosen)
     active = slot.active
-    return JSONResponse({"active": active.status() if active is not None else None})
+    return JsonResponse({"active": active.status() if active is not None else None})
 
 
 async def scenarios(request: Request) -> Response:
     """The shipped scenarios, by name."""
-    return JSONResponse({"scenarios": [{"name": s.name, "description": s.description} for s in shipped()]})
+    return JsonResponse({"scenarios": [{"name": s.name, "description": s.description} for s in shipped()]})
 
 
 async def journal(request: Request) -> Response:
@@ -201,12 +202,12 @@ async def journal(request: Request) -> Response:
         total, entries = _journal(request).query(Query.parse(request.query_params))
     except ValueError as exc:
         raise error(str(exc)) from None
-    return JSONResponse({"total": total, "entries": entries})
+    return JsonResponse({"total": total, "entries": entries})
 
 
 async def openapi_json(request: Request) -> Response:
     """``GET /_mockscim/openapi.json``: the OpenAPI 3.1 document of the control plane (docs/behaviour.md §12)."""
-    return JSONResponse(openapi.document())
+    return JsonResponse(openapi.document())
 
 
 async def journal_entry(request: Request) -> Response:
@@ -215,7 +216,7 @@ async def journal_entry(request: Request) -> Response:
     entry = _journal(request).get(request_id)
     if entry is None:
         raise error(f"no journal entry {request_id!r}", 404)
-    return JSONResponse(entry)
+    return JsonResponse(entry)
 
 
 async def dashboard(request: Request) -> Response:

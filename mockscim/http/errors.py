@@ -19,10 +19,11 @@ from typing import ClassVar
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Scope
 
 from mockscim.http.context import state_of
+from mockscim.http.responses import JsonResponse
 from mockscim.scim.errors import (
     InsufficientStorage,
     InternalError,
@@ -110,7 +111,7 @@ class ControlError(SurfaceError):
         super().__init__(Problem(status, message, headers=headers or _NO_HEADERS))
 
 
-class ScimErrorResponse(JSONResponse):
+class ScimErrorResponse(JsonResponse):
     """RFC 7644 §3.1: SCIM answers, errors included, are ``application/scim+json``."""
 
     media_type = "application/scim+json"
@@ -127,18 +128,18 @@ def _token(problem: Problem) -> Response:
         # A catalogue key is an RFC 6749 code only where §5.2 has one; otherwise the status says which.
         code = problem.key if problem.key and problem.status == 400 else (
             "temporarily_unavailable" if problem.status == 503 else "server_error")
-    return JSONResponse({"error": code, "error_description": problem.detail}, status_code=problem.status,
+    return JsonResponse({"error": code, "error_description": problem.detail}, status_code=problem.status,
                         headers=dict(problem.headers))
 
 
 def _secret_server(problem: Problem) -> Response:
     code = problem.code or "".join(part.capitalize() for part in (problem.key or "scenario_error").split("_"))
-    return JSONResponse({"errorCode": code, "message": problem.detail}, status_code=problem.status,
+    return JsonResponse({"errorCode": code, "message": problem.detail}, status_code=problem.status,
                         headers=dict(problem.headers))
 
 
 def _control(problem: Problem) -> Response:
-    return JSONResponse({"error": problem.detail}, status_code=problem.status, headers=dict(problem.headers))
+    return JsonResponse({"error": problem.detail}, status_code=problem.status, headers=dict(problem.headers))
 
 
 _RENDERERS: Mapping[Surface, Callable[[Problem], Response]] = MappingProxyType({
@@ -202,7 +203,7 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     if surface is Surface.CONTROL:
         return answer(scope, Problem(exc.status_code, text, headers=exc.headers or _NO_HEADERS))
     state_of(scope).detail = text
-    return JSONResponse({"message": text}, status_code=exc.status_code, headers=exc.headers)
+    return JsonResponse({"message": text}, status_code=exc.status_code, headers=exc.headers)
 
 
 EXCEPTION_HANDLERS = MappingProxyType({

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
@@ -22,18 +21,18 @@ _JSON_TYPES = {"application/scim+json", "application/json"}
 _SCIM_TYPE = (b"content-type", SCIM_MEDIA.encode("ascii"))
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False, separators=(",", ":")).encode
-"""Starlette's JSONResponse encoding, built once (``json.dumps`` with options builds an encoder per call); responses
-are trees built from stored JSON, which has no cycles."""
+class JsonResponse(JSONResponse):
+    """Starlette's ``JSONResponse``, the same bytes, encoded by orjson (:func:`mockscim.util.jsontext.dumps`): every
+    surface answers with it."""
+
+    def render(self, content: Any) -> bytes:
+        return jsontext.dumps(content)
 
 
-class ScimResponse(JSONResponse):
+class ScimResponse(JsonResponse):
     """RFC 7644 §3.1: SCIM responses are ``application/scim+json``."""
 
     media_type = SCIM_MEDIA
-
-    def render(self, content: Any) -> bytes:
-        return _encode(content).encode("utf-8")
 
     def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
         """Starlette's headers (the given ones, then length and type), without its general checks: every SCIM answer

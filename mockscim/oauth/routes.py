@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mockscim.auth import Issued
 from mockscim.core import Core
 from mockscim.http.context import state_of
 from mockscim.http.errors import TokenError
-from mockscim.http.responses import basic_credentials, read_form
+from mockscim.http.responses import JsonResponse, basic_credentials, read_form
 from mockscim.http.runtime import runtime_of
 from mockscim.surfaces import PLATFORM_ROOT, PLATFORM_TOKEN
 
@@ -25,7 +25,7 @@ def _error(code: str, description: str, *, basic: bool = False) -> TokenError:
 
 
 def _issued(issued: Issued) -> Response:
-    return JSONResponse({
+    return JsonResponse({
         "access_token": issued.access_token,
         "token_type": "Bearer",
         "expires_in": issued.expires_in,

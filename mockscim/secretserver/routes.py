@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mockscim import kinds
@@ -19,7 +19,7 @@ from mockscim.auth import Issued, Principal, check_password
 from mockscim.core import Core
 from mockscim.http.context import state_of
 from mockscim.http.errors import SecretServerError, TokenError
-from mockscim.http.responses import base_url, read_form
+from mockscim.http.responses import JsonResponse, base_url, read_form
 from mockscim.http.runtime import runtime_of
 from mockscim.kinds.templates import field_by
 from mockscim.scim.errors import ScimError
@@ -91,21 +91,21 @@ async def _body(request: Request) -> Any:
 async def healthcheck(request: Request) -> Response:
     """``GET /api/v1/healthcheck``: what the SDK probes first to pick Secret Server mode (docs/behaviour.md §9)."""
     if not runtime_of(request).core.secret_server_up:
-        return JSONResponse({**HEALTH, "Healthy": False, "healthy": False, "databaseHealthy": False,
+        return JsonResponse({**HEALTH, "Healthy": False, "healthy": False, "databaseHealthy": False,
                              "errorCode": "ServiceUnavailable", "message": "Secret Server service unavailable."},
                             status_code=503)
-    return JSONResponse(HEALTH)
+    return JsonResponse(HEALTH)
 
 
 async def platform_health(request: Request) -> Response:
     """``GET /platform/health``: the Platform probe; it stays up with Secret Server down
     (docs/behaviour.md §8)."""
-    return JSONResponse({"Healthy": True})
+    return JsonResponse({"Healthy": True})
 
 
 async def platform_no_healthcheck(request: Request) -> Response:
     """``/platform/api/v1/healthcheck``: unhealthy, without "healthy" anywhere, so the SDK picks Platform mode."""
-    return JSONResponse({"message": "Not found."}, status_code=404)
+    return JsonResponse({"message": "Not found."}, status_code=404)
 
 
 # -- tokens -----------------------------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def _issued(request: Request, issued: Issued) -> Response:
     # docs/behaviour.md §12: the journal names the user the token was issued to.
     state_of(request.scope).principal = runtime_of(request).core.authenticate(issued.access_token, users=True)
     # Secret Server's token body (docs/behaviour.md §9): the SDK reads access_token and expires_in.
-    return JSONResponse({"access_token": issued.access_token, "token_type": "bearer",
+    return JsonResponse({"access_token": issued.access_token, "token_type": "bearer",
                          "expires_in": issued.expires_in, "refresh_token": issued.refresh_token},
                         headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
@@ -158,7 +158,7 @@ def _issued(request: Request, issued: Issued) -> Response:
 async def vaults(request: Request, caller: Principal) -> Response:
     """``GET /platform/vaultbroker/api/vaults``: one default vault whose URL is this server's root (docs/behaviour.md
     §1)."""
-    return JSONResponse({"vaults": [{
+    return JsonResponse({"vaults": [{
         "vaultId": "00000000-0000-4000-8000-00000000cafe",
         "name": "mockscim",
         "type": "SecretServerCloud",
@@ -218,13 +218,13 @@ def _model(request: Request, secret: Mapping[str, Any]) -> dict[str, Any]:
 
 async def get_secret(request: Request, caller: Principal) -> Response:
     """``GET /secrets/{id}``: a SecretModel."""
-    return JSONResponse(_model(request, _unlocked(request, caller)))
+    return JsonResponse(_model(request, _unlocked(request, caller)))
 
 
 async def get_summary(request: Request, caller: Principal) -> Response:
     """``GET /secrets/{id}/summary``: a SecretSummary (no items, so no comment or check-out needed)."""
     core = runtime_of(request).core
-    return JSONResponse(models.secret_summary(core.store, _readable_secret(request, caller), core.checked_out))
+    return JsonResponse(models.secret_summary(core.store, _readable_secret(request, caller), core.checked_out))
 
 
 async def get_field(request: Request, caller: Principal) -> Response:
@@ -238,13 +238,13 @@ async def get_field(request: Request, caller: Principal) -> Response:
         template = models.template_of(runtime_of(request).core.store, secret)
         if template is None or field_by(template, slug=slug) is None:
             raise FieldNotFound(slug)
-        return JSONResponse("")
+        return JsonResponse("")
     value = fields[key]
     if isinstance(value, Mapping):
         name = str(value.get("filename") or key).replace('"', "")
         return Response(base64.b64decode(str(value.get("base64", ""))), media_type="application/octet-stream",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return JSONResponse("" if value is None else str(value))
+    return JsonResponse("" if value is None else str(value))
 
 
 def _query(request: Request) -> rules.SecretQuery:
@@ -257,7 +257,7 @@ async def search_secrets(request: Request, caller: Principal) -> Response:
     query = _query(request)
     found = query.run(core.store, _access(request, caller))
     sort = [{"name": query.sort, "direction": "Desc" if query.descending else "Asc", "priority": 0}]
-    return JSONResponse(models.paging(
+    return JsonResponse(models.paging(
         query.skip, query.take, found,
         lambda s: models.secret_summary(core.store, s, core.checked_out, query.extended_values(s)),
         sort_by=sort))
@@ -266,7 +266,7 @@ async def search_secrets(request: Request, caller: Principal) -> Response:
 async def search_total(request: Request, caller: Principal) -> Response:
     """``GET /secrets/search-total``: a bare integer."""
     core = runtime_of(request).core
-    return JSONResponse(len(_query(request).run(core.store, _access(request, caller))))
+    return JsonResponse(len(_query(request).run(core.store, _access(request, caller))))
 
 
 async def create_secret(request: Request, caller: Principal) -> Response:
@@ -275,7 +275,7 @@ async def create_secret(request: Request, caller: Principal) -> Response:
     body = await _body(request)
     keys = await run_in_threadpool(rules.keys_for, body)  # RSA and bcrypt take ~0.5 s: off the event loop
     changes = await core.transact(lambda: rules.create_secret(core.store, _access(request, caller), body, keys))
-    return JSONResponse(_model(request, _written(changes)))
+    return JsonResponse(_model(request, _written(changes)))
 
 
 async def _change_secret(request: Request, caller: Principal, rule: Callable[..., Any]) -> Response:
@@ -284,7 +284,7 @@ async def _change_secret(request: Request, caller: Principal, rule: Callable[...
     body = await _body(request)
     sid = request.path_params["id"]
     changes = await core.transact(lambda: rule(core.store, _access(request, caller), sid, body))
-    return JSONResponse(_model(request, _written(changes)))
+    return JsonResponse(_model(request, _written(changes)))
 
 
 async def update_secret(request: Request, caller: Principal) -> Response:
@@ -311,7 +311,7 @@ async def put_field(request: Request, caller: Principal) -> Response:
             raise BadRequest("value must be a string.")
         value = given
     await core.transact(lambda: rules.set_field(core.store, _access(request, caller), sid, slug, value))
-    return JSONResponse("" if isinstance(value, rules.Upload) else value)
+    return JsonResponse("" if isinstance(value, rules.Upload) else value)
 
 
 async def _upload(request: Request) -> rules.Upload:
@@ -338,7 +338,7 @@ async def delete_secret(request: Request, caller: Principal) -> Response:
     sid = request.path_params["id"]
     await core.transact(lambda: rules.deactivate_secret(core.store, _access(request, caller), sid))
     core.checked_out.pop(sid, None)
-    return JSONResponse({"id": models.ss_id(sid), "objectType": "Secret", "responseCodes": []})
+    return JsonResponse({"id": models.ss_id(sid), "objectType": "Secret", "responseCodes": []})
 
 
 async def check_out(request: Request, caller: Principal) -> Response:
@@ -351,7 +351,7 @@ async def check_out(request: Request, caller: Principal) -> Response:
         raise SecretCheckedOut()
     if caller.user_id is not None:
         core.checked_out[sid] = caller.user_id
-    return JSONResponse(models.secret_summary(core.store, secret, core.checked_out))
+    return JsonResponse(models.secret_summary(core.store, secret, core.checked_out))
 
 
 async def check_in(request: Request, caller: Principal) -> Response:
@@ -363,7 +363,7 @@ async def check_in(request: Request, caller: Principal) -> Response:
     if holder is not None and holder != caller.user_id:
         raise SecretCheckedOut()
     core.checked_out.pop(sid, None)
-    return JSONResponse(models.secret_summary(core.store, secret, core.checked_out))
+    return JsonResponse(models.secret_summary(core.store, secret, core.checked_out))
 
 
 # -- templates (docs/behaviour.md §9) ---------------------------------------------------------------------------
@@ -372,7 +372,7 @@ async def templates(request: Request, caller: Principal) -> Response:
     params, skip, take = rules.template_query(request.query_params.multi_items())
     text = params.get("filter.searchText", "").lower()
     found = [t for t in runtime_of(request).core.store.all(kinds.SECRET_TEMPLATES) if text in str(t["name"]).lower()]
-    return JSONResponse(models.paging(skip, take, found, lambda t: {"id": t["id"], "name": t["name"]}))
+    return JsonResponse(models.paging(skip, take, found, lambda t: {"id": t["id"], "name": t["name"]}))
 
 
 async def template(request: Request, caller: Principal) -> Response:
@@ -380,12 +380,12 @@ async def template(request: Request, caller: Principal) -> Response:
     found = runtime_of(request).core.store.get(kinds.SECRET_TEMPLATES, request.path_params["id"])
     if found is None:
         raise AccessDenied()
-    return JSONResponse(found)
+    return JsonResponse(found)
 
 
 async def generate_password(request: Request, caller: Principal) -> Response:
     """``POST /secret-templates/generate-password/{fieldId}``: a fresh password as a JSON string."""
-    return JSONResponse(rules.generate_password())
+    return JsonResponse(rules.generate_password())
 
 
 # -- folders ----------------------------------------------------------------------------------------------------
@@ -396,7 +396,7 @@ async def get_folder(request: Request, caller: Principal) -> Response:
     if folder is None or not _access(request, caller).can_see_folder(str(folder["id"])):
         raise AccessDenied()
     with_children = models.truthy(request.query_params.get("getAllChildren"))
-    return JSONResponse(models.folder_model(store, folder, with_children=with_children))
+    return JsonResponse(models.folder_model(store, folder, with_children=with_children))
 
 
 async def lookup_folders(request: Request, caller: Principal) -> Response:
@@ -404,7 +404,7 @@ async def lookup_folders(request: Request, caller: Principal) -> Response:
     store = runtime_of(request).core.store
     params, skip, take = rules.folder_query(request.query_params.multi_items(), default_take=models.DEFAULT_TAKE)
     found = models.search_folders(store, _access(request, caller), params)
-    return JSONResponse(models.paging(skip, take, found,
+    return JsonResponse(models.paging(skip, take, found,
                                       lambda c: {"id": models.ss_id(c["id"]), "value": c.get("name")}))
 
 
@@ -413,7 +413,7 @@ async def search_folders(request: Request, caller: Principal) -> Response:
     store = runtime_of(request).core.store
     params, skip, take = rules.folder_query(request.query_params.multi_items(), default_take=models.DEFAULT_TAKE)
     found = models.search_folders(store, _access(request, caller), params)
-    return JSONResponse(models.paging(skip, take, found,
+    return JsonResponse(models.paging(skip, take, found,
                                       lambda c: models.folder_model(store, c, with_children=False)))
 
 
@@ -444,7 +444,7 @@ async def create_folder(request: Request, caller: Principal) -> Response:
         created = await core.create("Containers", doc, caller)
     except ScimError as exc:
         raise _scim_refusal(exc) from None
-    return JSONResponse(models.folder_model(core.store, created, with_children=False))
+    return JsonResponse(models.folder_model(core.store, created, with_children=False))
 
 
 async def rename_folder(request: Request, caller: Principal) -> Response:
@@ -453,7 +453,7 @@ async def rename_folder(request: Request, caller: Principal) -> Response:
     body = await _body(request)
     cid = request.path_params["id"]
     changes = await core.transact(lambda: rules.rename_folder(core.store, _access(request, caller), cid, body))
-    return JSONResponse(models.folder_model(core.store, _written(changes), with_children=False))
+    return JsonResponse(models.folder_model(core.store, _written(changes), with_children=False))
 
 
 async def delete_folder(request: Request, caller: Principal) -> Response:
@@ -461,7 +461,7 @@ async def delete_folder(request: Request, caller: Principal) -> Response:
     core = runtime_of(request).core
     cid = request.path_params["id"]
     await core.transact(lambda: rules.delete_folder(core.store, _access(request, caller), cid))
-    return JSONResponse({"id": models.ss_id(cid), "objectType": "Folder", "responseCodes": []})
+    return JsonResponse({"id": models.ss_id(cid), "objectType": "Folder", "responseCodes": []})
 
 
 # -- users ------------------------------------------------------------------------------------------------------
@@ -469,7 +469,7 @@ async def users(request: Request, caller: Principal) -> Response:
     """``GET /api/v1/users``: SCIM users as Secret Server users (docs/behaviour.md §9)."""
     params, skip, take = rules.user_query(request.query_params.multi_items(), default_take=models.DEFAULT_TAKE)
     found = models.search_users(runtime_of(request).core.store, params)
-    return JSONResponse(models.paging(skip, take, found, models.user_model))
+    return JsonResponse(models.paging(skip, take, found, models.user_model))
 
 
 def routes() -> list[BaseRoute]:
