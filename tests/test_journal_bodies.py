@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from bench.journal_memory import measure
 from mockscim.journal import Journal, RawRequest
-from mockscim.journal.bodies import BODY_CAP, HEADER_VALUE_CAP, Capture, Exchange, body_of
+from mockscim.journal.bodies import BODY_CAP, HEADER_VALUE_CAP, Capture, body_of, exchange_text, pack_exchange
 
 from .helpers import (
     AUTH,
@@ -107,19 +107,19 @@ def test_one_entry_by_request_id(client: TestClient) -> None:
 def test_bodies_are_dropped_oldest_first_past_the_budget() -> None:
     sent = Capture()
     sent.add(b"x" * 90)
-    exchange = Exchange.of("/", [(b"content-type", b"text/plain")], sent, [], Capture())
-    journal = Journal(size=100, body_bytes=3 * exchange.size)
+    exchange = pack_exchange("/", [(b"content-type", b"text/plain")], sent, [], Capture())
+    journal = Journal(size=100, body_bytes=3 * len(exchange))
     for n in range(5):
         journal.record_request(1.0, RawRequest(f"r-{n}", "GET", "/", "", None, [], 200, None, None, 1.0, None),
                                exchange)
     entries = journal.entries()
     assert [e.get("bodies") for e in entries] == ["dropped", "dropped", None, None, None]
     assert [e["request"]["body"] for e in entries[2:]] == ["x" * 90] * 3
-    assert "request" not in entries[0] and journal.kept_bytes == 3 * exchange.size
+    assert "request" not in entries[0] and journal.kept_bytes == 3 * len(exchange)
     ring = Journal(size=2, body_bytes=10**6)  # evicted entries give their bytes back
     for n in range(5):
         ring.record_request(1.0, RawRequest(f"r-{n}", "GET", "/", "", None, [], 200, None, None, 1.0, None), exchange)
-    assert ring.kept_bytes == 2 * exchange.size
+    assert ring.kept_bytes == 2 * len(exchange)
 
 
 def secret_traffic(client: TestClient) -> list[str]:
@@ -207,3 +207,17 @@ def test_memory_stays_flat_under_huge_headers_and_bodies() -> None:
     """100 requests with 5 MiB headers and 100 with 1 MiB bodies to a served mockscim: RSS within 50 MB."""
     before, after = measure()
     assert after - before < 50, (before, after)
+
+
+def test_an_exchange_is_packed_whatever_the_header_types() -> None:
+    """Headers as lists, bytearrays or memoryviews are kept as bytes; types marshal cannot keep are kept as their
+    text: packing never fails the request."""
+    sent = Capture()
+    sent.add(b'{"a": 1}')
+    packed = pack_exchange("/x", [[b"content-type", bytearray(b"application/json")]], sent,
+                           [(b"etag", memoryview(b'W/"1"'))], Capture())
+    assert json.loads("{" + exchange_text(packed) + "}") == {
+        "request": {"headers": {"content-type": "application/json"}, "body": {"a": 1}},
+        "response": {"headers": {"etag": 'W/"1"'}, "body": None}}
+    odd = pack_exchange("/x", [(b"x-odd", object())], None, [], Capture())
+    assert json.loads("{" + exchange_text(odd) + "}")["request"]["headers"]["b'x-odd'"].startswith("<object")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import marshal
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 BODY_CAP = 64 * 1024
@@ -178,48 +179,41 @@ def _side(headers: Headers, body: bytes, truncated: bool, path: str, known: Sequ
     return '{"headers":' + head + "," + _encode(body_of(body, truncated, content_type(headers), path, known))[1:]
 
 
-Headers = tuple[tuple[bytes, bytes], ...]
+Headers = Sequence[tuple[bytes, bytes]]
+
+# marshal's format 2 has no back-references: half the cost of the default format for a head and a body.
+_PACKING = 2
 
 
-class Exchange(NamedTuple):
-    """What a request and its response said, as it came (docs/behaviour.md §12): bounded (bodies by
-    :class:`Capture`, heads by the HTTP edge), counted against the journal's body budget (``size``), and redacted and
-    formatted only when read (:meth:`text`), so a request that nobody reads pays for none of it. Immutable and made
-    of bytes: the garbage collector stops looking at it once it has seen it."""
+def pack_exchange(path: str, request_headers: Headers, request_body: Capture | None, response_headers: Headers,
+                  response_body: Capture) -> bytes:
+    """What a request (``request_body`` None: it had no body) and its response said, as they came (docs/behaviour.md
+    §12), in one bytes object: bounded (bodies by :class:`Capture`, heads by the HTTP edge), counted against the
+    journal's body budget by its length, and redacted and formatted only when read (:func:`exchange_text`), so a
+    request that nobody reads pays for none of that.
 
-    path: str
-    request_headers: Headers
-    request_body: bytes
-    request_truncated: bool
-    response_headers: Headers
-    response_body: bytes
-    response_truncated: bool
-    size: int
+    One object rather than the few dozen of the heads and bodies themselves: a journal keeps ten thousand, and small
+    objects kept that long scatter the memory of every later request (docs/performance.md "The journal's memory")."""
+    # Headers and chunks as the ASGI messages held them (marshal checks their types: Any for mypy).
+    kept: Any = (path, request_headers, None if request_body is None else request_body.chunks,
+                 request_body is not None and request_body.truncated, response_headers, response_body.chunks,
+                 response_body.truncated)
+    try:
+        return marshal.dumps(kept, _PACKING)
+    except ValueError:  # headers of other types than ASGI's bytes: kept as their text, never failing the request
+        sent = [(repr(name).encode(), repr(value).encode()) for name, value in request_headers]
+        answered = [(repr(name).encode(), repr(value).encode()) for name, value in response_headers]
+        return marshal.dumps((path, sent, *kept[2:4], answered, *kept[5:]), _PACKING)
 
-    @classmethod
-    def of(cls, path: str, request_headers: Iterable[tuple[bytes, bytes]], request_body: Capture | None,
-           response_headers: Iterable[tuple[bytes, bytes]], response_body: Capture) -> Exchange:
-        """What a request (``request_body`` None: it had no body) and its response said, and its size."""
-        sent, answered = tuple(request_headers), tuple(response_headers)
-        size = response_body.size
-        for name, value in sent:  # a plain loop: the cheapest sum over a handful of headers
-            size += len(name) + len(value)
-        for name, value in answered:
-            size += len(name) + len(value)
-        if request_body is None:
-            body, truncated = b"", False
-        else:
-            body, truncated = b"".join(request_body.chunks), request_body.truncated
-            size += request_body.size
-        return tuple.__new__(cls, (path, sent, body, truncated, answered, b"".join(response_body.chunks),
-                                   response_body.truncated, size))
 
-    def text(self) -> str:
-        """The entry's ``"request":{…},"response":{…}`` members, redacted (docs/behaviour.md §12)."""
-        known = credentials(self.request_headers)
-        request = _side(self.request_headers, self.request_body, self.request_truncated, self.path, known)
-        response = _side(self.response_headers, self.response_body, self.response_truncated, self.path, known)
-        return f'"request":{request},"response":{response}'
+def exchange_text(packed: bytes) -> str:
+    """The ``"request":{…},"response":{…}`` members of a journal entry, redacted (docs/behaviour.md §12), from what
+    :func:`pack_exchange` packed."""
+    path, sent, sent_chunks, sent_truncated, answered, answered_chunks, answered_truncated = marshal.loads(packed)
+    known = credentials(sent)
+    request = _side(sent, b"".join(sent_chunks or ()), sent_truncated, path, known)
+    response = _side(answered, b"".join(answered_chunks), answered_truncated, path, known)
+    return f'"request":{request},"response":{response}'
 
 
 def credentials(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:

@@ -17,8 +17,8 @@ from json.encoder import encode_basestring
 from typing import Any, NamedTuple, TextIO
 from urllib.parse import unquote, unquote_plus
 
-from mockscim.journal.bodies import Exchange
 from mockscim.journal.bodies import credentials as secrets_of
+from mockscim.journal.bodies import exchange_text
 from mockscim.journal.lines import Clock, LineWriter
 from mockscim.util.timefmt import iso_utc_epoch
 
@@ -264,8 +264,8 @@ def entry_line(arrived: float, request: RawRequest, stamp: Callable[[float], str
 
 
 _Item = list[Any]
-"""A ring slot: ``[arrival epoch, entry dict or the RawRequest it is built from, exchange JSON text or None or
-DROPPED, its size in bytes]``."""
+"""A ring slot: ``[arrival epoch, entry dict or the RawRequest it is built from, the exchange (packed bytes, its
+JSON text once read, DROPPED, or None), its size in bytes]``."""
 
 
 def _exchange_text(item: _Item, lock: threading.Lock | None) -> str:
@@ -273,9 +273,9 @@ def _exchange_text(item: _Item, lock: threading.Lock | None) -> str:
     the slot in place of the raw exchange unless it was dropped meanwhile (``lock``: the journal's, None when the
     caller holds it)."""
     exchange = item[2]
-    if not isinstance(exchange, Exchange):
+    if not isinstance(exchange, bytes):
         return str(exchange)
-    text = exchange.text()
+    text = exchange_text(exchange)
     if lock is None:
         item[2] = text
         return text
@@ -341,10 +341,10 @@ class Journal:
             arrived = arrived.timestamp()
         self._keep([arrived, entry, None, 0])
 
-    def record_request(self, arrived: float, request: RawRequest, exchange: Exchange | None = None) -> None:
+    def record_request(self, arrived: float, request: RawRequest, exchange: bytes | None = None) -> None:
         """Keep ``request`` and what it and its response said (``exchange``); its JSON line is built at once when the
         file or the log wants it (on the writer's thread for ``serve``'s stderr), its entry when first read."""
-        item: _Item = [arrived, request, exchange, exchange.size if exchange is not None else 0]
+        item: _Item = [arrived, request, exchange, 0 if exchange is None else len(exchange)]
         if self._file is None and self._writer is None and not log.isEnabledFor(logging.INFO):
             with self._lock:  # kept, nothing else (what _keep does then, inline: every request comes here)
                 self._append(item)

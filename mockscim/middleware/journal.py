@@ -8,7 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockscim.http.context import RequestState, state_of
 from mockscim.journal import Journal, RawRequest
-from mockscim.journal.bodies import Capture, Exchange
+from mockscim.journal.bodies import Capture, pack_exchange
 
 # What the entry's metadata (user agent, credentials to redact) is built from later (docs/behaviour.md §12): those two
 # headers, each cut to this, kept with the entry; the whole head is kept with the exchange, within the body budget.
@@ -94,4 +94,4 @@ class JournalMiddleware:
             state.request_id, scope["method"], path,
             scope.get("query_string", b"").decode("latin-1"), principal, tuple(meta), state.status,
             state.scim_type, state.detail, duration_ms, state.rule),
-            Exchange.of(path, headers, request_body, response_headers, response_body))
+            pack_exchange(path, headers, request_body, response_headers, response_body))
