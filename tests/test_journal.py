@@ -24,7 +24,6 @@ from mockscim.journal.ring import (
     RawRequest,
     build_entry,
     entry_line,
-    query_text,
     redact_query,
     redact_text,
     sensitive,
@@ -237,17 +236,21 @@ def test_the_log_line_is_the_entry_as_json(request_: RawRequest) -> None:
     assert json.loads(line) == entry
 
 
-def test_query_text_decodes_as_unquote_plus() -> None:
-    """The journal's query decoder gives what ``unquote_plus`` gives, for any mix of escapes, stray '%' and '+'."""
+def test_the_query_decoders_decode_as_urllib() -> None:
+    """The fast query decoders (the journal's, the SCIM list's) give what ``unquote_plus`` and ``parse_qsl`` give,
+    for any mix of escapes, stray '%', '+', '=' and '&'."""
     import random
-    from urllib.parse import unquote_plus
+    from urllib.parse import parse_qsl, unquote_plus
+
+    from mockscim.util import urlquery
 
     rng = random.Random(3)
     pieces = ["%20", "%22", "%40", "%2b", "%2B", "%7E", "%7f", "%80", "%C3%A9", "%c3", "%zz", "%", "%4", "+", "a",
-              "filter=", "&", "userName", "\u00e9", "%E2%82%AC"]
+              "filter=", "&", "userName", "\u00e9", "%E2%82%AC", "=", "&&", "%3D", "%26"]
     for _ in range(5000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
-        assert query_text(text) == unquote_plus(text), text
+        assert urlquery.unquote_plus(text) == unquote_plus(text), text
+        assert urlquery.parse_query(text) == dict(parse_qsl(text, keep_blank_values=True)), text
 
 
 def test_sensitive_names_match_the_pattern() -> None:

@@ -15,6 +15,7 @@ from mockscim.http.context import state_of
 from mockscim.http.runtime import runtime_of
 from mockscim.scim.errors import InvalidValue, PayloadTooLarge, UnsupportedMediaType
 from mockscim.util import jsontext
+from mockscim.util.urlquery import parse_query
 
 SCIM_MEDIA = "application/scim+json"
 _JSON_TYPES = {"application/scim+json", "application/json"}
@@ -81,7 +82,7 @@ async def read_json(request: Request, max_body: int) -> dict[str, Any]:
 def query_dict(request: Request) -> dict[str, str]:
     """The query string as a plain dict, the last value of a repeated name winning (as Starlette's ``query_params``,
     without building its multi-dict: a SCIM list reads five names from it)."""
-    return dict(parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True))
+    return parse_query(request.scope["query_string"].decode("latin-1"))
 
 
 def base_url(request: Request) -> str:

@@ -15,12 +15,13 @@ from fnmatch import fnmatchcase
 from functools import partial
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple, TextIO
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote_plus
 
 from mockscim.journal.bodies import credentials as secrets_of
 from mockscim.journal.bodies import exchange_text
 from mockscim.journal.lines import Clock, LineWriter
 from mockscim.util.timefmt import iso_utc_epoch
+from mockscim.util.urlquery import unquote_plus as fast_unquote_plus
 
 KEYS: tuple[str, ...] = (
     "time", "requestId", "method", "path", "query", "principal", "userAgent", "status", "scimType", "detail",
@@ -59,28 +60,6 @@ def parse_time(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-# Every %XX escape of an ASCII character, in either case of hex digit: the usual escapes of a query string.
-_ASCII_ESCAPES = {f"{a}{b}": chr(int(a + b, 16)) for a in "01234567" for b in "0123456789abcdefABCDEF"}
-
-
-def query_text(query: str) -> str:
-    """``unquote_plus(query)``, with a dictionary lookup per escape when every escape is of an ASCII character (a
-    filter's quotes, spaces, ``@``): the general decoder costs about as much as the rest of a journal line."""
-    if "+" in query:
-        query = query.replace("+", " ")
-    if "%" not in query:
-        return query
-    first, *rest = query.split("%")
-    out = [first]
-    for part in rest:
-        char = _ASCII_ESCAPES.get(part[:2])
-        if char is None:  # a multi-byte UTF-8 sequence, or a stray '%'
-            return unquote(query)
-        out.append(char)
-        out.append(part[2:])
-    return "".join(out)
-
-
 def sensitive(text: str) -> bool:
     """Whether ``text`` contains a credential-like name (``token``, ``secret``, ``passw``…), in any case."""
     if text.isascii():
@@ -97,7 +76,7 @@ def redact_query(query: str, known: Iterable[str] = ()) -> str:
     if not query:
         return query
     known = [k for k in known if k]
-    decoded = query_text(query)
+    decoded = fast_unquote_plus(query)
     if not sensitive(decoded) and not any(k in query or k in decoded for k in known):
         return query  # the usual case, decided with at most one unquote instead of one per parameter
     parts = query.split("&")
