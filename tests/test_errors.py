@@ -180,11 +180,15 @@ def test_500_takes_the_shape_of_its_surface(client: TestClient, monkeypatch: pyt
 
 
 
+@pytest.mark.parametrize("raised", [RuntimeError("kaboom-after-the-head"), errors.NotFound("kaboom-after-the-head")],
+                         ids=["unexpected", "a-scim-error"])
 def test_exception_after_the_head_was_sent_sends_no_second_head(monkeypatch: pytest.MonkeyPatch,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
-    """An exception once the response has started: no 500 head after it (the guard asks the request state whether
-    the response started), the traceback goes to the log only, and the journal records the response as not completed
-    (status 0, docs/behaviour.md §10). Driven as ASGI, so that every message the server sends is seen."""
+                                                                caplog: pytest.LogCaptureFixture,
+                                                                raised: Exception) -> None:
+    """An exception once the response has started, unexpected or one a surface renders: no second head after it (the
+    guard and the error renderer ask the request state whether the response started), the traceback goes to the log
+    only, and the journal records the response as not completed (status 0, docs/behaviour.md §10). Driven as ASGI,
+    so that every message the server sends is seen."""
     import asyncio
 
     from mockscim import create_app
@@ -192,7 +196,7 @@ def test_exception_after_the_head_was_sent_sends_no_second_head(monkeypatch: pyt
 
     async def half(self: ScimResponse, scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        raise RuntimeError("kaboom-after-the-head")
+        raise raised
 
     app = create_app()
     sent: list[Message] = []
@@ -213,6 +217,7 @@ def test_exception_after_the_head_was_sent_sends_no_second_head(monkeypatch: pyt
         asyncio.run(app(scope, receive, send))
     assert [(m["type"], m.get("status")) for m in sent] == [("http.response.start", 200)]
     assert "kaboom-after-the-head" in caplog.text
-    assert isinstance(app.state.runtime.errors[-1], RuntimeError)
+    kept = app.state.runtime.errors[-1]
+    assert kept is raised or (isinstance(kept, RuntimeError) and kept.__cause__ is raised)
     entry = TestClient(app).get("/_mockscim/journal").json()["entries"][-1]
     assert (entry["method"], entry["path"], entry["status"]) == ("GET", path, 0)

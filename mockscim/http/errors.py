@@ -12,7 +12,7 @@ way the body is written here and only here, in the shape of the surface the requ
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import ClassVar
@@ -20,7 +20,7 @@ from typing import ClassVar
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockscim.http.context import state_of
 from mockscim.http.responses import JsonResponse
@@ -39,6 +39,7 @@ __all__ = [
     "EXCEPTION_HANDLERS",
     "ControlError",
     "Problem",
+    "RenderErrors",
     "SecretServerError",
     "SurfaceError",
     "TokenError",
@@ -213,3 +214,32 @@ EXCEPTION_HANDLERS = MappingProxyType({
     WriteFailed: _on_write_failed,
 })
 """The app's exception handlers: raise anywhere in an endpoint, rendered here (Starlette's model)."""
+
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+class RenderErrors:
+    """Around the router: an exception the app raised that ``handlers`` knows (by its class or a base class) becomes
+    the response its handler renders; any other goes on up, to the guard's 500 (docs/behaviour.md §7).
+
+    What Starlette's ``ExceptionMiddleware`` does, without wrapping ``send`` or building a request for every
+    request: whether the response started is in the request state (the journal layer sets it), and a request
+    object is made only for an error.
+    """
+
+    def __init__(self, app: ASGIApp, handlers: Mapping[type[Exception], Handler] = EXCEPTION_HANDLERS) -> None:
+        self.app = app
+        self.handlers = dict(handlers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            handler = next((self.handlers[c] for c in type(exc).__mro__ if c in self.handlers), None)
+            if handler is None or scope["type"] != "http":
+                raise
+            if state_of(scope).started:  # half a response is on the wire: the guard logs it, nothing more is sent
+                raise RuntimeError("an error was raised after the response started") from exc
+            response = await handler(Request(scope, receive, send), exc)
+            await response(scope, receive, send)

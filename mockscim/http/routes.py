@@ -16,10 +16,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 class Endpoint:
     """``async def handler(request) -> Response`` as an ASGI app.
 
-    Starlette wraps a function endpoint in a second exception-handling layer of its own (``request_response``) inside
-    the ``ExceptionMiddleware`` that already wraps the router with the same handlers. An exception raised here goes
-    to that middleware instead, which renders it the same way (``EXCEPTION_HANDLERS``, one renderer per surface):
-    one layer, one closure and one request object fewer on every request.
+    Starlette wraps a function endpoint in an exception-handling layer of its own (``request_response``). An
+    exception raised here goes to :class:`~mockscim.http.errors.RenderErrors` around the router instead, which
+    renders it the same way (``EXCEPTION_HANDLERS``, one renderer per surface): one layer, one closure and one
+    request object fewer on every request.
     """
 
     __slots__ = ("handler",)
