@@ -557,13 +557,18 @@ def budget(bench: Bench) -> Iterator[str]:
                 parts.append(f"@{size:,} {_ratio(num, den)}")
             ok = None if None in oks else all(oks)
             yield f"{verdict(ok)}: {op}, {store} ≥ {floor:.0%} of the ceiling: " + ", ".join(parts)
+    # The ceiling answers the same at every size: its own ratio between the two phases is how much this machine's
+    # speed moved meanwhile (shown beside the verdict, which stays on mockscim's own CPU).
+    c_lo, c_hi = c.get(("filter eq", small, CEILING)), c.get(("filter eq", big, CEILING))
+    drift = (f"; the ceiling's own: {c_hi.cpu_us / c_lo.cpu_us:.2f}x"
+             if isinstance(c_lo, Measure) and isinstance(c_hi, Measure) else "")
     for store in (MEMORY, DEFAULT, TINYDB):
         lo, hi = c.get(("filter eq", small, store)), c.get(("filter eq", big, store))
         if isinstance(lo, Measure) and isinstance(hi, Measure):
             cost = hi.cpu_us / lo.cpu_us
             yield (f"{verdict(cost <= 1.10)}: filter eq cost @ {big} vs @ {small}, {store}: {cost:.2f}x CPU per "
                    f"request ({hi.cpu_us:,.0f} vs {lo.cpu_us:,.0f} µs; req/s {hi.result.rps:,.0f} vs "
-                   f"{lo.result.rps:,.0f}) (target ≤ 1.10x)")
+                   f"{lo.result.rps:,.0f}{drift}) (target ≤ 1.10x)")
     mem, tdb = c.get(("onboarding creates/s", big, MEMORY)), c.get(("onboarding creates/s", big, TINYDB))
     tdb_small = c.get(("onboarding creates/s", small, TINYDB))
     if isinstance(mem, Measure) and isinstance(tdb, Measure):
