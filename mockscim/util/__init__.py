@@ -1,1 +1,1 @@
-"""Small pure helpers every layer may use: bounded JSON text, UTC time formats, where the shipped data lives."""
+"""Small pure helpers for every layer: bounded JSON text, query strings, UTC times, where shipped data lives."""
