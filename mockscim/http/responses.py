@@ -23,8 +23,8 @@ _SCIM_TYPE = (b"content-type", SCIM_MEDIA.encode("ascii"))
 
 
 class JsonResponse(JSONResponse):
-    """Starlette's ``JSONResponse``, the same bytes, encoded by orjson (:func:`mockscim.util.jsontext.dumps`): every
-    surface answers with it."""
+    """Starlette's ``JSONResponse`` encoded by orjson (:func:`mockscim.util.jsontext.dumps`: the same bytes but for a
+    negative exponent, ``1e-7``): every surface answers with it."""
 
     def render(self, content: Any) -> bytes:
         return jsontext.dumps(content)
