@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mockscim.util.jsontext import MAX_DEPTH, JsonTextError, dumps, loads
+from mockscim.util.jsontext import MAX_DEPTH, JsonTextError, dumps, loads, stream_lists
 
 
 @pytest.mark.parametrize(("raw", "value"), [
@@ -74,3 +74,62 @@ def test_dumps_writes_an_exponent_in_its_shortest_form() -> None:
     value = {"small": 1.5e-7, "large": 1e22, "tiny": 5e-324}
     assert dumps(value) == b'{"small":1.5e-7,"large":1e+22,"tiny":5e-324}'
     assert json.loads(dumps(value)) == value
+
+
+def _streamed(raw: bytes | str) -> dict[str, list[Any]]:
+    return {key: list(elements) for key, elements in stream_lists(raw)}
+
+
+_DEEP = b"[" * (MAX_DEPTH - 2) + b"]" * (MAX_DEPTH - 2)  # an element this deep sits at MAX_DEPTH in the object
+
+
+@pytest.mark.parametrize("raw", [
+    b"{}", b" {\n} \n", b'{"a": []}', b'{"a":[],"b":[1]}',
+    b'{\n "Users": [\n  {"id": "1", "name": {"givenName": "B"}},\n  {"id": "2"}\n ],\n "Groups": [ ]\n}\n',
+    b'{"a" : [ 1 , "x" , null , true , {"k": [1.5e-7, -0.0]} ] , "b":[[]]}',
+    '{"a": ["caf\\u00e9", "café"]}'.encode(), '{"a": ["café"]}',
+    b'{"a": [123456789012345678901234567890, -9223372036854775809]}',
+    b'{"a": [' + _DEEP + b"]}", b'{"a": [[' + _DEEP + b"]]}", b'{"a": [' + b"{" * 70 + b"}" * 70 + b"]}",
+    b'{"a": [1], "a": [2]}',
+    b'{"a": [1,]}', b'{"a": [],}', b'{"a": [1] "b": []}', b'{"a": [1]} x', b'{"a": [1]', b'{"a": [',
+    b'{"a": 1}', b'{"a": {}}', b"[1]", b'"a"', b"", b"   ",
+    b'{"a": [NaN]}', b'{"a": [1e400]}', b'{"a": [-Infinity]}',
+    b'{"a": ["\\ud800"]}', b'{"a": ["\\ud83d\\ude00"]}', b'\xef\xbb\xbf{"a": []}', '{"a": []}'.encode("utf-16"),
+    b'{"a": ["\xff"]}', b'{a: []}', b'{"a": [01]}', b'{"a": ["\x01"]}',
+], ids=lambda raw: repr(raw[:24]))
+def test_a_streamed_text_reads_as_loads_reads_it(raw: bytes | str) -> None:
+    """Whatever the element reader yields is what ``loads`` gives for the same text; what it does not read (a
+    surrogate escape, a byte-order mark, a member that is not a list, malformed text) it refuses, for ``loads`` to
+    accept or refuse whole."""
+    try:
+        whole: Any = loads(raw)
+    except JsonTextError:
+        whole = JsonTextError
+    try:
+        streamed: Any = _streamed(raw)
+    except JsonTextError:
+        return
+    assert streamed == whole  # (a repeated key is yielded twice; read into a dict, the last one wins, as in loads)
+
+
+@pytest.mark.parametrize(("raw", "value"), [
+    (b"{}", {}),
+    (b'{\n "Users": [\n  {"id": "1"},\n  {"id": "2"}\n ],\n "Groups": [ ]\n}\n',
+     {"Users": [{"id": "1"}, {"id": "2"}], "Groups": []}),
+    ('{"a": ["café", "caf\\u00e9"]}', {"a": ["café", "café"]}),
+    (b'{"a": [123456789012345678901234567890]}', {"a": [123456789012345678901234567890]}),
+    (b'{"a": [' + _DEEP + b"]}", None),
+], ids=["empty", "fixture-layout", "text", "integer-beyond-64-bits", "max-depth"])
+def test_a_plain_text_is_streamed(raw: bytes | str, value: Any) -> None:
+    """The plain case is read element by element (the fast path a large fixture takes), not refused."""
+    assert _streamed(raw) == (value if value is not None else loads(raw))
+
+
+def test_a_list_read_halfway_stops_the_reader() -> None:
+    """Each member's elements are read before the next member: a caller that skips the rest gets an error, not a
+    misread."""
+    members = stream_lists(b'{"a": [1, 2], "b": [3]}')
+    key, elements = next(members)
+    assert (key, next(elements)) == ("a", 1)
+    with pytest.raises(JsonTextError, match="was not read to its end"):
+        next(members)

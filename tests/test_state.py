@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockscim.app import load_fixture
+from mockscim.core import StateError
 from mockscim.seed.generate import generate_state
-from tests.helpers import AUTH, SERVICE_ID, Make
+from mockscim.util import jsontext
+from tests.helpers import AUTH, SERVICE_ID, Make, one_line, run
 
 STATE = "/_mockscim/state"
 KINDS = ["serviceUsers", "Users", "Groups", "Containers", "ContainerPermissions", "PrivilegedData",
@@ -238,3 +241,70 @@ def test_api_writes_survive_a_restart(open_client: Make, tmp_path: Path) -> None
     kept = next(s for s in before["PrivilegedData"] if s["id"] == str(sid))
     assert kept["checkOutEnabled"] is True and kept["fields"]["public-key"]["filename"] == "k.pub"
     assert next(s for s in before["PrivilegedData"] if s["id"] == "13")["active"] is False
+
+
+FILE_INVALID = [(i, st, m) for i, st, m in INVALID if isinstance(st, dict)] + [
+    ("not an object", [], "a state is a JSON object"),
+    ("kinds out of order, one invalid", {"Groups": [{"displayName": "g", "members": [{"value": "nobody"}]}],
+                                         "Users": [{"id": "u", "userName": "u@example.com"}]},
+     "Groups[0] (id"),
+]
+
+
+@pytest.mark.parametrize(("state", "message"), [(s, m) for _, s, m in FILE_INVALID],
+                         ids=[i for i, _, _ in FILE_INVALID])
+def test_an_invalid_fixture_file_is_refused_naming_the_entry(make_client: Make, tmp_path: Path, state: Any,
+                                                             message: str) -> None:
+    """A fixture file is read entry by entry as it is parsed; its errors are the ones a state PUT gets."""
+    fixture = tmp_path / "bad.json"
+    fixture.write_text(json.dumps(state, indent=1))
+    with pytest.raises(StateError, match=re.escape(message)):
+        make_client(fixture=str(fixture))
+
+
+def test_a_fixture_that_is_not_json_after_a_bad_entry_names_the_json_error(tmp_path: Path) -> None:
+    """The first entry is refused, but the text breaks off later: the fixture is reported as the JSON it is not,
+    as when it was parsed whole before being read."""
+    fixture = tmp_path / "cut.json"
+    fixture.write_text('{"Users": [{"id": "a"}],\n "Groups": [')
+    r = run("serve", "--port", "0", "--fixture", str(fixture))
+    assert r.returncode == 2
+    assert one_line(r) == ("mockscim serve: cannot start: the fixture is not usable JSON: malformed JSON: Expecting "
+                           "value: line 2 column 13 (char 37)")
+
+
+SEEDED = generate_state(users=60, groups=6, containers=8, secrets=12, seed=5)
+SEEDED["Users"][3]["displayName"] = "Zoë 😀"  # a surrogate pair where ensure_ascii escapes it
+LAYOUTS = {
+    "one line": lambda: json.dumps(SEEDED, ensure_ascii=False).encode(),
+    "one entry per line": lambda: ("{\n" + ",\n".join(
+        f" {json.dumps(kind)}: [\n  " + ",\n  ".join(json.dumps(d, ensure_ascii=False) for d in docs) + "\n ]"
+        for kind, docs in SEEDED.items()) + "\n}\n").encode(),
+    "indented": lambda: json.dumps(SEEDED, ensure_ascii=False, indent="\t").encode(),
+    "kinds reordered": lambda: json.dumps(dict(reversed(SEEDED.items())), ensure_ascii=False).encode(),
+    "byte-order mark": lambda: b"\xef\xbb\xbf" + json.dumps(SEEDED, ensure_ascii=False).encode(),
+    "surrogate escapes": lambda: json.dumps(SEEDED, ensure_ascii=True).encode(),
+}
+
+
+@pytest.mark.parametrize(("layout", "whole"), [
+    ("one line", False), ("one entry per line", False), ("indented", False), ("kinds reordered", True),
+    ("byte-order mark", True), ("surrogate escapes", True)])
+def test_a_fixture_loads_the_same_however_its_text_is_laid_out(make_client: Make, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch, layout: str,
+                                                                whole: bool) -> None:
+    """A plain fixture is read entry by entry and never parsed whole (a 1M-user text would take ~6 GB); one the
+    entry reader leaves alone (kinds out of their order, a byte-order mark, surrogate escapes) is parsed whole.
+    Either way the server holds what the same state PUT gives."""
+    fixture = tmp_path / "seeded.json"
+    fixture.write_bytes(LAYOUTS[layout]())
+    parsed_whole: list[int] = []
+    loads = jsontext.loads
+    monkeypatch.setattr(jsontext, "loads", lambda raw: parsed_whole.append(len(raw)) or loads(raw))
+    c = make_client(fixture=str(fixture))
+    monkeypatch.undo()
+    assert bool(parsed_whole) == whole
+    served = get_state(c)
+    assert next(u for u in served["Users"] if u["id"] == SEEDED["Users"][3]["id"])["displayName"] == "Zoë 😀"
+    assert put_state(c, SEEDED).status_code == 200
+    assert without_meta(get_state(c)) == without_meta(served)

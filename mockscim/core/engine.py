@@ -11,7 +11,7 @@ from typing import Any
 
 from mockscim.auth.principal import ANONYMOUS, Principal
 from mockscim.auth.tokens import TokenRegistry
-from mockscim.core.state import StateError, normalise_state
+from mockscim.core.state import StateError, StateReader, normalise_state, read_state
 from mockscim.resources import KINDS
 from mockscim.resources.base import Kind
 from mockscim.scim import filters
@@ -83,7 +83,9 @@ class Core:
         await self.store.sync()
 
     def _load(self, raw: Any) -> None:
-        state = normalise_state(raw, self.profile, now=self.now())
+        self._swap(normalise_state(raw, self.profile, now=self.now()))
+
+    def _swap(self, state: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
         with self.store.lock:
             self.store.load(state)
             self.revoked.clear()
@@ -103,21 +105,41 @@ class Core:
 
     def _reset_store(self) -> None:
         stamp = self.fixture_stamp()
-        pack = getattr(self.store, "pack", None)
         if self._kept is not None and self._kept[0] == stamp:
             # The fixture as loaded before, in the store's own form: a swap, not a parse (docs/behaviour.md §12).
             with self.store.lock:
                 self.store.load(self._kept[1])
                 self.revoked.clear()
         else:
-            try:
-                raw = jsontext.loads(self.fixture())
-            except jsontext.JsonTextError as exc:
-                raise StateError(f"the fixture is not usable JSON: {exc}") from None
-            self._load(raw)
-            if pack is not None:
-                self._kept = (stamp, pack())
+            state = self._read_fixture()
+            self._swap(state)
+            self._kept = (stamp, state)  # loading a state never changes it
         self.secret_server_up = self.secret_server_default
+
+    def _read_fixture(self) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+        """The fixture in the store's own form, each entry stored as soon as it is parsed and checked: the whole
+        parse is never held at once (docs/performance.md "Where start-up from a large fixture goes").
+
+        Only a plain text is read so (an object of lists, kinds in state-file order). Anything else, or any error,
+        and the text is read again whole, which gives the same state or says precisely what is wrong with it.
+        """
+        staging = self.store.staging(streamed=True)
+        try:
+            reader = StateReader(self.profile, self.now(), staging.putter)
+            for kind, entries in jsontext.stream_lists(self.fixture()):  # no reference kept: freed once decoded
+                reader.read(kind, entries)
+            reader.finish()
+            return staging.state()
+        except (jsontext.JsonTextError, StateError):
+            pass
+        del staging, reader
+        try:
+            raw = jsontext.loads(self.fixture())
+        except jsontext.JsonTextError as exc:
+            raise StateError(f"the fixture is not usable JSON: {exc}") from None
+        staging = self.store.staging()
+        read_state(raw, StateReader(self.profile, self.now(), staging.putter))
+        return staging.state()
 
     def close(self) -> None:
         """Flush and close the store (a clean shutdown, docs/behaviour.md §14)."""

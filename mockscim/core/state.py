@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from mockscim import kinds
@@ -45,24 +46,70 @@ def _label(kind: str, i: int, entry: Any) -> str:
 def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[dict[str, Any]]]:
     """Validate ``raw`` as a whole and return it in stored form; nothing is half-loaded (docs/behaviour.md §13)."""
 
+    out: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+    read_state(raw, StateReader(profile, now, lambda kind: out[kind].append))
+    return out
+
+
+def read_state(raw: Any, reader: StateReader) -> None:
+    """Read a parsed state (a JSON object of lists) through ``reader``, to its :meth:`StateReader.finish`."""
     if not isinstance(raw, Mapping):
         raise StateError("a state is a JSON object with the lists serviceUsers, Users, Groups, Containers, "
                          "ContainerPermissions, PrivilegedData, PrivilegedDataPermissions")
     unknown = sorted(set(raw) - set(KINDS))
     if unknown:
         raise StateError(f"unknown key {unknown[0]!r} (expected {', '.join(KINDS)})")
-    out: dict[str, list[dict[str, Any]]] = {}
     for kind in KINDS:
+        if kind in raw:
+            if not isinstance(raw[kind], list):
+                raise StateError(f"{kind}: must be a list")
+            reader.read(kind, raw[kind])
+    reader.finish()
+
+
+class StateReader:
+    """A state read kind by kind, entry by entry, each entry handed to its ``sink`` in stored form as soon as it is
+    checked (docs/behaviour.md §13), so a caller can store it before the next one is even parsed
+    (docs/performance.md "Where start-up from a large fixture goes").
+
+    Kinds come in state-file order (``KINDS``), each at most once. A check that spans entries runs as soon as what
+    it needs has been read: a group's members once the users are, a container's parent at :meth:`finish`. Secrets
+    are kept at :meth:`finish`, once the templates they name are known. The first error raises
+    :class:`StateError`; what was kept by then is the caller's to drop, as a state loads whole or not at all.
+    """
+
+    def __init__(self, profile: Profile, now: str, sink: Callable[[str], Callable[[dict[str, Any]], None]]) -> None:
+        """``sink(kind)``: where the documents of ``kind`` go, one call each (called once per kind)."""
+        self.profile, self.now, self.sink = profile, now, sink
+        self._last = -1
+        self._ids: dict[str, set[str]] = {kind: set() for kind in KINDS}  # as given: what references name
+        self._user_names: set[str] = set()
+        self._service_users: list[str] = []
+        self._parents: dict[str, str | None] = {}
+        self._parent_refs: list[tuple[int, dict[str, Any]]] = []
+        self._group_names: set[str] = set()
+        self._container_names: set[tuple[Any, str]] = set()
+        self._secrets: list[dict[str, Any]] = []
+        self._templates: list[dict[str, Any]] | None = None
+
+    def read(self, kind: str, entries: Iterable[Any]) -> None:
+        """Normalise and check every entry of ``kind`` (a list, or elements as they are parsed)."""
+        if kind not in KINDS:
+            raise StateError(f"unknown key {kind!r} (expected {', '.join(KINDS)})")
+        if KINDS.index(kind) <= self._last:
+            raise StateError(f"{kind}: given twice, or after a kind the state file lists after it")
+        self._last = KINDS.index(kind)
         if kind == kinds.SECRET_TEMPLATES:
-            out[kind] = _templates(raw[kind]) if kind in raw else shipped_templates()
-            continue
-        entries = raw.get(kind, [])
-        if not isinstance(entries, list):
-            raise StateError(f"{kind}: must be a list")
-        out[kind] = []
-        ids: set[str] = set()
+            self._templates = _templates(list(entries))
+            return
+        keys: set[str] = set()
         plans: dict[str, _Plan] = {}
-        rtype = None if kind == kinds.SERVICE_USERS else profile.all_types[kind]
+        rtype = None if kind == kinds.SERVICE_USERS else self.profile.all_types[kind]
+        note = self._note(kind)
+        ids = self._ids[kind]
+        now = self.now
+        # Secrets wait for the templates they name (at finish); every other document goes straight on.
+        keep = self._secrets.append if kind == "PrivilegedData" else self.sink(kind)
         for i, entry in enumerate(entries):
             # The label (the entry's index and id) is only built for an error: most states have none.
             if type(entry) is not dict and not isinstance(entry, Mapping):
@@ -78,13 +125,121 @@ def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[d
                             doc["passwordHash"] = hash_password(str(doc.pop("password")))
             except _Bad as exc:
                 raise StateError(f"{_label(kind, i, entry)}: {exc}") from None
-            key = str(doc["userName"] if rtype is None else doc["id"]).lower()
-            if key in ids:
+            given = str(doc["userName"] if rtype is None else doc["id"])
+            key = _folded(given)
+            if key in keys:
                 raise StateError(f"{_label(kind, i, entry)}: duplicate {'userName' if rtype is None else 'id'}")
-            ids.add(key)
-            out[kind].append(doc)
-    _check_references(out, profile)
-    return out
+            keys.add(key)
+            if rtype is not None:
+                ids.add(given)
+            if note is not None:
+                note(i, doc)
+            keep(doc)
+
+    def finish(self) -> None:
+        """The checks that wait for later kinds, then the secrets (and the templates) kept."""
+        for i, name in enumerate(self._service_users):
+            if name.lower() not in self._user_names:
+                raise StateError(f"serviceUsers[{i}]: no User has userName {name!r}")
+        for i, c in self._parent_refs:
+            self._need(f"Containers[{i}] (id {c['id']!r})", c, "parent", "Containers")
+        _no_cycles(self._parents)
+        templates = shipped_templates() if self._templates is None else self._templates
+        for i, s in enumerate(self._secrets):
+            _secret(f"PrivilegedData[{i}] (id {s['id']!r})", s, templates)
+        for kind, docs in (("PrivilegedData", self._secrets), (kinds.SECRET_TEMPLATES, templates)):
+            keep = self.sink(kind)
+            for doc in docs:
+                keep(doc)
+
+    # -- the checks that span entries (unique values, references), kind by kind ------------------------------------
+    def _note(self, kind: str) -> Callable[[int, dict[str, Any]], None] | None:
+        """What ``read`` checks of each document of ``kind`` against the others before keeping it (``None``:
+        nothing)."""
+        if kind == kinds.SERVICE_USERS:
+            return self._on_service_user
+        if kind == "Users":
+            return self._on_user
+        if kind == "Groups":
+            return self._on_group
+        if kind == "Containers":
+            return self._on_container
+        if kind == "PrivilegedData":
+            return self._on_secret
+        if kind in _PERMISSIONS:
+            return self._on_permission(kind)
+        return None
+
+    def _need(self, label: str, doc: Mapping[str, Any], attr: str, target: str) -> None:
+        ref = doc.get(attr)
+        if ref is not None and (not isinstance(ref, Mapping) or ref.get("value") not in self._ids[target]):
+            raise StateError(f"{label}: {attr!r} names no existing {target} entry")
+
+    def _on_service_user(self, i: int, doc: dict[str, Any]) -> None:
+        self._service_users.append(doc["userName"])
+
+    def _on_user(self, i: int, doc: dict[str, Any]) -> None:
+        name = _folded(doc["userName"])
+        if name in self._user_names:
+            raise StateError(f"Users[{i}] (id {doc['id']!r}): duplicate userName")
+        self._user_names.add(name)
+
+    def _on_group(self, i: int, doc: dict[str, Any]) -> None:
+        if "Groups.displayName" in self.profile.unique:
+            name = _folded(doc["displayName"])
+            names = self._group_names
+            if name in names:
+                raise StateError(f"Groups[{i}] (id {doc['id']!r}): duplicate displayName")
+            names.add(name)
+        members = doc.get("members", [])  # dicts (coerced): every member's value looked up at C speed
+        if not self._ids["Users"].issuperset(map(dict.get, members, itertools.repeat("value"))):
+            raise StateError(f"Groups[{i}] (id {doc['id']!r}): 'members' names no existing Users entry")
+
+    def _on_container(self, i: int, doc: dict[str, Any]) -> None:
+        parent = (doc.get("parent") or {}).get("value")
+        names = self._container_names
+        name = (parent, doc["name"].lower())
+        if name in names:
+            raise StateError(f"Containers[{i}] (id {doc['id']!r}): duplicate name in its parent")
+        names.add(name)
+        self._need(f"Containers[{i}] (id {doc['id']!r})", doc, "owner", "Users")
+        self._parents[doc["id"]] = parent
+        if "parent" in doc:
+            self._parent_refs.append((i, doc))
+
+    def _on_secret(self, i: int, doc: dict[str, Any]) -> None:
+        self._need(f"PrivilegedData[{i}] (id {doc['id']!r})", doc, "container", "Containers")
+
+    def _on_permission(self, kind: str) -> Callable[[int, dict[str, Any]], None]:
+        target, attr = _PERMISSIONS[kind]
+        seen: set[tuple[Any, str, Any]] = set()
+
+        def note(i: int, p: dict[str, Any]) -> None:
+            label = f"{kind}[{i}] (id {p['id']!r})"
+            self._need(label, p, attr, target)
+            self._need(label, p, "user", "Users")
+            self._need(label, p, "group", "Groups")
+            if attr not in p or ("user" in p) == ("group" in p) or not p.get("rights"):
+                raise StateError(f"{label}: needs {attr!r}, exactly one of 'user'/'group', and 'rights'")
+            key = (p[attr]["value"], "u" if "user" in p else "g", (p.get("user") or p.get("group") or {}).get("value"))
+            if key in seen:
+                raise StateError(f"{label}: duplicate permission")
+            seen.add(key)
+
+        return note
+
+
+_PERMISSIONS: Mapping[str, tuple[str, str]] = {
+    "ContainerPermissions": ("Containers", "container"),
+    "PrivilegedDataPermissions": ("PrivilegedData", "privilegedData"),
+}
+
+
+def _folded(text: str) -> str:
+    """``text`` case-folded, as the same string object when it already is (a set of a million ids holds one string
+    per id, not two)."""
+    folded = text.lower()
+    return text if folded == text else folded
 
 
 def _templates(entries: Any) -> list[dict[str, Any]]:
@@ -189,7 +344,7 @@ def _service_user(entry: Mapping[str, Any]) -> dict[str, Any]:
     return dict(entry)
 
 
-_SKIP, _ID, _META, _EXTRA, _EXT, _ATTR = range(6)
+_SKIP, _ID, _META, _EXTRA, _EXT, _ATTR, _COMPLEX, _MULTI_COMPLEX = range(8)
 _Plan = tuple[int, Any]
 
 
@@ -204,10 +359,12 @@ def _plan(rtype: ResourceType, kind: str, key: str) -> _Plan:
         return _EXTRA, None
     ext = rtype.ext(key) if key.startswith("urn:") else None
     if ext is not None:
-        return _EXT, ext
+        return _EXT, (ext, {})  # and the plans of its sub-attributes, as they are met
     attr = _known(rtype.attr(key), key)
     if (kind == "Containers" and attr.name == "privilegedData") or attr.name == "groups":
         return _SKIP, None  # derived: from the secrets' container, from group membership (docs/behaviour.md §3)
+    if attr.type == "complex":
+        return (_MULTI_COMPLEX if attr.multi_valued else _COMPLEX), attr
     return _ATTR, attr
 
 
@@ -226,6 +383,16 @@ def _entry(rtype: ResourceType, entry: Mapping[str, Any], kind: str, now: str, i
             coerced = _coerce(attr, value)
             if coerced is not None:
                 doc[attr.name] = coerced
+        elif what == _COMPLEX:
+            if type(value) is dict and attr.plain_subs.issuperset(zip(value, map(type, value.values()), strict=True)):
+                doc[attr.name] = value  # its own stored form: kept as parsed (the store copies what it keeps)
+            elif (coerced := _coerce(attr, value)) is not None:
+                doc[attr.name] = coerced
+        elif what == _MULTI_COMPLEX:
+            if type(value) is list and _plain_items(attr.plain_subs, value):
+                doc[attr.name] = value
+            elif (coerced := _coerce(attr, value)) is not None:
+                doc[attr.name] = coerced
         elif what == _ID:
             if not isinstance(value, str | int):
                 raise _Bad("'id' must be a string")
@@ -235,11 +402,14 @@ def _entry(rtype: ResourceType, entry: Mapping[str, Any], kind: str, now: str, i
         elif what == _EXT:
             if type(value) is not dict and not isinstance(value, Mapping):
                 raise _Bad(f"{key!r} must be an object")
+            ext, subs = attr
             ext_doc = {}
             for k, v in value.items():
-                sub = _known(attr.attr(k), k)
+                sub = subs.get(k)
+                if sub is None:
+                    sub = subs[k] = _known(ext.attr(k), k)
                 ext_doc[sub.name] = v if type(v) is sub.plain_type else _coerce(sub, v)
-            doc[attr.id] = ext_doc
+            doc[ext.id] = ext_doc
     if "id" not in doc:
         doc["id"] = str(i + 1) if kind in _INTEGER_IDS else str(uuid.uuid4())
     elif kind in _INTEGER_IDS and not (doc["id"].isascii() and doc["id"].isdigit()):
@@ -257,6 +427,18 @@ def _entry(rtype: ResourceType, entry: Mapping[str, Any], kind: str, now: str, i
     if kind == "Containers" and "displayName" not in doc:
         doc["displayName"] = doc["name"]
     return doc
+
+
+def _plain_items(subs: frozenset[tuple[str, type]], items: list[Any]) -> bool:
+    """Whether every item of a multi-valued complex value is already its stored form (``Attribute.plain_subs``)
+    and at most one is primary (RFC 7643 §2.4); otherwise ``coerce`` says what is wrong or builds the stored form."""
+    primary = 0
+    for item in items:
+        if type(item) is not dict or not subs.issuperset(zip(item, map(type, item.values()), strict=True)):
+            return False
+        if item.get("primary") is True:
+            primary += 1
+    return primary <= 1
 
 
 def _required(rtype: ResourceType) -> tuple[str, ...]:
@@ -283,63 +465,11 @@ def _coerce(attr: Attribute, value: Any) -> Any:
         raise _Bad(exc.detail) from None
 
 
-def _check_references(state: dict[str, list[dict[str, Any]]], profile: Profile) -> None:
-    """Every reference resolves; unique values are unique (case-insensitively where docs/behaviour.md §3 says so)."""
-    ids = {kind: {d["id"] for d in docs} for kind, docs in state.items()
-           if kind not in (kinds.SERVICE_USERS, kinds.SECRET_TEMPLATES)}
-    names = {d["userName"].lower() for d in state["Users"]}
-
-    def need(label: str, doc: Mapping[str, Any], attr: str, target: str) -> None:
-        ref = doc.get(attr)
-        if ref is not None and (not isinstance(ref, Mapping) or ref.get("value") not in ids[target]):
-            raise StateError(f"{label}: {attr!r} names no existing {target} entry")
-
-    def unique(kind: str, key: Any, what: str) -> None:
-        seen: set[Any] = set()
-        for i, doc in enumerate(state[kind]):
-            value = key(doc)
-            if value is None:
-                continue
-            if value in seen:
-                raise StateError(f"{kind}[{i}] (id {doc['id']!r}): duplicate {what}")
-            seen.add(value)
-
-    for i, su in enumerate(state["serviceUsers"]):
-        if su["userName"].lower() not in names:
-            raise StateError(f"serviceUsers[{i}]: no User has userName {su['userName']!r}")
-    unique("Users", lambda d: d["userName"].lower(), "userName")
-    if "Groups.displayName" in profile.unique:
-        unique("Groups", lambda d: d["displayName"].lower(), "displayName")
-    unique("Containers", lambda d: ((d.get("parent") or {}).get("value"), d["name"].lower()), "name in its parent")
-    for i, g in enumerate(state["Groups"]):
-        for m in g.get("members", []):
-            if m.get("value") not in ids["Users"]:
-                raise StateError(f"Groups[{i}] (id {g['id']!r}): 'members' names no existing Users entry")
-    for i, c in enumerate(state["Containers"]):
-        label = f"Containers[{i}] (id {c['id']!r})"
-        need(label, c, "parent", "Containers")
-        need(label, c, "owner", "Users")
-    _no_cycles(state["Containers"])
-    for kind, target, attr in (("ContainerPermissions", "Containers", "container"),
-                               ("PrivilegedDataPermissions", "PrivilegedData", "privilegedData")):
-        for i, p in enumerate(state[kind]):
-            label = f"{kind}[{i}] (id {p['id']!r})"
-            need(label, p, attr, target)
-            need(label, p, "user", "Users")
-            need(label, p, "group", "Groups")
-            if attr not in p or ("user" in p) == ("group" in p) or not p.get("rights"):
-                raise StateError(f"{label}: needs {attr!r}, exactly one of 'user'/'group', and 'rights'")
-        unique(kind, lambda p, a=attr: (p[a]["value"], "u" if "user" in p else "g",
-                                        (p.get("user") or p.get("group") or {}).get("value")), "permission")
-    for i, s in enumerate(state["PrivilegedData"]):
-        need(f"PrivilegedData[{i}] (id {s['id']!r})", s, "container", "Containers")
-        _secret(f"PrivilegedData[{i}] (id {s['id']!r})", s, state[kinds.SECRET_TEMPLATES])
-
-
-def _no_cycles(containers: list[dict[str, Any]]) -> None:
-    parent = {c["id"]: (c.get("parent") or {}).get("value") for c in containers}
+def _no_cycles(parent: Mapping[str, str | None]) -> None:
+    """No container is its own ancestor (docs/behaviour.md §13)."""
     for start in parent:
-        seen, node = set(), start
+        seen: set[str] = set()
+        node: str | None = start
         while node is not None:
             if node in seen:
                 raise StateError(f"Containers (id {start!r}): 'parent' forms a cycle")

@@ -45,6 +45,14 @@ def key_of(kind: str, doc: Mapping[str, Any]) -> str:
     return str(doc["userName"] if kind == kinds.SERVICE_USERS else doc["id"])
 
 
+class Staging(Protocol):
+    """A state put together document by document (``Store.staging``), then loaded whole."""
+
+    def putter(self, kind: str) -> Callable[[Mapping[str, Any]], None]: ...
+
+    def state(self) -> Mapping[str, Sequence[Mapping[str, Any]]]: ...
+
+
 class Store(Protocol):
     """What the core needs from storage. Readers hold ``lock`` around a read-check-write sequence."""
 
@@ -77,6 +85,8 @@ class Store(Protocol):
     def sorted_ids(self, kind: str, attr: str, descending: bool = False) -> Sequence[str] | None: ...
 
     def load(self, state: Mapping[str, Sequence[Mapping[str, Any]]]) -> None: ...
+
+    def staging(self, streamed: bool = False) -> Staging: ...
 
     def export(self) -> dict[str, list[dict[str, Any]]]: ...
 

@@ -31,29 +31,31 @@ class MemberTable:
 
     __slots__ = ("born", "dead", "died", "items", "odd", "values", "version", "where")
 
-    def __init__(self, members: list[tuple[str, str | dict[str, Any]]]) -> None:
-        self.values = [v for v, _ in members]
-        self.items: list[str | dict[str, Any]] = [i for _, i in members]
-        self.born = [0] * len(members)
-        self.died = [_NEVER] * len(members)
-        self.where = {v: i for i, v in enumerate(self.values)}
+    def __init__(self, values: list[str], items: list[str | dict[str, Any]]) -> None:
+        self.values = values
+        self.items = items
+        self.born = [0] * len(values)
+        self.died = [_NEVER] * len(values)
+        self.where = dict(zip(values, range(len(values)), strict=True))
         self.version = 0
         self.dead = 0
-        self.odd = sum(1 for i in self.items if type(i) is not str)  # current members not in the stored shape
+        self.odd = 0  # current members not in the stored shape (none at first: build takes only those)
 
     @classmethod
     def build(cls, members: list[Any], copy: Callable[[str], str] | None = None) -> MemberTable | None:
         """A table of ``members`` (stored member dicts), or ``None`` when they are not all in the stored shape with
         distinct values (a fixture may hold others; such a group is changed the general way). ``copy``: applied to
-        every string kept (a state being loaded keeps none of the parsed ones)."""
-        packed: list[tuple[str, str | dict[str, Any]]] = []
+        every string kept (a state being loaded from a whole parse keeps none of the parsed ones)."""
+        values: list[str] = []
+        items: list[str | dict[str, Any]] = []
         for member in members:
             display = _canonical(member)
-            if display is None or type(member["value"]) is not str:
+            if display is None or type(value := member["value"]) is not str:
                 return None
-            packed.append((member["value"], display) if copy is None else (copy(member["value"]), copy(display)))
-        table = cls(packed)
-        return table if len(table.where) == len(packed) else None
+            values.append(value if copy is None else copy(value))
+            items.append(display if copy is None else copy(display))
+        table = cls(values, items)
+        return table if len(table.where) == len(values) else None
 
     def at(self, version: int) -> Iterator[dict[str, Any]]:
         """The members (as stored) that ``version`` holds, in order."""
@@ -130,10 +132,11 @@ class GroupDoc(dict[str, Any]):
         return cls(base, listed, present=MEMBERS in doc, count=len(listed), follows=follows)
 
     @classmethod
-    def loaded(cls, doc: Mapping[str, Any], copy: Callable[[Any], Any], copy_text: Callable[[str], str]) -> GroupDoc:
+    def loaded(cls, doc: Mapping[str, Any], copy: Callable[[Any], Any],
+               copy_text: Callable[[str], str] | None) -> GroupDoc:
         """A group of a state being loaded: its attributes through ``copy``, its members straight into a member table
-        of ``copy_text``-ed strings when they are all in stored shape (no member dict kept: ≈ 150 bytes a member
-        less, and no copy of each), else as :meth:`of` keeps them."""
+        of ``copy_text``-ed strings (``None``: as they are) when they are all in stored shape (no member dict kept:
+        ≈ 150 bytes a member less, and no copy of each), else as :meth:`of` keeps them."""
         members = doc.get(MEMBERS)
         table = MemberTable.build(members, copy_text) if type(members) is list else None
         if table is None:

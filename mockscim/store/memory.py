@@ -275,27 +275,37 @@ class MemoryStore:
                 self._load_kind(kind, state.get(kind, ()))
 
     def _load_kind(self, kind: str, docs: Sequence[Mapping[str, Any]]) -> None:
-        """:meth:`_put` of every document of ``kind`` into an empty store, in one loop: what a put decides per
-        document (packed or grouped, which indexes, what was there before) is decided once per kind, and a plain
-        string value is indexed without :func:`index_keys` (a 100k-user fixture: ≈ 1.3 → 0.6 s)."""
-        table, seq = self._docs[kind], self._seq[kind]
+        put = self._loader(kind)
+        for doc in docs:
+            put(doc)
+
+    def _loader(self, kind: str, streamed: bool = False) -> Callable[[Mapping[str, Any]], None]:
+        """:meth:`_put` of one document of ``kind`` into an empty store: what a put decides per document (packed or
+        grouped, which indexes, what was there before) is decided once per kind, and a plain string value is indexed
+        without :func:`index_keys` (a 100k-user fixture: ≈ 1.3 → 0.6 s).
+
+        ``streamed``: the documents come from a parse that is freed entry by entry, so the strings kept (keys,
+        index keys, members) are kept as they are; from a whole parse, they are copied (:func:`_fresh`)."""
+        table, seq, nexts = self._docs[kind], self._seq[kind], self._next
         grouped, packed = kind in GROUPED, kind in PACKED
         indexes = [(attr, attr.partition(".")[0], "." in attr, fold, self._index[kind][attr])
                    for attr, fold in INDEXES.get(kind, {}).items()]
-        dumps, counter, service = marshal.dumps, self._counter, kind == kinds.SERVICE_USERS
-        for doc in docs:
-            key = _fresh(str(doc["userName"] if service else doc["id"]))
+        dumps, service = marshal.dumps, kind == kinds.SERVICE_USERS
+        copy = not streamed
+
+        def put(doc: Mapping[str, Any]) -> None:
+            key = str(doc["userName"] if service else doc["id"])
+            if copy:
+                key = _fresh(key)
             if key in table:
-                self._counter = counter
                 self._put(kind, doc, fresh=True)  # a key given twice (a state no validator saw): the slow way
-                counter = self._counter
-                continue
-            counter += 1
-            seq[key] = counter
-            if key.isascii() and key.isdigit() and int(key) >= self._next[kind]:
-                self._next[kind] = int(key) + 1
+                return
+            self._counter += 1
+            seq[key] = self._counter
+            if key.isascii() and key.isdigit() and int(key) >= nexts[kind]:
+                nexts[kind] = int(key) + 1
             if grouped:
-                doc = group = GroupDoc.loaded(doc, _fresh_json, _fresh)  # fresh strings: indexed as they are
+                doc = group = GroupDoc.loaded(doc, _fresh_json, _fresh if copy else None)  # indexed as they are
                 table[key] = group
             else:
                 table[key] = dumps(doc) if packed else doc  # type: ignore[arg-type]
@@ -304,10 +314,10 @@ class MemoryStore:
                 if grouped and head == MEMBERS and (values := group.member_values()) is not None:
                     keys = values  # from the member table: no member built
                 elif type(value := doc.get(head)) is str and not dotted:
-                    keys = [value.lower() if fold else (value if grouped else _fresh(value))]
+                    keys = [value.lower() if fold else (_fresh(value) if copy and not grouped else value)]
                 else:
                     keys = index_keys(doc, attr, fold)
-                    if not fold and not grouped:
+                    if copy and not fold and not grouped:
                         keys = [_fresh(k) for k in keys]
                 for k in keys:
                     k = seen.setdefault(k, k)  # one string for equal keys (a userName that is also the e-mail)
@@ -318,7 +328,13 @@ class MemoryStore:
                         bucket[k] = {ids: None, key: None}
                     else:
                         ids[key] = None
-        self._counter = counter
+
+        return put
+
+    def staging(self, streamed: bool = False) -> Staging:
+        """A new state to put together document by document, for :meth:`load` to swap in whole; ``streamed``: from
+        a parse freed entry by entry (see :meth:`_loader`)."""
+        return Staging(streamed)
 
     def pack(self) -> Packed:
         """The whole state in the store's own form (packed documents, indexes), to :meth:`load` again in a fraction
@@ -343,13 +359,33 @@ class MemoryStore:
 Index = dict[str, dict[str, dict[str, str | dict[str, None]]]]
 
 
+class Staging:
+    """A state put together document by document (a fixture as it is parsed, docs/performance.md) in a store of its
+    own: :meth:`state` is what :meth:`MemoryStore.load` then swaps in, so nothing is half-loaded if a later entry
+    is refused."""
+
+    def __init__(self, streamed: bool = False) -> None:
+        self._store = MemoryStore()
+        self._streamed = streamed
+
+    def putter(self, kind: str) -> Callable[[Mapping[str, Any]], None]:
+        """A function that adds one document (checked, in stored form) to ``kind``, after those added before."""
+        return self._store._loader(kind, self._streamed)
+
+    def state(self) -> Packed:
+        """Everything put, as a state to :meth:`MemoryStore.load` (and to keep: loading it never changes it)."""
+        store = self._store
+        return Packed(store._docs, store._seq, store._index, store._counter, store._next, copy=False)
+
+
 class Packed(Mapping[str, Sequence[Mapping[str, Any]]]):
     """A state as :meth:`MemoryStore.pack` keeps it; read as a mapping it is a state like any other (kind → list
     of documents), so a store that does not know it loads it the slow way."""
 
     def __init__(self, docs: dict[str, dict[str, Stored]], seq: dict[str, dict[str, int]], index: Index,
-                 counter: int, nexts: Mapping[str, int]) -> None:
-        self._docs, self._seq, self._index = _copies(docs, seq, index)
+                 counter: int, nexts: Mapping[str, int], *, copy: bool = True) -> None:
+        """``copy=False``: the dicts given are the state's own from now on (nobody else changes them)."""
+        self._docs, self._seq, self._index = _copies(docs, seq, index) if copy else (docs, seq, index)
         self.counter = counter
         self.next = dict(nexts)
 

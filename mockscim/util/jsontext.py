@@ -13,8 +13,10 @@ answer differently (docs/performance.md "JSON").
 from __future__ import annotations
 
 import json
+import json.scanner
 import math
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -93,14 +95,14 @@ def dumps(value: Any) -> bytes:
         return _stdlib_encode(value).encode("utf-8")
 
 
-def _too_deep(value: Any) -> bool:
-    """Whether a value sits deeper than :data:`MAX_DEPTH` (the root at 0), as :func:`_check` counts: level by
-    level, containers only."""
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether a value sits deeper than ``limit`` (the root at 0), as :func:`_check` counts: level by level,
+    containers only."""
     level = [value] if type(value) is dict or type(value) is list else []
-    for depth in range(MAX_DEPTH + 1):
+    for depth in range(limit + 1):
         if not level:
             return False
-        if depth == MAX_DEPTH:
+        if depth == limit:
             return any(level)  # a non-empty container here has a value one level deeper
         level = [c for item in level for c in (item.values() if type(item) is dict else item)
                  if type(c) is dict or type(c) is list]
@@ -122,3 +124,113 @@ def _check(value: Any, depth: int) -> None:
     elif isinstance(value, list):
         for item in value:
             _check(item, depth + 1)
+
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")  # RFC 8259 §2: the four whitespace characters
+_AFTER_ELEMENT = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
+_ELEMENT_DEPTH = 2  # an element of a list that is a value of the root object
+
+
+def stream_lists(data: bytes | str) -> Iterator[tuple[str, Iterator[Any]]]:
+    """Read a JSON object whose values are all lists one element at a time: ``(key, elements)`` per member, in
+    text order; each ``elements`` must be consumed before the next member is read.
+
+    For a large text (a fixture, docs/performance.md "Where start-up from a large fixture goes"): no element
+    outlives its use, so the whole parse is never held at once. Whatever this reader yields, :func:`loads` of the
+    same text gives too: the same values, the same refusals. It reads only the plain case and raises
+    :class:`JsonTextError` for anything else, malformed or not (a byte-order mark, a surrogate escape, a member
+    that is not a list), leaving :func:`loads` to accept the text or say why not.
+    """
+    if isinstance(data, str):
+        try:
+            data = data.encode("utf-8")
+        except UnicodeEncodeError:
+            raise JsonTextError("not Unicode text: to be read whole") from None
+    # A backslash is found at memchr speed (a fixture may hold none); the pattern runs only when there is one.
+    if data.find(b"\\") >= 0 and _SURROGATE_ESCAPE.search(data):
+        raise JsonTextError("a surrogate escape: to be read whole")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise JsonTextError("not UTF-8: to be read whole") from None
+    del data  # the caller passes the only reference: at 1M users, 850 MB less to hold while reading
+    cursor = _Cursor(text)
+    cursor.expect("{")
+    if cursor.peek() == "}":
+        cursor.at += 1
+    else:
+        while True:
+            key = cursor.key()
+            cursor.expect(":")
+            cursor.expect("[")
+            yield key, cursor.elements()
+            if not cursor.list_read:
+                raise JsonTextError(f"the list of {key!r} was not read to its end")
+            if cursor.expect(",}") == "}":
+                break
+    if _SPACE.match(text, cursor.at).end() != len(text):  # type: ignore[union-attr]
+        raise JsonTextError(f"text after the object at {cursor.at}")
+
+
+class _Cursor:
+    """A position in a JSON text, read with the ``json`` module's C scanner one list element per call."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.at = 0
+        self.list_read = False
+        decoder = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite)
+        # typeshed types the scanner's context as a scanner; at run time it is the decoder (json/decoder.py)
+        self.scan = json.scanner.make_scanner(decoder)  # type: ignore[arg-type]
+
+    def peek(self) -> str:
+        """The next character that is not whitespace (the position moves to it)."""
+        self.at = _SPACE.match(self.text, self.at).end()  # type: ignore[union-attr]
+        if self.at == len(self.text):
+            raise JsonTextError("the text ends early")
+        return self.text[self.at]
+
+    def expect(self, chars: str) -> str:
+        """Read the next character, one of ``chars``."""
+        char = self.peek()
+        if char not in chars:
+            raise JsonTextError(f"expected one of {chars!r} at {self.at}")
+        self.at += 1
+        return char
+
+    def key(self) -> str:
+        if self.peek() != '"':
+            raise JsonTextError(f"expected a key at {self.at}")
+        try:
+            key, self.at = self.scan(self.text, self.at)
+        except (StopIteration, ValueError) as exc:
+            raise JsonTextError(f"no key at {self.at} ({type(exc).__name__})") from None
+        return str(key)  # a string: it starts with a quote
+
+    def elements(self) -> Iterator[Any]:
+        """The elements of the list that starts here, each parsed as it is reached."""
+        self.list_read = False
+        if self.peek() == "]":
+            self.at += 1
+            self.list_read = True
+            return
+        text, scan, count, after = self.text, self.scan, self.text.count, _AFTER_ELEMENT.match
+        limit = MAX_DEPTH - _ELEMENT_DEPTH
+        at = self.at
+        while True:
+            try:
+                value, end = scan(text, at)
+            except (StopIteration, ValueError, RecursionError) as exc:
+                raise JsonTextError(f"no JSON value at {at} ({type(exc).__name__})") from None
+            # An element holding no more brackets than the depth left cannot be too deep: most are not walked.
+            if count("{", at, end) + count("[", at, end) > limit and _too_deep(value, limit):
+                raise JsonTextError(f"nested deeper than {MAX_DEPTH} levels")
+            yield value
+            separator = after(text, end)
+            if separator is None:
+                raise JsonTextError(f"expected ',' or ']' at {end}")
+            at = separator.end()
+            if separator.group(1) == "]":
+                self.at, self.list_read = at, True
+                return
