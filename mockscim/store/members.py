@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -10,6 +11,9 @@ from typing import Any
 MEMBERS = "members"
 _NEVER = sys.maxsize
 _COMPACT_MIN = 256
+_DICT, _STR, _USER = frozenset({dict}), frozenset({str}), frozenset({"User"})
+_SHAPE = frozenset({("value", "display", "type")})
+"""The keys of a member in the shape the Groups kind stores, in that order (see :func:`_canonical`)."""
 
 
 def _canonical(member: Any) -> str | None:
@@ -46,14 +50,18 @@ class MemberTable:
         """A table of ``members`` (stored member dicts), or ``None`` when they are not all in the stored shape with
         distinct values (a fixture may hold others; such a group is changed the general way). ``copy``: applied to
         every string kept (a state being loaded from a whole parse keeps none of the parsed ones)."""
-        values: list[str] = []
-        items: list[str | dict[str, Any]] = []
-        for member in members:
-            display = _canonical(member)
-            if display is None or type(value := member["value"]) is not str:
-                return None
-            values.append(value if copy is None else copy(value))
-            items.append(display if copy is None else copy(display))
+        # The shape of every member checked at C speed, one pass per fact (a fixture's group of 2,000 members:
+        # ≈ 0.15 µs a member, against ≈ 0.8 µs for _canonical of each).
+        if not (_DICT.issuperset(map(type, members)) and _SHAPE.issuperset(map(tuple, members))):
+            return None
+        values: list[Any] = list(map(dict.get, members, itertools.repeat("value")))
+        items: list[Any] = list(map(dict.get, members, itertools.repeat("display")))
+        types = list(map(dict.get, members, itertools.repeat("type")))
+        if not (_STR.issuperset(map(type, values)) and _STR.issuperset(map(type, items))
+                and _STR.issuperset(map(type, types)) and _USER.issuperset(types)):
+            return None
+        if copy is not None:
+            values, items = list(map(copy, values)), list(map(copy, items))
         table = cls(values, items)
         return table if len(table.where) == len(values) else None
 
