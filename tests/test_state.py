@@ -273,8 +273,17 @@ def test_a_fixture_that_is_not_json_after_a_bad_entry_names_the_json_error(tmp_p
                            "value: line 2 column 13 (char 37)")
 
 
-SEEDED = generate_state(users=60, groups=6, containers=8, secrets=12, seed=5)
+SEEDED = generate_state(users=700, groups=6, containers=8, secrets=12, seed=5)
 SEEDED["Users"][3]["displayName"] = "Zoë 😀"  # a surrogate pair where ensure_ascii escapes it
+# Users are read a few hundred at a time, plain batches at C speed: the second batch holds one of each entry that
+# sends its batch the long way (and the third a user the store indexes one by one).
+SEEDED["Users"][300].update(meta={"created": "2020-01-01T00:00:00Z", "version": 'W/"7"'})
+SEEDED["Users"][301].update(emails=[{"value": "Two@Example.com", "type": "work", "primary": True},
+                                    {"value": "two@example.com", "type": "home"}])
+SEEDED["Users"][302].update(userName="MiXeD@Example.com", active="True")
+SEEDED["Users"][303].pop("externalId")
+SEEDED["Users"][304].update(emails=[{"value": SEEDED["Users"][305]["userName"].upper(), "type": "work"}])
+SEEDED["Users"].insert(600, {"id": "12345", "userName": "digits@example.com", "externalId": "12345"})
 LAYOUTS = {
     "one line": lambda: json.dumps(SEEDED, ensure_ascii=False).encode(),
     "one entry per line": lambda: ("{\n" + ",\n".join(
@@ -306,5 +315,23 @@ def test_a_fixture_loads_the_same_however_its_text_is_laid_out(make_client: Make
     assert bool(parsed_whole) == whole
     served = get_state(c)
     assert next(u for u in served["Users"] if u["id"] == SEEDED["Users"][3]["id"])["displayName"] == "Zoë 😀"
+    found = {q: _ids(c, q) for q in FILTERS}
     assert put_state(c, SEEDED).status_code == 200
-    assert without_meta(get_state(c)) == without_meta(served)
+    again = get_state(c)
+    assert without_meta(again) == without_meta(served)
+    assert [list(d) for docs in again.values() for d in docs] == [list(d) for docs in served.values() for d in docs]
+    assert {q: _ids(c, q) for q in FILTERS} == found  # the indexes too
+    assert found['userName eq "mixed@example.com"'] == [U[302]["id"]] and found['id eq "12345"'] == ["12345"]
+
+
+def _ids(c: TestClient, query: str) -> list[str]:
+    r = c.get("/scim/v2/Users", params={"filter": query, "count": 5}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    return [u["id"] for u in r.json()["Resources"]]
+
+
+U = SEEDED["Users"]
+FILTERS = [f'userName eq "{U[k]["userName"].upper()}"' for k in (1, 299, 305, 450, 699)] + [
+    *(f'emails.value eq "{U[k]["emails"][0]["value"].upper()}"' for k in (10, 305, 650)),
+    'emails.value eq "two@example.com"', 'userName eq "mixed@example.com"',
+    f'externalId eq "{U[500]["externalId"]}"', 'externalId eq "12345"', 'id eq "12345"']

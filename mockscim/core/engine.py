@@ -125,7 +125,7 @@ class Core:
         """
         staging = self.store.staging(streamed=True)
         try:
-            reader = StateReader(self.profile, self.now(), staging.putter)
+            reader = StateReader(self.profile, self.now(), staging.putter, owned=True)
             for kind, entries in jsontext.stream_lists(self.fixture()):  # no reference kept: freed once decoded
                 reader.read(kind, entries)
             reader.finish()

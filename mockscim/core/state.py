@@ -6,8 +6,8 @@ import base64
 import binascii
 import itertools
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 from mockscim import kinds
 from mockscim.auth.passwords import hash_password
@@ -47,7 +47,7 @@ def normalise_state(raw: Any, profile: Profile, *, now: str) -> dict[str, list[d
     """Validate ``raw`` as a whole and return it in stored form; nothing is half-loaded (docs/behaviour.md §13)."""
 
     out: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
-    read_state(raw, StateReader(profile, now, lambda kind: out[kind].append))
+    read_state(raw, StateReader(profile, now, lambda kind: out[kind].extend))
     return out
 
 
@@ -78,9 +78,11 @@ class StateReader:
     :class:`StateError`; what was kept by then is the caller's to drop, as a state loads whole or not at all.
     """
 
-    def __init__(self, profile: Profile, now: str, sink: Callable[[str], Callable[[dict[str, Any]], None]]) -> None:
-        """``sink(kind)``: where the documents of ``kind`` go, one call each (called once per kind)."""
-        self.profile, self.now, self.sink = profile, now, sink
+    def __init__(self, profile: Profile, now: str, sink: Callable[[str], Callable[[list[dict[str, Any]]], None]], *,
+                 owned: bool = False) -> None:
+        """``sink(kind)``: where the documents of ``kind`` go, a list at a time (called once per kind). ``owned``:
+        the entries were parsed for this read alone, and become the documents kept (changed in place, not copied)."""
+        self.profile, self.now, self.sink, self.owned = profile, now, sink, owned
         self._last = -1
         self._ids: dict[str, set[str]] = {kind: set() for kind in KINDS}  # as given: what references name
         self._user_names: set[str] = set()
@@ -91,6 +93,7 @@ class StateReader:
         self._container_names: set[tuple[Any, str]] = set()
         self._secrets: list[dict[str, Any]] = []
         self._templates: list[dict[str, Any]] | None = None
+        self._shapes: dict[tuple[str, ...], _Shape | None] = {}
 
     def read(self, kind: str, entries: Iterable[Any]) -> None:
         """Normalise and check every entry of ``kind`` (a list, or elements as they are parsed)."""
@@ -109,8 +112,9 @@ class StateReader:
         ids = self._ids[kind]
         now = self.now
         # Secrets wait for the templates they name (at finish); every other document goes straight on.
-        keep = self._secrets.append if kind == "PrivilegedData" else self.sink(kind)
-        for i, entry in enumerate(entries):
+        keep = self._secrets.extend if kind == "PrivilegedData" else self.sink(kind)
+
+        def one(i: int, entry: Any) -> dict[str, Any]:
             # The label (the entry's index and id) is only built for an error: most states have none.
             if type(entry) is not dict and not isinstance(entry, Mapping):
                 raise StateError(f"{_label(kind, i, entry)}: must be an object")
@@ -134,7 +138,54 @@ class StateReader:
                 ids.add(given)
             if note is not None:
                 note(i, doc)
-            keep(doc)
+            return doc
+
+        if self.owned and kind == "Users":
+            start = 0
+            for batch in _batches(entries, _BATCH):
+                docs = self._plain_users(batch, plans, keys)
+                keep(docs if docs is not None else [one(start + j, entry) for j, entry in enumerate(batch)])
+                start += len(batch)
+        else:
+            for i, entry in enumerate(entries):
+                keep([one(i, entry)])
+
+    def _plain_users(self, batch: list[Any], plans: dict[str, _Plan], keys: set[str]) -> list[dict[str, Any]] | None:
+        """``batch`` as documents when every entry is already its stored form but for ``meta`` and ``schemas`` (what
+        a seeded or exported fixture holds), checked a column at a time at C speed; ``None`` for anything else, which
+        is then read entry by entry. What this accepts, ``_entry`` and the checks in ``read`` give the same for.
+        Nothing is changed unless the whole batch is accepted."""
+        rtype = self.profile.all_types["Users"]
+        if not _DICT.issuperset(map(type, batch)):
+            return None
+        shapes = list(map(tuple, batch))
+        for shape in set(shapes):  # seeded users come in a few shapes (with an extension or without)
+            if shape not in self._shapes:
+                self._shapes[shape] = _shape(rtype, shape, plans)
+            plan = self._shapes[shape]
+            if plan is None or not _plain_columns(plan, [e for e, s in zip(batch, shapes, strict=True) if s == shape]):
+                return None
+        get, repeat = dict.get, itertools.repeat
+        given: list[Any] = list(map(get, batch, repeat("id")))
+        folded = list(map(_folded, given))
+        user_names: list[Any] = list(map(get, batch, repeat("userName")))
+        names = list(map(_folded, user_names))
+        if not (len(set(folded)) == len(folded) and keys.isdisjoint(folded)
+                and len(set(names)) == len(names) and self._user_names.isdisjoint(names)):
+            return None
+        keys.update(folded)
+        self._ids["Users"].update(given)
+        self._user_names.update(names)
+        now, plans_of = self.now, self._shapes
+        for entry, shape in zip(batch, shapes, strict=True):
+            plan = plans_of[shape]
+            assert plan is not None
+            for key in plan.dropped:
+                del entry[key]
+            entry["meta"] = {"resourceType": rtype.name, "created": now, "lastModified": now, "version": 'W/"1"'}
+            entry["schemas"] = list(plan.schemas)
+        return batch
+
 
     def finish(self) -> None:
         """The checks that wait for later kinds, then the secrets (and the templates) kept."""
@@ -147,10 +198,8 @@ class StateReader:
         templates = shipped_templates() if self._templates is None else self._templates
         for i, s in enumerate(self._secrets):
             _secret(f"PrivilegedData[{i}] (id {s['id']!r})", s, templates)
-        for kind, docs in (("PrivilegedData", self._secrets), (kinds.SECRET_TEMPLATES, templates)):
-            keep = self.sink(kind)
-            for doc in docs:
-                keep(doc)
+        self.sink("PrivilegedData")(self._secrets)
+        self.sink(kinds.SECRET_TEMPLATES)(templates)
 
     # -- the checks that span entries (unique values, references), kind by kind ------------------------------------
     def _note(self, kind: str) -> Callable[[int, dict[str, Any]], None] | None:
@@ -429,6 +478,28 @@ def _entry(rtype: ResourceType, entry: Mapping[str, Any], kind: str, now: str, i
     return doc
 
 
+def _plain_columns(plan: _Shape, entries: list[dict[str, Any]]) -> bool:
+    """Whether ``entries`` (all of ``plan``'s shape) hold only values already in stored form, a column at a time."""
+    get, repeat, chain = dict.get, itertools.repeat, itertools.chain.from_iterable
+    for key, what, types, subs in plan.columns:
+        column: list[Any] = list(map(get, entries, repeat(key)))
+        if not types.issuperset(map(type, column)):
+            return False
+        if what == _COMPLEX or what == _EXT:
+            if not subs.issuperset(zip(chain(column), map(type, chain(map(dict.values, column))), strict=True)):
+                return False
+        elif what == _MULTI_COMPLEX:
+            items = list(chain(column))
+            if not (_DICT.issuperset(map(type, items)) and subs.issuperset(
+                    zip(chain(items), map(type, chain(map(dict.values, items))), strict=True))):
+                return False
+            if not all(_plain_items(subs, value) for value in column if len(value) > 1):
+                return False  # more than one primary value (RFC 7643 §2.4)
+        elif what == _REQUIRED_TEXT and not all(map(str.strip, column)):
+            return False
+    return True
+
+
 def _plain_items(subs: frozenset[tuple[str, type]], items: list[Any]) -> bool:
     """Whether every item of a multi-valued complex value is already its stored form (``Attribute.plain_subs``)
     and at most one is primary (RFC 7643 §2.4); otherwise ``coerce`` says what is wrong or builds the stored form.
@@ -448,7 +519,60 @@ def _plain_items(subs: frozenset[tuple[str, type]], items: list[Any]) -> bool:
     return primary <= 1
 
 
-_DICT = frozenset({dict})
+_DICT, _LIST, _STR = frozenset({dict}), frozenset({list}), frozenset({str})
+_REQUIRED_TEXT = -1  # a column check of its own: a required string attribute, not blank
+_BATCH = 256  # users read a batch at a time (_plain_users): large enough for C speed, small enough to stay in cache
+
+
+class _Shape(NamedTuple):
+    """How a batch of user entries that all have one key shape is checked and completed (``_plain_users``)."""
+
+    columns: tuple[tuple[str, int, frozenset[type], frozenset[tuple[str, type]]], ...]
+    """(key, what ``_plan`` says, the types its values may have, the (sub-key, type) pairs of a complex value)."""
+    dropped: tuple[str, ...]
+    schemas: tuple[str, ...]
+
+
+def _shape(rtype: ResourceType, shape: tuple[str, ...], plans: dict[str, _Plan]) -> _Shape | None:
+    """The checks of a batch of entries with the keys ``shape`` (in that order), or ``None`` when such entries are
+    read one by one: a key spelt otherwise than the schema does, ``meta``, a password, an id to generate."""
+    if "id" not in shape or "meta" in shape:
+        return None
+    columns: list[tuple[str, int, frozenset[type], frozenset[tuple[str, type]]]] = []
+    dropped: list[str] = []
+    for key in shape:
+        try:
+            plan = plans[key] if key in plans else plans.setdefault(key, _plan(rtype, "Users", key))
+        except _Bad:
+            return None
+        what, attr = plan
+        if what == _SKIP:
+            dropped.append(key)
+        elif what == _ID:
+            columns.append((key, _ID, _STR, frozenset()))
+        elif what == _ATTR and attr.plain_type is not None and key == attr.name:
+            columns.append((key, _ATTR, frozenset({attr.plain_type}), frozenset()))
+        elif what in (_COMPLEX, _MULTI_COMPLEX) and key == attr.name:
+            columns.append((key, what, _DICT if what == _COMPLEX else _LIST, attr.plain_subs))
+        elif what == _EXT and key == attr[0].id:
+            subs = frozenset((a.name, a.plain_type) for a in attr[0].attributes if a.plain_type is not None)
+            columns.append((key, _EXT, _DICT, subs))
+        else:
+            return None
+    for name in _required(rtype):
+        if name not in shape:
+            return None
+        if (name, _ATTR, _STR, frozenset()) in columns:
+            columns.append((name, _REQUIRED_TEXT, _STR, frozenset()))
+    kept = {key: None for key in shape if key not in dropped}
+    return _Shape(tuple(columns), tuple(dropped), tuple(schemas_of(rtype, kept)))
+
+
+def _batches(entries: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """``entries`` in lists of ``size`` (the last one shorter)."""
+    it = iter(entries)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
 
 
 def _required(rtype: ResourceType) -> tuple[str, ...]:
