@@ -218,15 +218,7 @@ class MemoryStore:
                     else:
                         _drop(bucket, k, key)
             for k in added:
-                # A bucket is the one id carrying a value (most values are unique: no dict per value, which
-                # costs ~80 MB at 100k users), or an ordered set of ids once a second one shares it.
-                ids = bucket.get(k)
-                if ids is None or ids == key:
-                    bucket[k] = key
-                elif isinstance(ids, str):
-                    bucket[k] = {ids: None, key: None}
-                else:
-                    ids[key] = None
+                _add(bucket, k, key)
 
     def _index_members(self, bucket: dict[str, str | dict[str, None]], key: str, before: Mapping[str, Any] | None,
                        doc: Mapping[str, Any], change: tuple[list[str], list[str]] | None) -> None:
@@ -242,13 +234,7 @@ class MemoryStore:
         for k in removed:
             _drop(bucket, k, key)
         for k in added:
-            ids = bucket.get(k)
-            if ids is None or ids == key:
-                bucket[k] = key
-            elif isinstance(ids, str):
-                bucket[k] = {ids: None, key: None}
-            else:
-                ids[key] = None
+            _add(bucket, k, key)
 
     def _delete(self, kind: str, key: str) -> None:
         self._revision[kind] += 1
@@ -321,14 +307,7 @@ class MemoryStore:
                     if copy and not fold and not grouped:
                         keys = [_fresh(k) for k in keys]
                 for k in keys:
-                    k = seen.setdefault(k, k)  # one string for equal keys (a userName that is also the e-mail)
-                    ids = bucket.get(k)
-                    if ids is None or ids == key:
-                        bucket[k] = key
-                    elif isinstance(ids, str):
-                        bucket[k] = {ids: None, key: None}
-                    else:
-                        ids[key] = None
+                    _add(bucket, seen.setdefault(k, k), key)  # one string for equal keys (userName, e-mail)
 
         return put
 
@@ -499,7 +478,8 @@ def _fresh_json(value: Any) -> Any:
 
 
 def _add(bucket: dict[str, str | dict[str, None]], value: str, key: str) -> None:
-    """Put ``key`` in the index bucket of ``value`` (one id as a string, several as an ordered set)."""
+    """Put ``key`` in the index bucket of ``value``: a bucket is the one id carrying a value (most values are unique:
+    no dict per value, which costs ~80 MB at 100k users), or an ordered set of ids once a second one shares it."""
     ids = bucket.get(value)
     if ids is None or ids == key:
         bucket[value] = key
