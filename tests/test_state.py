@@ -16,7 +16,7 @@ from mockscim.app import load_fixture
 from mockscim.core import StateError
 from mockscim.seed.generate import generate_state
 from mockscim.util import jsontext
-from tests.helpers import AUTH, SERVICE_ID, Make, one_line, run
+from tests.helpers import AUTH, SERVICE_ID, Make, one_line, patch, run
 
 STATE = "/_mockscim/state"
 KINDS = ["serviceUsers", "Users", "Groups", "Containers", "ContainerPermissions", "PrivilegedData",
@@ -335,3 +335,32 @@ FILTERS = [f'userName eq "{U[k]["userName"].upper()}"' for k in (1, 299, 305, 45
     *(f'emails.value eq "{U[k]["emails"][0]["value"].upper()}"' for k in (10, 305, 650)),
     'emails.value eq "two@example.com"', 'userName eq "mixed@example.com"',
     f'externalId eq "{U[500]["externalId"]}"', 'externalId eq "12345"', 'id eq "12345"']
+
+
+def test_reset_after_writes_goes_back_to_the_fixture_every_time(api: TestClient) -> None:
+    """A reset swaps in the fixture as loaded; the writes after it change copies, never the kept fixture: the
+    second round of the same writes resets to the same start, values and index lookups alike."""
+    start = get_state(api)
+    renamed, deleted = start["Users"][1], start["Users"][2]
+    group = start["Groups"][0]
+    for round in range(2):
+        assert patch(api, f"/scim/v2/Users/{renamed['id']}", {"op": "replace", "path": "emails", "value": [
+            {"value": f"renamed{round}@example.com", "type": "work"}]}).status_code == 200
+        assert api.post("/scim/v2/Users", json={"userName": f"new{round}@example.com"},
+                        headers=AUTH).status_code == 201
+        assert api.delete(f"/scim/v2/Users/{deleted['id']}", headers=AUTH).status_code == 204
+        assert patch(api, f"/scim/v2/Groups/{group['id']}",
+                     {"op": "remove", "path": f'members[value eq "{group["members"][0]["value"]}"]'}).status_code in (
+                         200, 204)
+        assert api.post("/_mockscim/reset", headers=AUTH).status_code == 200
+        assert without_meta(get_state(api)) == without_meta(start)
+        assert _users_where(api, f'emails.value eq "{renamed["emails"][0]["value"]}"') == [renamed["id"]]
+        assert _users_where(api, f'emails.value eq "renamed{round}@example.com"') == []
+        assert _users_where(api, f'userName eq "new{round}@example.com"') == []
+        assert _users_where(api, f'userName eq "{deleted["userName"]}"') == [deleted["id"]]
+
+
+def _users_where(c: TestClient, query: str) -> list[str]:
+    r = c.get("/scim/v2/Users", params={"filter": query}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    return [u["id"] for u in r.json()["Resources"]]

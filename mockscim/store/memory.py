@@ -77,6 +77,7 @@ class MemoryStore:
         self._next: dict[str, int] = {k: 1 for k in KINDS}
         self._sorted: dict[tuple[str, str, int, bool], list[str] | None] = {}
         self._revision: dict[str, int] = {k: getattr(self, "_revision", {}).get(k, 0) + 1 for k in KINDS}
+        self._shared: set[str] = set()  # kinds whose dicts are still a loaded Packed's (copied at the first change)
 
     # -- reads ---------------------------------------------------------------------------------------------------
     def get(self, kind: str, id: str) -> Mapping[str, Any] | None:
@@ -173,6 +174,8 @@ class MemoryStore:
     def _put(self, kind: str, doc: Mapping[str, Any], previous: Mapping[str, Any] | None = None,
              fresh: bool = False) -> None:
         key = _fresh(key_of(kind, doc)) if fresh else key_of(kind, doc)
+        if kind in self._shared:
+            self._own(kind)
         self._revision[kind] += 1
         docs = self._docs[kind]
         old = docs.get(key)
@@ -237,6 +240,8 @@ class MemoryStore:
             _add(bucket, k, key)
 
     def _delete(self, kind: str, key: str) -> None:
+        if kind in self._shared:
+            self._own(kind)
         self._revision[kind] += 1
         old = self._docs[kind].pop(key, None)
         if old is not None:
@@ -253,13 +258,24 @@ class MemoryStore:
         with self.lock:
             if isinstance(state, Packed):
                 revision = self._revision
-                self._docs, self._seq, self._index = state.copies()
+                self._docs, self._seq, self._index = state.shared()
+                self._shared = set(KINDS)
                 self._counter, self._next = state.counter, dict(state.next)
                 self._revision = {k: revision[k] + 1 for k in KINDS}
                 return
             self._clear()
             for kind in KINDS:
                 self._load_kind(kind, state.get(kind, ()))
+
+    def _own(self, kind: str) -> None:
+        """Copy on write: the first change of ``kind`` after a :class:`Packed` was loaded copies the dicts of that
+        kind from it (its table, sequence and index buckets), so a load (start-up, reset) copies nothing and the
+        state kept for the next reset stays as it was (docs/behaviour.md §12)."""
+        self._docs[kind] = self._docs[kind].copy()
+        self._seq[kind] = self._seq[kind].copy()
+        if kind in self._index:
+            self._index[kind] = {attr: _bucket_copy(bucket) for attr, bucket in self._index[kind].items()}
+        self._shared.discard(kind)
 
     def _load_kind(self, kind: str, docs: Sequence[Mapping[str, Any]]) -> None:
         put = self._loader(kind)
@@ -427,8 +443,10 @@ class Packed(Mapping[str, Sequence[Mapping[str, Any]]]):
         self.counter = counter
         self.next = dict(nexts)
 
-    def copies(self) -> tuple[dict[str, dict[str, Stored]], dict[str, dict[str, int]], Index]:
-        return _copies(self._docs, self._seq, self._index)
+    def shared(self) -> tuple[dict[str, dict[str, Stored]], dict[str, dict[str, int]], Index]:
+        """New outer dicts over this state's own per-kind dicts, which the loading store copies before it changes
+        one (:meth:`MemoryStore._own`)."""
+        return dict(self._docs), dict(self._seq), {kind: dict(attrs) for kind, attrs in self._index.items()}
 
     def __getitem__(self, kind: str) -> list[Mapping[str, Any]]:
         return [unpack(d) for d in self._docs[kind].values()]
