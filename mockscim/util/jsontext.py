@@ -130,6 +130,7 @@ def _check(value: Any, depth: int) -> None:
 _SPACE = re.compile(r"[ \t\n\r]*")  # RFC 8259 §2: the four whitespace characters
 _AFTER_ELEMENT = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 _ELEMENT_DEPTH = 2  # an element of a list that is a value of the root object
+_WALK_FROM = 1 << 14  # characters
 
 
 def stream_lists(data: bytes | str) -> Iterator[tuple[str, Iterator[Any]]]:
@@ -223,8 +224,11 @@ class _Cursor:
                 value, end = scan(text, at)
             except (StopIteration, ValueError, RecursionError) as exc:
                 raise JsonTextError(f"no JSON value at {at} ({type(exc).__name__})") from None
-            # An element holding no more brackets than the depth left cannot be too deep: most are not walked.
-            if count("{", at, end) + count("[", at, end) > limit and _too_deep(value, limit):
+            # An element holding no more brackets than the depth left cannot be too deep: most are not walked. A long
+            # one (a group of thousands of members) is walked without counting: its containers are fewer than its
+            # characters.
+            if ((end - at > _WALK_FROM or count("{", at, end) + count("[", at, end) > limit)
+                    and _too_deep(value, limit)):
                 raise JsonTextError(f"nested deeper than {MAX_DEPTH} levels")
             yield value
             separator = after(text, end)
