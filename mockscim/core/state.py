@@ -159,11 +159,13 @@ class StateReader:
         if not _DICT.issuperset(map(type, batch)):
             return None
         shapes = list(map(tuple, batch))
-        for shape in set(shapes):  # seeded users come in a few shapes (with an extension or without)
+        distinct = set(shapes)
+        for shape in distinct:  # seeded users come in a few shapes (with an extension or without)
             if shape not in self._shapes:
                 self._shapes[shape] = _shape(rtype, shape, plans)
             plan = self._shapes[shape]
-            if plan is None or not _plain_columns(plan, [e for e, s in zip(batch, shapes, strict=True) if s == shape]):
+            entries = batch if len(distinct) == 1 else [e for e, s in zip(batch, shapes, strict=True) if s == shape]
+            if plan is None or not _plain_columns(plan, entries):
                 return None
         get, repeat = dict.get, itertools.repeat
         given: list[Any] = list(map(get, batch, repeat("id")))

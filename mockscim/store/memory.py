@@ -366,7 +366,8 @@ class MemoryStore:
                 else:
                     found = list(map(str.lower, column)) if fold else column
                     pairs = list(zip(found, keys, strict=True))
-                shared.update(zip(found, found, strict=True))
+                if fold:
+                    shared.update(zip(found, found, strict=True))
                 _index_all(bucket, found, pairs)
             for attr, fold, bucket in dotted:
                 head, _, sub = attr.partition(".")
