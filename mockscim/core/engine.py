@@ -118,7 +118,7 @@ class Core:
 
     def _read_fixture(self) -> Mapping[str, Sequence[Mapping[str, Any]]]:
         """The fixture in the store's own form, each entry stored as soon as it is parsed and checked: the whole
-        parse is never held at once (docs/performance.md "Where start-up from a large fixture goes").
+        parse is never held at once (docs/store.md "Loading a fixture").
 
         Only a plain text is read so (an object of lists, kinds in state-file order). Anything else, or any error,
         and the text is read again whole, which gives the same state or says precisely what is wrong with it.

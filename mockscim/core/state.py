@@ -6,6 +6,7 @@ import base64
 import binascii
 import itertools
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -70,7 +71,7 @@ def read_state(raw: Any, reader: StateReader) -> None:
 class StateReader:
     """A state read kind by kind, entry by entry, each entry handed to its ``sink`` in stored form as soon as it is
     checked (docs/behaviour.md §13), so a caller can store it before the next one is even parsed
-    (docs/performance.md "Where start-up from a large fixture goes").
+    (docs/store.md "Loading a fixture").
 
     Kinds come in state-file order (``KINDS``), each at most once. A check that spans entries runs as soon as what
     it needs has been read: a group's members once the users are, a container's parent at :meth:`finish`. Secrets
@@ -160,6 +161,7 @@ class StateReader:
             return None
         shapes = list(map(tuple, batch))
         distinct = set(shapes)
+        groups: list[tuple[_Shape, list[dict[str, Any]]]] = []
         for shape in distinct:  # seeded users come in a few shapes (with an extension or without)
             if shape not in self._shapes:
                 self._shapes[shape] = _shape(rtype, shape, plans)
@@ -167,6 +169,7 @@ class StateReader:
             entries = batch if len(distinct) == 1 else [e for e, s in zip(batch, shapes, strict=True) if s == shape]
             if plan is None or not _plain_columns(plan, entries):
                 return None
+            groups.append((plan, entries))
         get, repeat = dict.get, itertools.repeat
         given: list[Any] = list(map(get, batch, repeat("id")))
         folded = list(map(_folded, given))
@@ -178,16 +181,16 @@ class StateReader:
         keys.update(folded)
         self._ids["Users"].update(given)
         self._user_names.update(names)
-        now, plans_of = self.now, self._shapes
-        for entry, shape in zip(batch, shapes, strict=True):
-            plan = plans_of[shape]
-            assert plan is not None
+        # Completed in place, a key at a time over the batch; the entries of one shape share their new ``meta`` and
+        # ``schemas`` values (the store packs each document: nothing keeps them as objects).
+        now, put = self.now, dict.__setitem__
+        meta = {"resourceType": rtype.name, "created": now, "lastModified": now, "version": 'W/"1"'}
+        for plan, entries in groups:
             for key in plan.dropped:
-                del entry[key]
-            entry["meta"] = {"resourceType": rtype.name, "created": now, "lastModified": now, "version": 'W/"1"'}
-            entry["schemas"] = list(plan.schemas)
+                deque(map(dict.pop, entries, repeat(key)), maxlen=0)
+            deque(map(put, entries, repeat("meta"), repeat(meta)), maxlen=0)
+            deque(map(put, entries, repeat("schemas"), repeat(list(plan.schemas))), maxlen=0)
         return batch
-
 
     def finish(self) -> None:
         """The checks that wait for later kinds, then the secrets (and the templates) kept."""

@@ -254,7 +254,7 @@ class MemoryStore:
 
     def load(self, state: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
         """Replace everything with ``state`` (already validated, docs/behaviour.md §13); a :class:`Packed` state
-        (:meth:`pack`) is swapped in without building a document."""
+        (:meth:`Staging.state`) is swapped in without building or copying anything (:meth:`_own`)."""
         with self.lock:
             if isinstance(state, Packed):
                 revision = self._revision
@@ -391,13 +391,6 @@ class MemoryStore:
         a parse freed entry by entry (see :meth:`_loader`)."""
         return Staging(streamed)
 
-    def pack(self) -> Packed:
-        """The whole state in the store's own form (packed documents, indexes), to :meth:`load` again in a fraction
-        of the time a state takes (reset, docs/behaviour.md §12). Stored documents are never changed in place, so
-        the copy shares them; only the dicts that change are copied, here and at each load."""
-        with self.lock:
-            return Packed(self._docs, self._seq, self._index, self._counter, self._next)
-
     def export(self) -> dict[str, list[dict[str, Any]]]:
         """A deep copy of everything, in state-file order."""
         with self.lock:
@@ -430,17 +423,18 @@ class Staging:
     def state(self) -> Packed:
         """Everything put, as a state to :meth:`MemoryStore.load` (and to keep: loading it never changes it)."""
         store = self._store
-        return Packed(store._docs, store._seq, store._index, store._counter, store._next, copy=False)
+        return Packed(store._docs, store._seq, store._index, store._counter, store._next)
 
 
 class Packed(Mapping[str, Sequence[Mapping[str, Any]]]):
-    """A state as :meth:`MemoryStore.pack` keeps it; read as a mapping it is a state like any other (kind → list
-    of documents), so a store that does not know it loads it the slow way."""
+    """A state in the memory store's own form (:meth:`Staging.state`): packed documents, list order, indexes. Read as
+    a mapping it is a state like any other (kind → list of documents), so a store that does not know it loads it the
+    slow way."""
 
     def __init__(self, docs: dict[str, dict[str, Stored]], seq: dict[str, dict[str, int]], index: Index,
-                 counter: int, nexts: Mapping[str, int], *, copy: bool = True) -> None:
-        """``copy=False``: the dicts given are the state's own from now on (nobody else changes them)."""
-        self._docs, self._seq, self._index = _copies(docs, seq, index) if copy else (docs, seq, index)
+                 counter: int, nexts: Mapping[str, int]) -> None:
+        """The dicts given are the state's own from now on: nobody changes them (a store copies before it does)."""
+        self._docs, self._seq, self._index = docs, seq, index
         self.counter = counter
         self.next = dict(nexts)
 
@@ -457,13 +451,6 @@ class Packed(Mapping[str, Sequence[Mapping[str, Any]]]):
 
     def __len__(self) -> int:
         return len(self._docs)
-
-
-def _copies(docs: dict[str, dict[str, Stored]], seq: dict[str, dict[str, int]],
-            index: Index) -> tuple[dict[str, dict[str, Stored]], dict[str, dict[str, int]], Index]:
-    """Copies of the dicts a write changes: per-kind tables, and the index buckets that hold several ids."""
-    return ({k: d.copy() for k, d in docs.items()}, {k: d.copy() for k, d in seq.items()},
-            {kind: {attr: _bucket_copy(bucket) for attr, bucket in attrs.items()} for kind, attrs in index.items()})
 
 
 def _bucket_copy(bucket: dict[str, str | dict[str, None]]) -> dict[str, str | dict[str, None]]:

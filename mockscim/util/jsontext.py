@@ -137,7 +137,7 @@ def stream_lists(data: bytes | str) -> Iterator[tuple[str, Iterator[Any]]]:
     """Read a JSON object whose values are all lists one element at a time: ``(key, elements)`` per member, in
     text order; each ``elements`` must be consumed before the next member is read.
 
-    For a large text (a fixture, docs/performance.md "Where start-up from a large fixture goes"): no element
+    For a large text (a fixture, docs/store.md "Loading a fixture"): no element
     outlives its use, so the whole parse is never held at once. Whatever this reader yields, :func:`loads` of the
     same text gives too: the same values, the same refusals. It reads only the plain case and raises
     :class:`JsonTextError` for anything else, malformed or not (a byte-order mark, a surrogate escape, a member
