@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
@@ -143,29 +145,13 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     """Start the server (docs/behaviour.md §14): values checked, then the port, then the banner, then requests."""
-    import uvicorn
+    with _start_up():
+        import uvicorn
 
-    from mockscim.app import create_app
-
-    try:
-        overrides = {f.name: getattr(args, f.name) for f in fields(Settings)}
-        settings = Settings.from_env(**overrides)
-    except ValueError as exc:
-        return _fail(str(exc), 2)
-    problem = _start_problem(settings)
-    if problem is not None:
-        return _fail(problem, 2)
-    try:
-        sock = _listen(settings.host, settings.port)
-    except socket.gaierror as exc:
-        return _fail(f"--host {settings.host!r}: not an address of this machine ({exc.strerror})", 2)
-    except OSError as exc:
-        return _fail(f"cannot listen on {_address(settings.host, settings.port)}: {_reason(exc)}", 1)
-    try:
-        app = create_app(settings)
-    except Exception as exc:  # a start-up error is a message, never a traceback
-        sock.close()
-        return _fail(f"cannot start: {exc}", 2)
+        started = _start(args)
+    if isinstance(started, int):
+        return started
+    settings, sock, app = started
     lines = _log_lines(settings.log_level, app.state.runtime.journal)
     try:
         cert = _server_cert(settings)
@@ -281,6 +267,47 @@ def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+@contextmanager
+def _start_up() -> Iterator[None]:
+    """No cyclic garbage collection while the server starts: the imports, the app and a fixture allocate millions of
+    objects that all live on, and collecting among them finds nothing. What exists once started is then left out of
+    every later collection (``gc.freeze``), so a full one does not walk a large fixture's groups and indexes."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.freeze()
+            gc.enable()
+
+
+def _start(args: argparse.Namespace) -> tuple[Settings, socket.socket, Any] | int:
+    """The settings, the listening socket and the app, or the exit code once the reason is printed."""
+    from mockscim.app import create_app
+
+    try:
+        overrides = {f.name: getattr(args, f.name) for f in fields(Settings)}
+        settings = Settings.from_env(**overrides)
+    except ValueError as exc:
+        return _fail(str(exc), 2)
+    problem = _start_problem(settings)
+    if problem is not None:
+        return _fail(problem, 2)
+    try:
+        sock = _listen(settings.host, settings.port)
+    except socket.gaierror as exc:
+        return _fail(f"--host {settings.host!r}: not an address of this machine ({exc.strerror})", 2)
+    except OSError as exc:
+        return _fail(f"cannot listen on {_address(settings.host, settings.port)}: {_reason(exc)}", 1)
+    try:
+        app = create_app(settings)
+    except Exception as exc:  # a start-up error is a message, never a traceback
+        sock.close()
+        return _fail(f"cannot start: {exc}", 2)
+    return settings, sock, app
+
+
 def _server_cert(settings: Settings) -> Any:
     """A certificate from the local CA for ``--tls`` (unless ``--tls-cert`` gives one), or None."""
     from urllib.parse import urlsplit
@@ -335,7 +362,6 @@ def _quiet_signals_server(config: Any) -> Any:
     shutdown, so the store is closed and the exit status is 0."""
     import contextlib
     import signal
-    from collections.abc import Iterator
 
     import uvicorn
 
