@@ -124,8 +124,8 @@ class Core:
         and the text is read again whole, which gives the same state or says precisely what is wrong with it.
         """
         staging = self.store.staging(streamed=True)
+        reader = StateReader(self.profile, self.now(), staging.putter, owned=True)
         try:
-            reader = StateReader(self.profile, self.now(), staging.putter, owned=True)
             for kind, entries in jsontext.stream_lists(self.fixture()):  # no reference kept: freed once decoded
                 reader.read(kind, entries)
             reader.finish()
