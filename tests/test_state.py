@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from mockscim.app import load_fixture
 from mockscim.core import StateError
+from mockscim.kinds.templates import shipped_templates
 from mockscim.seed.generate import generate_state
 from mockscim.util import jsontext
 from tests.helpers import AUTH, SERVICE_ID, Make, one_line, patch, run
@@ -284,6 +285,10 @@ SEEDED["Users"][302].update(userName="MiXeD@Example.com", active="True")
 SEEDED["Users"][303].pop("externalId")
 SEEDED["Users"][304].update(emails=[{"value": SEEDED["Users"][305]["userName"].upper(), "type": "work"}])
 SEEDED["Users"].insert(600, {"id": "12345", "userName": "digits@example.com", "externalId": "12345"})
+# Templates come last in a state file: a secret naming a template of the file is resolved when the reading ends.
+SEEDED["SecretTemplates"] = [*shipped_templates(), {"id": 9001, "name": "Door Code", "fields": [
+    {"secretTemplateFieldId": 900101, "fieldSlugName": "code"}]}]
+SEEDED["PrivilegedData"][0].update(type="Door Code", fields={"code": "1234"})
 LAYOUTS = {
     "one line": lambda: json.dumps(SEEDED, ensure_ascii=False).encode(),
     "one entry per line": lambda: ("{\n" + ",\n".join(
@@ -315,6 +320,8 @@ def test_a_fixture_loads_the_same_however_its_text_is_laid_out(make_client: Make
     assert bool(parsed_whole) == whole
     served = get_state(c)
     assert next(u for u in served["Users"] if u["id"] == SEEDED["Users"][3]["id"])["displayName"] == "Zoë 😀"
+    door = next(d for d in served["PrivilegedData"] if d["id"] == SEEDED["PrivilegedData"][0]["id"])
+    assert (door["secretTemplateId"], door["type"]) == (9001, "Door Code")
     found = {q: _ids(c, q) for q in FILTERS}
     assert put_state(c, SEEDED).status_code == 200
     again = get_state(c)
